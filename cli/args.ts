@@ -1,0 +1,1190 @@
+/**
+ * Command-line parsing for deja.
+ *
+ * deja accepts QEMU's option syntax for the options it supports, so that a
+ * command line from QEMU's documentation works as it is:
+ *
+ * ```sh
+ * deno run --allow-read mod.ts -M virt -m 256M -bios fw_jump.elf \
+ *   -kernel u-boot.bin -nographic
+ * ```
+ *
+ * Each option may also be spelled `--opt` and `-opt=value`. Options that take
+ * `key=value` lists (`-m`, `-smp`, `-icount`, `-device`, `-plugin`, `-M`)
+ * follow QEMU's rules: the first item may omit its key (`-icount 3` is
+ * `-icount shift=3`) and `,,` stands for a literal comma. When an option is
+ * given twice, the last one wins, except for `-device` and `-plugin`, which
+ * add up, and `-serial`, which may be given once.
+ *
+ * The parser does no I/O: it checks the syntax and the values, and leaves
+ * files, permissions and sockets to the caller.
+ *
+ * @module
+ */
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * The firmware that `-bios default` (and no `-bios` at all) loads: OpenSBI's
+ * generic `fw_dynamic.bin` as Debian and Ubuntu install it.
+ *
+ * @example Use the path
+ * ```ts
+ * import { DEFAULT_BIOS_PATH } from "./args.ts";
+ * if (!DEFAULT_BIOS_PATH.endsWith("fw_dynamic.bin")) throw new Error("unreachable");
+ * ```
+ */
+export const DEFAULT_BIOS_PATH =
+  "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
+
+/**
+ * Guest RAM when `-m` is not given: 128 MiB, as in QEMU.
+ *
+ * @example Check the default
+ * ```ts
+ * import { DEFAULT_MEMORY_BYTES } from "./args.ts";
+ * if (DEFAULT_MEMORY_BYTES !== 128 * 1024 * 1024) throw new Error("unreachable");
+ * ```
+ */
+export const DEFAULT_MEMORY_BYTES: number = 128 * MiB;
+
+/**
+ * The largest guest RAM that `-m` accepts: 2047 MiB.
+ *
+ * @example Check the limit
+ * ```ts
+ * import { MAX_MEMORY_BYTES } from "./args.ts";
+ * if (MAX_MEMORY_BYTES !== 2047 * 1024 * 1024) throw new Error("unreachable");
+ * ```
+ */
+export const MAX_MEMORY_BYTES: number = 2047 * MiB;
+
+/**
+ * Where the serial console (the virt machine's UART) is connected.
+ *
+ * - `stdio`: the terminal; Ctrl-C is passed to the guest only in raw mode.
+ * - `mon:stdio`: the terminal, with QEMU's Ctrl-A escapes (Ctrl-A x quits).
+ *   `-nographic` selects it when `-serial` is not given, as in QEMU.
+ * - `null`: output is discarded and there is no input.
+ * - `file`: output is written to `path`; there is no input.
+ */
+export type SerialConfig =
+  | { kind: "stdio" }
+  | { kind: "null" }
+  | { kind: "file"; path: string }
+  | { kind: "mon:stdio" };
+
+/** Instruction counting and record/replay settings, from `-icount`. */
+export interface IcountConfig {
+  /**
+   * Guest time advances 2^shift ns per instruction; `auto` lets the runner
+   * choose.
+   *
+   * @default {3}
+   */
+  shift: number | "auto";
+  /**
+   * Whether the host sleeps when the guest is idle, so that guest time
+   * follows host time.
+   *
+   * @default {true}
+   */
+  sleep: boolean;
+  /** Record or replay the nondeterministic inputs in {@linkcode rrfile}. */
+  rr?: "record" | "replay";
+  /** The replay log; present whenever {@linkcode rr} is. */
+  rrfile?: string;
+  /** The name of the snapshot that the recording starts from. */
+  rrsnapshot?: string;
+  /** The replay check interval in instructions. */
+  rrcheck?: number;
+}
+
+/** A `-device DRIVER[,KEY=VALUE...]` request. */
+export interface DeviceConfig {
+  /** A device name, or the path or URL of a device plugin module. */
+  driver: string;
+  /** The remaining `key=value` properties. */
+  props: Record<string, string>;
+}
+
+/** A `-plugin PATH[,KEY=VALUE...]` request. */
+export interface PluginConfig {
+  /** The path or URL of the plugin module. */
+  path: string;
+  /** The remaining `key=value` arguments. */
+  props: Record<string, string>;
+}
+
+/** Everything that a `run` command needs to build and start the machine. */
+export interface MachineConfig {
+  /** The machine type; virt is the only one. */
+  machine: "virt";
+  /**
+   * Guest RAM in bytes: a multiple of 4 KiB, at most
+   * {@linkcode MAX_MEMORY_BYTES}.
+   *
+   * @default {134217728}
+   */
+  memoryBytes: number;
+  /**
+   * The firmware file, `none` for no firmware, or `default` for
+   * {@linkcode DEFAULT_BIOS_PATH}.
+   *
+   * @default {"default"}
+   */
+  bios: string | "none" | "default";
+  /** The kernel image (`-kernel`). */
+  kernel?: string;
+  /** The kernel command line (`-append`). */
+  append?: string;
+  /** The initial RAM disk (`-initrd`). */
+  initrd?: string;
+  /** A device tree blob that replaces the generated one (`-dtb`). */
+  dtb?: string;
+  /**
+   * The serial console backend.
+   *
+   * @default {{ kind: "stdio" }} ({ kind: "mon:stdio" } with `-nographic`)
+   */
+  serial: SerialConfig;
+  /** `-nographic` was given. */
+  nographic: boolean;
+  /** Exit instead of rebooting (`-no-reboot`). */
+  noReboot: boolean;
+  /** The number of harts; always 1. */
+  smp: 1;
+  /** Do not start the CPU until a debugger says so (`-S`). */
+  startPaused: boolean;
+  /** The gdbstub address, such as `tcp::1234` (`-gdb`, `-s`). */
+  gdb?: string;
+  /** Instruction counting and record/replay (`-icount`). */
+  icount: IcountConfig;
+  /** The `-device` requests, in command-line order. */
+  devices: DeviceConfig[];
+  /** The `-plugin` requests, in command-line order. */
+  plugins: PluginConfig[];
+  /** Networking; only `none` is supported. */
+  net: "none";
+}
+
+/** What the command line asks deja to do. */
+export type Command =
+  | { kind: "help"; text: string }
+  | { kind: "version" }
+  | { kind: "dump"; file: string }
+  | { kind: "run"; config: MachineConfig };
+
+/**
+ * A command line that deja cannot run. The message names the option and says
+ * what to do instead; the error printer exits with status 2 for it.
+ *
+ * @example Catch a usage error
+ * ```ts
+ * import { parseCommandLine, UsageError } from "./args.ts";
+ * try {
+ *   parseCommandLine(["-foo"]);
+ * } catch (err) {
+ *   if (!(err instanceof UsageError)) throw err;
+ *   console.log(err.message);
+ * }
+ * ```
+ */
+export class UsageError extends Error {
+  /**
+   * Creates a usage error.
+   *
+   * @param message The sentence-case message, with no trailing period.
+   * @param options The standard error options, such as `cause`.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+const SIZE_EXAMPLE = "expected a size such as 256M or 1G";
+const FILE_EXPECTED = "expected a file name";
+const SERIAL_EXPECTED = "expected stdio, mon:stdio, null or file:PATH";
+const GDB_EXPECTED = "expected tcp::PORT or tcp:HOST:PORT, such as tcp::1234";
+
+function invalidValue(
+  option: string,
+  value: string,
+  detail: string,
+): UsageError {
+  return new UsageError(
+    `Invalid value for ${option}: ${JSON.stringify(value)}; ${detail}`,
+  );
+}
+
+function unsupported(
+  option: string,
+  value: string | undefined,
+  reason: string,
+  fix: string,
+): UsageError {
+  const shown = value === undefined ? option : `${option} ${value}`;
+  return new UsageError(`Unsupported option: ${shown}: ${reason}; ${fix}`);
+}
+
+/** The items of a QEMU `key=value,...` option value. */
+interface OptionList {
+  /** The value of the implied key, whether given bare or as `key=value`. */
+  implied?: string;
+  /** The other properties, in order; a repeated key keeps its last value. */
+  props: Map<string, string>;
+}
+
+function splitItems(text: string): string[] {
+  const items: string[] = [];
+  let current = "";
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (char !== ",") {
+      current += char;
+    } else if (text[i + 1] === ",") {
+      current += ",";
+      i++;
+    } else {
+      items.push(current);
+      current = "";
+    }
+  }
+  items.push(current);
+  return items;
+}
+
+function parseOptionList(
+  option: string,
+  text: string,
+  impliedKey: string,
+  expected: string,
+): OptionList {
+  const items = splitItems(text);
+  const props = new Map<string, string>();
+  let implied: string | undefined;
+  for (const [index, item] of items.entries()) {
+    if (item === "" && index > 0) continue;
+    const eq = item.indexOf("=");
+    if (eq === -1) {
+      if (index === 0) {
+        implied = item;
+        continue;
+      }
+      throw invalidValue(
+        option,
+        text,
+        `"${item}" is not KEY=VALUE; ${expected}`,
+      );
+    }
+    const key = item.slice(0, eq);
+    const value = item.slice(eq + 1);
+    if (key === "") {
+      throw invalidValue(option, text, `"${item}" has no key; ${expected}`);
+    }
+    if (key === impliedKey) implied = value;
+    else props.set(key, value);
+  }
+  return implied === undefined ? { props } : { implied, props };
+}
+
+function parseBoolean(
+  option: string,
+  text: string,
+  key: string,
+  value: string,
+): boolean {
+  switch (value) {
+    case "on":
+    case "yes":
+    case "true":
+    case "y":
+      return true;
+    case "off":
+    case "no":
+    case "false":
+    case "n":
+      return false;
+  }
+  throw invalidValue(option, text, `${key} must be on or off`);
+}
+
+const SIZE_PATTERN = /^(\d+)(?:\.(\d+))?([bkmgtpe])?$/i;
+const SIZE_SHIFTS: Record<string, bigint> = {
+  b: 0n,
+  k: 10n,
+  m: 20n,
+  g: 30n,
+  t: 40n,
+  p: 50n,
+  e: 60n,
+};
+
+/**
+ * Parses a size as QEMU's `-m` does: a decimal number, optionally with a
+ * fraction, and an optional suffix B, K, M, G, T, P or E (either case). A
+ * number without a suffix counts MiB.
+ *
+ * @param text The size, such as `256M`, `1.5G` or `128`.
+ * @returns The size in bytes, or `undefined` when `text` is not a size or is
+ * not a whole number of bytes. The result may exceed
+ * `Number.MAX_SAFE_INTEGER`; it is exact as a bigint.
+ *
+ * @example Parse sizes
+ * ```ts
+ * import { parseSize } from "./args.ts";
+ * if (parseSize("256") !== 256n * 1024n * 1024n) throw new Error("unreachable");
+ * if (parseSize("1.5k") !== 1536n) throw new Error("unreachable");
+ * if (parseSize("12X") !== undefined) throw new Error("unreachable");
+ * ```
+ */
+export function parseSize(text: string): bigint | undefined {
+  const match = SIZE_PATTERN.exec(text);
+  if (match === null) return undefined;
+  const [, whole, fraction = "", suffix = "m"] = match;
+  const shift = SIZE_SHIFTS[suffix.toLowerCase()]!;
+  const scale = 10n ** BigInt(fraction.length);
+  const scaled = (BigInt(whole!) * scale + BigInt("0" + fraction)) << shift;
+  if (scaled % scale !== 0n) return undefined;
+  return scaled / scale;
+}
+
+function parseMemory(option: string, text: string): number {
+  const { implied, props } = parseOptionList(
+    option,
+    text,
+    "size",
+    SIZE_EXAMPLE,
+  );
+  for (const key of props.keys()) {
+    if (key === "slots" || key === "maxmem") {
+      throw unsupported(
+        option,
+        text,
+        "deja has no memory hotplug",
+        `give only the size, such as ${option} 256M`,
+      );
+    }
+    throw invalidValue(
+      option,
+      text,
+      `unknown property "${key}"; ${SIZE_EXAMPLE}`,
+    );
+  }
+  if (implied === undefined) throw invalidValue(option, text, SIZE_EXAMPLE);
+  const bytes = parseSize(implied);
+  if (bytes === undefined) throw invalidValue(option, text, SIZE_EXAMPLE);
+  if (bytes === 0n) {
+    throw invalidValue(option, text, "guest RAM must be at least 4K");
+  }
+  if (bytes > BigInt(MAX_MEMORY_BYTES)) {
+    throw invalidValue(
+      option,
+      text,
+      `deja supports at most 2047M (${MAX_MEMORY_BYTES} bytes) of guest RAM`,
+    );
+  }
+  if (bytes % 4096n !== 0n) {
+    throw invalidValue(option, text, "guest RAM must be a multiple of 4K");
+  }
+  return Number(bytes);
+}
+
+function parseMachine(option: string, text: string): "virt" | "help" {
+  const { implied, props } = parseOptionList(
+    option,
+    text,
+    "type",
+    "expected virt",
+  );
+  if (implied === "help" || implied === "?") return "help";
+  if (implied !== "virt") {
+    throw unsupported(
+      option,
+      text,
+      "deja emulates only the virt machine",
+      `use ${option} virt`,
+    );
+  }
+  for (const key of props.keys()) {
+    throw unsupported(
+      option,
+      text,
+      `the virt machine property ${key} is not supported`,
+      `use ${option} virt`,
+    );
+  }
+  return "virt";
+}
+
+const SMP_KEYS = new Set([
+  "maxcpus",
+  "sockets",
+  "dies",
+  "clusters",
+  "cores",
+  "threads",
+  "books",
+  "drawers",
+]);
+
+function parseSmp(option: string, text: string): 1 {
+  const expected = "expected 1 or cpus=1";
+  const { implied, props } = parseOptionList(option, text, "cpus", expected);
+  const counts = implied === undefined ? [] : [implied];
+  for (const [key, value] of props) {
+    if (!SMP_KEYS.has(key)) {
+      throw invalidValue(
+        option,
+        text,
+        `unknown property "${key}"; ${expected}`,
+      );
+    }
+    counts.push(value);
+  }
+  for (const count of counts) {
+    if (!/^\d+$/.test(count)) throw invalidValue(option, text, expected);
+  }
+  if (counts.some((count) => Number(count) !== 1)) {
+    throw unsupported(
+      option,
+      text,
+      "deja emulates one hart",
+      `use ${option} 1`,
+    );
+  }
+  return 1;
+}
+
+function parseSerial(option: string, text: string): SerialConfig {
+  switch (text) {
+    case "stdio":
+      return { kind: "stdio" };
+    case "mon:stdio":
+      return { kind: "mon:stdio" };
+    case "null":
+      return { kind: "null" };
+    case "":
+      throw invalidValue(option, text, SERIAL_EXPECTED);
+  }
+  if (text.startsWith("file:")) {
+    const path = text.slice("file:".length);
+    if (path === "") throw invalidValue(option, text, "file: needs a PATH");
+    return { kind: "file", path };
+  }
+  if (text === "none") {
+    throw unsupported(
+      option,
+      text,
+      "the virt machine always has its UART",
+      `use ${option} null to discard its output`,
+    );
+  }
+  throw unsupported(
+    option,
+    text,
+    "deja supports stdio, mon:stdio, null and file:PATH backends",
+    `use ${option} stdio`,
+  );
+}
+
+/**
+ * Splits a `-gdb` address into the host and port to listen on. An empty host
+ * (as in `tcp::1234`) means 127.0.0.1: deja does not expose its gdbstub to
+ * other machines unless asked to.
+ *
+ * @param spec The address, such as `tcp::1234` or `tcp:[::1]:1234`.
+ * @returns The host name and port.
+ * @throws {UsageError} When `spec` is not a TCP address.
+ *
+ * @example Split an address
+ * ```ts
+ * import { gdbListenAddress } from "./args.ts";
+ * const { hostname, port } = gdbListenAddress("tcp::1234");
+ * if (hostname !== "127.0.0.1" || port !== 1234) throw new Error("unreachable");
+ * ```
+ */
+export function gdbListenAddress(
+  spec: string,
+): { hostname: string; port: number } {
+  const match = /^tcp:(\[[0-9a-fA-F:.]+\]|[^:\[\],]*):(\d{1,5})$/.exec(spec);
+  const port = match === null ? NaN : Number(match[2]);
+  if (match === null || port < 1 || port > 65535) {
+    if (match === null && !spec.startsWith("tcp:")) {
+      throw unsupported(
+        "-gdb",
+        spec,
+        "deja's gdbstub listens only on TCP",
+        "use -gdb tcp::1234",
+      );
+    }
+    throw invalidValue("-gdb", spec, GDB_EXPECTED);
+  }
+  const host = match[1]!;
+  return { hostname: host === "" ? "127.0.0.1" : host, port };
+}
+
+function parseIcount(option: string, text: string): IcountConfig {
+  const expected =
+    "expected [shift=]N|auto[,sleep=on|off][,rr=record|replay,rrfile=FILE]";
+  const { implied, props } = parseOptionList(option, text, "shift", expected);
+  let shift: number | "auto" = 3;
+  if (implied !== undefined) {
+    if (implied === "auto") {
+      shift = "auto";
+    } else if (/^\d+$/.test(implied) && Number(implied) <= 10) {
+      shift = Number(implied);
+    } else {
+      throw invalidValue(
+        option,
+        text,
+        "shift must be an integer from 0 to 10 or auto",
+      );
+    }
+  }
+  let sleep = true;
+  let rr: "record" | "replay" | undefined;
+  let rrfile: string | undefined;
+  let rrsnapshot: string | undefined;
+  let rrcheck: number | undefined;
+  for (const [key, value] of props) {
+    switch (key) {
+      case "sleep":
+        sleep = parseBoolean(option, text, key, value);
+        break;
+      case "align":
+        if (parseBoolean(option, text, key, value)) {
+          throw unsupported(
+            option,
+            text,
+            "deja does not align guest time to host time",
+            "remove align=on",
+          );
+        }
+        break;
+      case "rr":
+        if (value !== "record" && value !== "replay") {
+          throw invalidValue(option, text, "rr must be record or replay");
+        }
+        rr = value;
+        break;
+      case "rrfile":
+        if (value === "") throw invalidValue(option, text, "rrfile is empty");
+        rrfile = value;
+        break;
+      case "rrsnapshot":
+        if (value === "") {
+          throw invalidValue(option, text, "rrsnapshot is empty");
+        }
+        rrsnapshot = value;
+        break;
+      case "rrcheck":
+        if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+          throw invalidValue(
+            option,
+            text,
+            "rrcheck must be a whole number of instructions",
+          );
+        }
+        rrcheck = Number(value);
+        break;
+      default:
+        throw invalidValue(
+          option,
+          text,
+          `unknown property "${key}"; expected shift, sleep, rr, rrfile, rrsnapshot or rrcheck`,
+        );
+    }
+  }
+  if (shift === "auto" && !sleep) {
+    throw invalidValue(
+      option,
+      text,
+      "shift=auto and sleep=off are incompatible",
+    );
+  }
+  if (rr !== undefined && rrfile === undefined) {
+    throw invalidValue(option, text, `rr=${rr} needs rrfile=FILE`);
+  }
+  if (rr === undefined) {
+    const orphan = rrfile !== undefined
+      ? "rrfile"
+      : rrsnapshot !== undefined
+      ? "rrsnapshot"
+      : rrcheck !== undefined
+      ? "rrcheck"
+      : undefined;
+    if (orphan !== undefined) {
+      throw invalidValue(
+        option,
+        text,
+        `${orphan} needs rr=record or rr=replay`,
+      );
+    }
+  }
+  return {
+    shift,
+    sleep,
+    ...(rr === undefined ? {} : { rr }),
+    ...(rrfile === undefined ? {} : { rrfile }),
+    ...(rrsnapshot === undefined ? {} : { rrsnapshot }),
+    ...(rrcheck === undefined ? {} : { rrcheck }),
+  };
+}
+
+function parseDevice(option: string, text: string): DeviceConfig | "help" {
+  const expected = "expected DRIVER[,KEY=VALUE...]";
+  const { implied, props } = parseOptionList(option, text, "driver", expected);
+  if (implied === "help" || implied === "?") return "help";
+  if (implied === undefined || implied === "") {
+    throw invalidValue(option, text, `no driver; ${expected}`);
+  }
+  return { driver: implied, props: Object.fromEntries(props) };
+}
+
+function parsePlugin(option: string, text: string): PluginConfig {
+  const expected = "expected PATH[,KEY=VALUE...]";
+  const { implied, props } = parseOptionList(option, text, "file", expected);
+  if (implied === undefined || implied === "") {
+    throw invalidValue(option, text, `no plugin path; ${expected}`);
+  }
+  return { path: implied, props: Object.fromEntries(props) };
+}
+
+/** The mutable state of one parse. */
+interface ParseState {
+  config: MachineConfig;
+  serialGiven: boolean;
+}
+
+/** How an option is parsed. */
+interface OptionSpec {
+  /** What the value looks like, for "Missing value" messages. */
+  expected?: string;
+  /** Applies the option; a returned command ends the parse. */
+  apply(state: ParseState, option: string, value: string): Command | undefined;
+}
+
+function fileOption(
+  key: "kernel" | "initrd" | "dtb",
+): OptionSpec {
+  return {
+    expected: FILE_EXPECTED,
+    apply(state, option, value) {
+      if (value === "") throw invalidValue(option, value, FILE_EXPECTED);
+      state.config[key] = value;
+      return undefined;
+    },
+  };
+}
+
+function flag(apply: (config: MachineConfig) => Command | void): OptionSpec {
+  return {
+    apply(state) {
+      const command = apply(state.config);
+      return command === undefined ? undefined : command;
+    },
+  };
+}
+
+const machineOption: OptionSpec = {
+  expected: "expected virt",
+  apply(_state, option, value) {
+    return parseMachine(option, value) === "help"
+      ? { kind: "help", text: MACHINE_HELP }
+      : undefined;
+  },
+};
+
+const helpOption: OptionSpec = flag(() => ({ kind: "help", text: helpText() }));
+
+const OPTIONS: ReadonlyMap<string, OptionSpec> = new Map<string, OptionSpec>([
+  ["h", helpOption],
+  ["help", helpOption],
+  ["version", flag(() => ({ kind: "version" }))],
+  ["M", machineOption],
+  ["machine", machineOption],
+  ["cpu", {
+    expected: "expected rv64",
+    apply(_state, option, value) {
+      if (value === "help" || value === "?") {
+        return { kind: "help", text: CPU_HELP };
+      }
+      if (value !== "rv64") {
+        throw unsupported(
+          option,
+          value,
+          "deja emulates one rv64gc hart without CPU properties",
+          `use ${option} rv64`,
+        );
+      }
+      return undefined;
+    },
+  }],
+  ["smp", {
+    expected: "expected 1",
+    apply(state, option, value) {
+      state.config.smp = parseSmp(option, value);
+      return undefined;
+    },
+  }],
+  ["m", {
+    expected: SIZE_EXAMPLE,
+    apply(state, option, value) {
+      state.config.memoryBytes = parseMemory(option, value);
+      return undefined;
+    },
+  }],
+  ["bios", {
+    expected: "expected a file name, none or default",
+    apply(state, option, value) {
+      if (value === "") {
+        throw invalidValue(
+          option,
+          value,
+          "expected a file name, none or default",
+        );
+      }
+      state.config.bios = value;
+      return undefined;
+    },
+  }],
+  ["kernel", fileOption("kernel")],
+  ["initrd", fileOption("initrd")],
+  ["dtb", fileOption("dtb")],
+  ["append", {
+    expected: "expected a kernel command line",
+    apply(state, _option, value) {
+      state.config.append = value;
+      return undefined;
+    },
+  }],
+  [
+    "no-reboot",
+    flag((config) => {
+      config.noReboot = true;
+    }),
+  ],
+  [
+    "nographic",
+    flag((config) => {
+      config.nographic = true;
+    }),
+  ],
+  ["display", {
+    expected: "expected none",
+    apply(_state, option, value) {
+      if (value !== "none") {
+        throw unsupported(
+          option,
+          value,
+          "deja has no graphical display",
+          `use ${option} none or -nographic`,
+        );
+      }
+      return undefined;
+    },
+  }],
+  ["monitor", {
+    expected: "expected none",
+    apply(_state, option, value) {
+      if (value !== "none") {
+        throw unsupported(
+          option,
+          value,
+          "deja has no monitor",
+          `use ${option} none`,
+        );
+      }
+      return undefined;
+    },
+  }],
+  ["serial", {
+    expected: SERIAL_EXPECTED,
+    apply(state, option, value) {
+      if (state.serialGiven) {
+        throw unsupported(
+          option,
+          value,
+          "the virt machine has one UART and -serial was already given",
+          "give -serial once",
+        );
+      }
+      state.config.serial = parseSerial(option, value);
+      state.serialGiven = true;
+      return undefined;
+    },
+  }],
+  ["net", noNetwork()],
+  ["nic", noNetwork()],
+  [
+    "S",
+    flag((config) => {
+      config.startPaused = true;
+    }),
+  ],
+  [
+    "s",
+    flag((config) => {
+      config.gdb = "tcp::1234";
+    }),
+  ],
+  ["gdb", {
+    expected: GDB_EXPECTED,
+    apply(state, _option, value) {
+      if (value === "none") {
+        delete state.config.gdb;
+      } else {
+        gdbListenAddress(value);
+        state.config.gdb = value;
+      }
+      return undefined;
+    },
+  }],
+  ["icount", {
+    expected: "expected a shift such as 3, or shift=N,rr=record,rrfile=FILE",
+    apply(state, option, value) {
+      state.config.icount = parseIcount(option, value);
+      return undefined;
+    },
+  }],
+  ["device", {
+    expected: "expected DRIVER[,KEY=VALUE...]",
+    apply(state, option, value) {
+      const device = parseDevice(option, value);
+      if (device === "help") return { kind: "help", text: DEVICE_HELP };
+      state.config.devices.push(device);
+      return undefined;
+    },
+  }],
+  ["plugin", {
+    expected: "expected PATH[,KEY=VALUE...]",
+    apply(state, option, value) {
+      state.config.plugins.push(parsePlugin(option, value));
+      return undefined;
+    },
+  }],
+]);
+
+function noNetwork(): OptionSpec {
+  return {
+    expected: "expected none",
+    apply(_state, option, value) {
+      if (value !== "none") {
+        throw unsupported(
+          option,
+          value,
+          "deja has no network device",
+          `use ${option} none or leave it out`,
+        );
+      }
+      return undefined;
+    },
+  };
+}
+
+/** QEMU options that deja knows of but does not implement. */
+const QEMU_ONLY_OPTIONS = new Set([
+  "accel",
+  "audiodev",
+  "blockdev",
+  "boot",
+  "cdrom",
+  "chardev",
+  "D",
+  "d",
+  "daemonize",
+  "drive",
+  "echr",
+  "enable-kvm",
+  "fsdev",
+  "fw_cfg",
+  "global",
+  "hda",
+  "incoming",
+  "k",
+  "L",
+  "loadvm",
+  "mon",
+  "name",
+  "netdev",
+  "no-shutdown",
+  "numa",
+  "object",
+  "parallel",
+  "pidfile",
+  "qmp",
+  "rtc",
+  "semihosting",
+  "semihosting-config",
+  "snapshot",
+  "trace",
+  "usb",
+  "vga",
+  "virtfs",
+  "vnc",
+]);
+
+function parseDump(argv: readonly string[]): Command {
+  const files: string[] = [];
+  for (const arg of argv) {
+    if (arg === "-h" || arg === "-help" || arg === "--help") {
+      return { kind: "help", text: DUMP_HELP };
+    }
+    if (arg.startsWith("-") && arg !== "-") {
+      throw new UsageError(
+        `Unknown option for dump: ${arg}; run dump --help for its usage`,
+      );
+    }
+    files.push(arg);
+  }
+  if (files.length === 0) {
+    throw new UsageError("Missing argument for dump: usage: dump FILE");
+  }
+  if (files.length > 1) {
+    throw new UsageError(
+      `Unexpected argument for dump: ${
+        JSON.stringify(files[1])
+      }; dump takes one FILE`,
+    );
+  }
+  return { kind: "dump", file: files[0]! };
+}
+
+function defaultConfig(): MachineConfig {
+  return {
+    machine: "virt",
+    memoryBytes: DEFAULT_MEMORY_BYTES,
+    bios: "default",
+    serial: { kind: "stdio" },
+    nographic: false,
+    noReboot: false,
+    smp: 1,
+    startPaused: false,
+    icount: { shift: 3, sleep: true },
+    devices: [],
+    plugins: [],
+    net: "none",
+  };
+}
+
+/**
+ * Parses deja's command line (the arguments after the script name, as in
+ * `Deno.args`).
+ *
+ * A first argument `dump` selects the dump subcommand. Otherwise the
+ * arguments are QEMU-style options, processed in order: `-h` and `-version`
+ * (and `-M help`, `-cpu help`, `-device help`) end the parse there, as in
+ * QEMU. Without `-serial`, `-nographic` connects the UART to `mon:stdio`,
+ * like QEMU; otherwise it is `stdio`.
+ *
+ * @param argv The arguments.
+ * @returns What to do.
+ * @throws {UsageError} When an option is unknown, unsupported, or has an
+ * invalid value.
+ *
+ * @example Parse a QEMU command line
+ * ```ts
+ * import { parseCommandLine } from "./args.ts";
+ * const command = parseCommandLine([
+ *   "-M", "virt", "-m", "256M", "-bios", "fw_jump.elf",
+ *   "-kernel", "u-boot.bin", "-nographic",
+ * ]);
+ * if (command.kind !== "run") throw new Error("unreachable");
+ * console.log(command.config.memoryBytes); // 268435456
+ * console.log(command.config.serial); // { kind: "mon:stdio" }
+ * ```
+ */
+export function parseCommandLine(argv: readonly string[]): Command {
+  if (argv[0] === "dump") return parseDump(argv.slice(1));
+  const state: ParseState = { config: defaultConfig(), serialGiven: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("-") || arg === "-" || arg === "--") {
+      throw new UsageError(
+        `Unexpected argument: ${
+          JSON.stringify(arg)
+        }; pass files with an option such as -kernel, and run with --help to list the options`,
+      );
+    }
+    const dashes = arg.startsWith("--") ? "--" : "-";
+    const body = arg.slice(dashes.length);
+    const eq = body.indexOf("=");
+    const name = eq === -1 ? body : body.slice(0, eq);
+    const inline = eq === -1 ? undefined : body.slice(eq + 1);
+    const option = dashes + name;
+    const spec = OPTIONS.get(name);
+    if (spec === undefined) {
+      if (QEMU_ONLY_OPTIONS.has(name)) {
+        throw new UsageError(
+          `Unsupported option: ${option}: deja does not implement it; run with --help to list the options`,
+        );
+      }
+      throw new UsageError(
+        `Unknown option: ${option}; run with --help to list the options`,
+      );
+    }
+    let value = "";
+    if (spec.expected === undefined) {
+      if (inline !== undefined) {
+        throw new UsageError(
+          `Unexpected value for ${option}: ${
+            JSON.stringify(inline)
+          }; the option takes no value`,
+        );
+      }
+    } else if (inline !== undefined) {
+      value = inline;
+    } else if (i + 1 < argv.length) {
+      value = argv[++i]!;
+    } else {
+      throw new UsageError(`Missing value for ${option}: ${spec.expected}`);
+    }
+    const command = spec.apply(state, option, value);
+    if (command !== undefined) return command;
+  }
+  const { config } = state;
+  if (config.kernel === undefined) {
+    const orphan = config.append !== undefined && config.append !== ""
+      ? "-append"
+      : config.initrd !== undefined
+      ? "-initrd"
+      : config.dtb !== undefined
+      ? "-dtb"
+      : undefined;
+    if (orphan !== undefined) {
+      throw new UsageError(
+        `Invalid use of ${orphan}: it needs -kernel; add -kernel FILE or remove ${orphan}`,
+      );
+    }
+  }
+  if (!state.serialGiven && config.nographic) {
+    config.serial = { kind: "mon:stdio" };
+  }
+  return { kind: "run", config };
+}
+
+const MACHINE_HELP = `Supported machines are:
+virt                 RISC-V VirtIO board (default)
+`;
+
+const CPU_HELP = `Available CPUs:
+rv64                 RV64GC hart (default)
+`;
+
+const DEVICE_HELP =
+  `-device DRIVER[,KEY=VALUE...] adds a device to the virt machine.
+DRIVER is the name of a registered device plugin, or the path or URL of a
+device plugin module (such as ./my_device.ts) that deja imports; the
+KEY=VALUE properties are passed to the plugin. The virt machine's own
+devices are always present and need no -device.
+`;
+
+const DUMP_HELP = `usage: deno run --allow-read=FILE mod.ts dump FILE
+
+Prints the contents of a deja file, such as an -icount rrfile, in a readable
+form.
+`;
+
+/**
+ * Returns the text that `-h` prints: the supported options, grouped as in
+ * QEMU's help, and the Deno permission flags that they need.
+ *
+ * @returns The help text, ending in a newline.
+ *
+ * @example Print the help
+ * ```ts
+ * import { helpText } from "./args.ts";
+ * console.log(helpText());
+ * ```
+ */
+export function helpText(): string {
+  return `deja: a RISC-V system emulator for Deno that takes QEMU's options
+usage: deno run [PERMISSIONS] mod.ts [OPTIONS]
+       deno run [PERMISSIONS] mod.ts dump FILE
+
+Options are spelled as in QEMU (-opt VALUE); --opt VALUE and -opt=VALUE
+work too. A repeated option replaces the earlier one, except -device and
+-plugin, which add up.
+
+Standard options:
+-h or -help          display this help and exit
+-version             display version information and exit
+-machine [type=]virt select the emulated machine; virt is the only one
+                     (-M is a synonym; -M help lists the machines)
+-cpu rv64            select the CPU model; rv64 (RV64GC) is the only one
+-smp [cpus=]1        set the number of harts; deja emulates one
+-m [size=]megs[K|M|G]
+                     set guest RAM; a number without a suffix counts MiB
+                     (default 128M, at most 2047M, a multiple of 4K)
+
+Boot options:
+-bios FILE|none|default
+                     load FILE as the firmware, or none; default is
+                     ${DEFAULT_BIOS_PATH}
+-kernel FILE         load FILE as the kernel
+-append CMDLINE      pass CMDLINE as the kernel command line (needs -kernel)
+-initrd FILE         load FILE as the initial RAM disk (needs -kernel)
+-dtb FILE            use FILE as the device tree instead of the generated
+                     one (needs -kernel)
+-no-reboot           exit instead of rebooting
+
+Display and serial console:
+-nographic           no graphical output; unless -serial is given, the
+                     serial console is mon:stdio (Ctrl-A h lists the keys)
+-display none        no graphical output (the only display)
+-serial stdio|mon:stdio|null|file:PATH
+                     connect the serial console to the terminal, the
+                     terminal with Ctrl-A escapes, nothing, or a file
+                     (default stdio)
+-monitor none        no monitor (the only choice)
+
+Network options:
+-net none, -nic none no network (the only choice)
+
+Device and plugin options:
+-device DRIVER[,KEY=VALUE...]
+                     add a device; DRIVER is a device plugin name or the
+                     path of a plugin module (-device help for more)
+-plugin PATH[,KEY=VALUE...]
+                     load the plugin module at PATH with KEY=VALUE arguments
+
+Debug options:
+-S                   do not start the CPU until the debugger continues it
+-s                   shorthand for -gdb tcp::1234
+-gdb tcp:[HOST]:PORT wait for a gdb connection on HOST:PORT (HOST defaults
+                     to 127.0.0.1); -gdb none turns it off
+
+Record and replay:
+-icount [shift=]N|auto[,sleep=on|off][,rr=record|replay,rrfile=FILE
+        [,rrsnapshot=NAME][,rrcheck=N]]
+                     count instructions: guest time advances 2^N ns per
+                     instruction (N from 0 to 10, default 3); with sleep=on
+                     (the default) the host sleeps when the guest is idle;
+                     rr=record writes the nondeterministic inputs to FILE
+                     and rr=replay replays them from it; rrcheck=N checks
+                     the replay every N instructions
+
+Subcommands:
+dump FILE            print a deja file, such as an rrfile, in readable form
+
+Deno permissions:
+deja never prompts for a permission; it names the missing flags and exits.
+--allow-read=FILE,...   the -bios (or the default firmware), -kernel,
+                        -initrd, -dtb, -device and -plugin files, and the
+                        rrfile with rr=replay
+--allow-write=FILE,...  the -serial file:PATH and the rrfile with rr=record
+--allow-net=127.0.0.1:PORT
+                        the -gdb or -s port
+--allow-env=DEJA_DEBUG  optional: DEJA_DEBUG=1 prints stack traces
+For example:
+  deno run --allow-read=fw_jump.elf,u-boot.bin mod.ts -M virt -m 256M \\
+    -bios fw_jump.elf -kernel u-boot.bin -nographic
+
+Ctrl-A escapes on mon:stdio (and -nographic):
+C-a h  print the escapes   C-a x  exit deja
+C-a b  send a break        C-a C-a  send C-a
+`;
+}

@@ -1,0 +1,189 @@
+/**
+ * The host terminal side of the serial console: QEMU's Ctrl-A escape keys
+ * for `mon:stdio` (and `-nographic`), and raw mode for stdin.
+ *
+ * @module
+ */
+
+/** What an escape key asks the emulator to do. */
+export type EscapeAction = "quit" | "help" | "break";
+
+/** The result of {@linkcode EscapeFilter.push}. */
+export interface EscapeResult {
+  /** The bytes for the guest, with the escapes removed. */
+  data: Uint8Array;
+  /** The escape actions, in the order they were typed. */
+  actions: EscapeAction[];
+  /** Messages for the user about keys that were ignored. */
+  notes: string[];
+}
+
+const CTRL_A = 0x01;
+const NO_MONITOR_NOTE =
+  "deja has no monitor: C-a c is ignored (C-a h lists the keys)\r\n";
+
+/**
+ * Takes QEMU's Ctrl-A escapes out of the bytes that the user types into the
+ * serial console:
+ *
+ * | Keys         | Effect                                      |
+ * | ------------ | ------------------------------------------- |
+ * | C-a x        | the `quit` action                           |
+ * | C-a h, C-a ? | the `help` action (print {@linkcode helpText}) |
+ * | C-a b        | the `break` action (a serial break)         |
+ * | C-a C-a      | one C-a for the guest                       |
+ * | C-a c        | nothing, with a note: there is no monitor   |
+ * | C-a other    | both bytes go to the guest                  |
+ *
+ * (QEMU drops the other key; deja passes it on, so that nothing typed is
+ * lost.) A C-a at the end of one push is combined with the first byte of the
+ * next.
+ *
+ * @example Quit on Ctrl-A x
+ * ```ts
+ * import { EscapeFilter } from "./terminal.ts";
+ * const filter = new EscapeFilter();
+ * const first = filter.push(new Uint8Array([0x6c, 0x73, 0x01]));
+ * const second = filter.push(new TextEncoder().encode("x"));
+ * console.log(first.data, second.actions); // Uint8Array(2) [ 108, 115 ] [ "quit" ]
+ * ```
+ */
+export class EscapeFilter {
+  /**
+   * The escape key list, printed on Ctrl-A h. Its lines end in `\r\n`
+   * because the terminal is in raw mode.
+   */
+  static readonly helpText: string = [
+    "C-a h    print this help",
+    "C-a x    exit emulator",
+    "C-a b    send break (magic sysrq)",
+    "C-a c    (no monitor in deja: ignored)",
+    "C-a C-a  sends C-a",
+    "",
+  ].join("\r\n");
+
+  #escaped = false;
+
+  /**
+   * The escape key list; the same as {@linkcode EscapeFilter.helpText}.
+   *
+   * @returns The help text, with `\r\n` line ends.
+   */
+  get helpText(): string {
+    return EscapeFilter.helpText;
+  }
+
+  /**
+   * Whether the last byte pushed was a C-a that waits for its key.
+   *
+   * @returns `true` between C-a and the next byte.
+   */
+  get pending(): boolean {
+    return this.#escaped;
+  }
+
+  /**
+   * Filters the next bytes that the user typed.
+   *
+   * @param bytes The bytes read from stdin.
+   * @returns The bytes for the guest (`bytes` itself when it holds no
+   * escape), and the actions and notes for the host.
+   */
+  push(bytes: Uint8Array): EscapeResult {
+    const actions: EscapeAction[] = [];
+    const notes: string[] = [];
+    if (!this.#escaped && !bytes.includes(CTRL_A)) {
+      return { data: bytes, actions, notes };
+    }
+    const data = new Uint8Array(bytes.length + 1);
+    let length = 0;
+    for (const byte of bytes) {
+      if (!this.#escaped) {
+        if (byte === CTRL_A) this.#escaped = true;
+        else data[length++] = byte;
+        continue;
+      }
+      this.#escaped = false;
+      switch (byte) {
+        case CTRL_A:
+          data[length++] = CTRL_A;
+          break;
+        case 0x78: // x
+          actions.push("quit");
+          break;
+        case 0x68: // h
+        case 0x3f: // ?
+          actions.push("help");
+          break;
+        case 0x62: // b
+          actions.push("break");
+          break;
+        case 0x63: // c
+          notes.push(NO_MONITOR_NOTE);
+          break;
+        default:
+          data[length++] = CTRL_A;
+          data[length++] = byte;
+      }
+    }
+    return { data: data.subarray(0, length), actions, notes };
+  }
+}
+
+/** The part of `Deno.stdin` that {@linkcode withRawStdin} uses. */
+export interface RawModeStdin {
+  /** Whether the stream is a terminal. */
+  isTerminal(): boolean;
+  /** Turns raw mode on or off. */
+  setRaw(mode: boolean, options?: Deno.SetRawOptions): void;
+}
+
+/** Options for {@linkcode withRawStdin}. */
+export interface WithRawStdinOptions {
+  /**
+   * The stdin to put in raw mode.
+   *
+   * @default {Deno.stdin}
+   */
+  stdin?: RawModeStdin;
+}
+
+/**
+ * Runs `fn` with stdin in raw mode when stdin is a terminal, so that every
+ * key (Ctrl-C included) reaches the guest. Raw mode is turned off when `fn`
+ * settles, and on `unload` when the program calls `Deno.exit` inside `fn`.
+ * When stdin is not a terminal, `fn` simply runs.
+ *
+ * @typeParam T The result of `fn`.
+ * @param fn The code to run, such as the emulator's main loop.
+ * @param options The stdin to use.
+ * @returns What `fn` returns.
+ *
+ * @example Run the console loop
+ * ```ts
+ * import { withRawStdin } from "./terminal.ts";
+ * const result = await withRawStdin(() => "done");
+ * console.log(result); // "done"
+ * ```
+ */
+export async function withRawStdin<T>(
+  fn: () => T | Promise<T>,
+  options: WithRawStdinOptions = {},
+): Promise<T> {
+  const stdin = options.stdin ?? Deno.stdin;
+  if (!stdin.isTerminal()) return await fn();
+  stdin.setRaw(true, { cbreak: false });
+  let raw = true;
+  const restore = () => {
+    if (!raw) return;
+    raw = false;
+    stdin.setRaw(false);
+  };
+  globalThis.addEventListener("unload", restore);
+  try {
+    return await fn();
+  } finally {
+    globalThis.removeEventListener("unload", restore);
+    restore();
+  }
+}

@@ -1,0 +1,2267 @@
+/**
+ * One RV64GC hart: the interpreter loop, CSRs, traps and interrupts, Sv39
+ * and PMP.
+ *
+ * Reference: RISC-V Unprivileged ISA 20191213 and Privileged Architecture
+ * 1.12 (machine and supervisor levels, Sv39, PMP, Sstc). Behaviour left to the
+ * implementation follows QEMU 7.2's `target/riscv`: misaligned loads and stores
+ * succeed, A/D bits are set by hardware, `mtval` holds the instruction bits on
+ * an illegal instruction, and SC succeeds only if the reserved location still
+ * holds the value that LR read. Not modelled: the hypervisor extension, debug
+ * triggers, PMA attributes, and hardware performance counters other than
+ * cycle and instret.
+ *
+ * Design for speed (see docs/architecture.md): registers are (lo, hi) int32
+ * pairs in one `Int32Array`; instructions are decoded once per physical page
+ * into packed `Int32Array`s that the loop dispatches on; a software TLB maps
+ * virtual pages straight to RAM offsets; guest faults are values that the
+ * loop turns into traps, never host exceptions.
+ *
+ * @module
+ */
+
+import type { Bus } from "./bus.ts";
+import type { VirtualClock, VirtualTimer } from "./clock.ts";
+import type { InterruptTarget } from "./irq.ts";
+import { decode16, decode32 } from "./_decode.ts";
+import {
+  div32,
+  div64,
+  divu32,
+  divu64,
+  mul64,
+  mulh64,
+  mulhsu64,
+  mulhu64,
+  R,
+} from "./_alu64.ts";
+import { Fpu } from "./_fpu_stub.ts";
+
+/** User privilege level. */
+export const PRIV_U = 0;
+/** Supervisor privilege level. */
+export const PRIV_S = 1;
+/** Machine privilege level. */
+export const PRIV_M = 3;
+
+/** Why {@linkcode Cpu.run} returned. */
+export const StopReason = {
+  /** The instruction budget ran out. */
+  Budget: 0,
+  /** The hart executed `wfi` and nothing is pending. */
+  Idle: 1,
+  /** Someone called {@linkcode Cpu.requestStop}. */
+  Requested: 2,
+  /**
+   * The hart took 100,000 traps in a row without retiring an instruction
+   * (for example `mtvec` points at unmapped memory).
+   */
+  TrapLoop: 3,
+} as const;
+
+/** A value of {@linkcode StopReason}. */
+export type StopReason = typeof StopReason[keyof typeof StopReason];
+
+/** Exception cause codes (`mcause` with the interrupt bit clear). */
+export const Cause = {
+  InsnMisaligned: 0,
+  InsnAccessFault: 1,
+  IllegalInsn: 2,
+  Breakpoint: 3,
+  LoadMisaligned: 4,
+  LoadAccessFault: 5,
+  StoreMisaligned: 6,
+  StoreAccessFault: 7,
+  EcallU: 8,
+  EcallS: 9,
+  EcallM: 11,
+  InsnPageFault: 12,
+  LoadPageFault: 13,
+  StorePageFault: 15,
+} as const;
+
+/** Where the hart reads `mtime` from (the CLINT). */
+export interface TimeSource {
+  /** @returns the current `mtime` value */
+  readMtime(): number;
+  /**
+   * @param ticks an `mtime` value
+   * @returns the virtual time in ns at which `mtime` reaches `ticks`
+   */
+  mtimeToNs(ticks: number): number;
+}
+
+/** Options for {@linkcode Cpu}. */
+export interface CpuOptions {
+  /** The physical bus. */
+  bus: Bus;
+  /** The virtual clock, for Sstc's `stimecmp` timer. */
+  clock: VirtualClock;
+  /** Where `time` comes from; without one, `time` reads as 0. */
+  time?: TimeSource;
+  /**
+   * Hart id (`mhartid`).
+   *
+   * @default {0}
+   */
+  hartId?: number;
+}
+
+/** A page of decoded instructions: one slot per 2-byte offset. */
+class DecodedPage {
+  /** Packed op words; slots 2048 and 2049 are page-end sentinels. */
+  readonly ops: Int32Array = new Int32Array(2050);
+  /** Immediates. */
+  readonly imm: Int32Array = new Int32Array(2050);
+  /** Physical address of the page. */
+  readonly paddr: number;
+  /** RAM byte offset of the page, or -1 for ROM. */
+  readonly ramOff: number;
+  /** Whether any slot is decoded. */
+  hot = false;
+  constructor(paddr: number, ramOff: number) {
+    this.paddr = paddr;
+    this.ramOff = ramOff;
+    this.ops[2048] = this.ops[2049] = 1; // PAGE_END
+  }
+  clear(): void {
+    this.ops.fill(0, 0, 2048);
+    this.hot = false;
+  }
+}
+
+const TLB_SIZE = 256;
+const TLB_MASK = TLB_SIZE - 1;
+const ACC_FETCH = 0;
+const ACC_LOAD = 1;
+const ACC_STORE = 2;
+
+// mstatus bits (low word).
+const MS_SIE = 1 << 1;
+const MS_MIE = 1 << 3;
+const MS_SPIE = 1 << 5;
+const MS_MPIE = 1 << 7;
+const MS_SPP = 1 << 8;
+const MS_MPP = 3 << 11;
+const MS_FS = 3 << 13;
+const MS_MPRV = 1 << 17;
+const MS_SUM = 1 << 18;
+const MS_MXR = 1 << 19;
+const MS_TVM = 1 << 20;
+const MS_TW = 1 << 21;
+const MS_TSR = 1 << 22;
+const MSTATUS_WMASK = MS_SIE | MS_MIE | MS_SPIE | MS_MPIE | MS_SPP | MS_MPP |
+  MS_FS | MS_MPRV | MS_SUM | MS_MXR | MS_TVM | MS_TW | MS_TSR;
+const SSTATUS_MASK = MS_SIE | MS_SPIE | MS_SPP | MS_FS | MS_SUM | MS_MXR;
+
+// Interrupts that S-mode can see and delegate.
+const S_INTS = (1 << 1) | (1 << 5) | (1 << 9);
+const M_INTS = S_INTS | (1 << 3) | (1 << 7) | (1 << 11);
+// Exceptions that medeleg can delegate (QEMU's DELEGABLE_EXCPS minus H ones).
+const DELEGABLE_EXC = 0xb3ff;
+const IRQ_PRIORITY = [11, 3, 7, 9, 1, 5];
+
+const MISA_LO = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) |
+  (1 << 12) | (1 << 18) | (1 << 20);
+
+const TWO32 = 4294967296;
+
+/**
+ * A RISC-V RV64GC hart.
+ *
+ * @example Run three instructions from RAM
+ * ```ts
+ * import { Bus } from "./bus.ts";
+ * import { VirtualClock } from "./clock.ts";
+ * import { Cpu } from "./cpu.ts";
+ * const bus = new Bus(1 << 20);
+ * let cpu: Cpu | undefined;
+ * const clock = new VirtualClock(() => cpu?.icount ?? 0);
+ * cpu = new Cpu({ bus, clock });
+ * // li a0, 42 ; addi a0, a0, 1 ; wfi
+ * bus.load(0x8000_0000, new Uint8Array([0x13, 0x05, 0xa0, 0x02, 0x13, 0x05, 0x15, 0x00, 0x73, 0x00, 0x50, 0x10]));
+ * cpu.reset(0x8000_0000);
+ * cpu.run(100);
+ * if (cpu.getX(10) !== 43n || cpu.icount !== 3) throw new Error("unreachable");
+ * ```
+ */
+export class Cpu implements InterruptTarget {
+  /** Integer registers as (lo, hi) pairs; slots 64-65 absorb writes to x0. */
+  readonly x: Int32Array = new Int32Array(68);
+  /** FP registers as (lo, hi) pairs of raw bits. */
+  readonly f: Int32Array = new Int32Array(64);
+  /** Low word of the pc (valid between calls to `run`). */
+  pcLo = 0;
+  /** High word of the pc. */
+  pcHi = 0;
+  /** Current privilege level. */
+  priv: number = PRIV_M;
+  /** Instructions retired since reset. */
+  icount = 0;
+  /** Whether the hart sleeps in `wfi`. */
+  waiting = false;
+  /** The FPU, which owns `fflags` and `frm`. */
+  readonly fpu: Fpu;
+
+  // ----- CSR state (64-bit values as lo/hi pairs or doubles) -----
+  /** `mstatus`, low word (the high word is derived). */
+  mstatus = 0;
+  /** `mie`. */
+  mie = 0;
+  /** Effective `mip`: hardware lines OR software-written bits. */
+  mip = 0;
+  #mipHw = 0;
+  #mipSw = 0;
+  mideleg = 0;
+  medeleg = 0;
+  mcounteren = 0;
+  scounteren = 0;
+  mcountinhibit = 0;
+  /** 64-bit CSRs kept as pairs: index = slot * 2. */
+  readonly csr64: Int32Array = new Int32Array(2 * 16);
+  /** `satp` mode (0 or 8). */
+  satpMode = 0;
+  /** `satp` PPN (up to 44 bits). */
+  satpPpn = 0;
+  satpAsid = 0;
+  /** `stimecmp` (Sstc). */
+  stimecmp = Number.MAX_SAFE_INTEGER;
+  /** Offsets so that `minstret`/`mcycle` writes take effect. */
+  #instretOffset = 0;
+  #cycleOffset = 0;
+  readonly pmpcfg: Uint8Array = new Uint8Array(16);
+  /** `pmpaddr` registers as (lo, hi) pairs. */
+  readonly pmpaddr: Int32Array = new Int32Array(32);
+  #pmpStart = new Float64Array(16);
+  #pmpEnd = new Float64Array(16);
+  #pmpActive = 0;
+
+  // LR/SC reservation
+  #resValid = false;
+  #resAddr = 0;
+  #resLo = 0;
+  #resHi = 0;
+
+  // ----- machinery -----
+  readonly #bus: Bus;
+  readonly #time: TimeSource | undefined;
+  readonly #hartId: number;
+  readonly #stimer: VirtualTimer;
+  #stop = false;
+  /** Decoded RAM pages by RAM page index. */
+  #codePages: (DecodedPage | undefined)[] = [];
+  #romPages = new Map<number, DecodedPage>();
+  #scratch = new DecodedPage(0, -1);
+  #tmp = new Int32Array(2);
+  // TLBs: tag per entry; RAM offset of the page for loads and stores.
+  readonly #tlbRTag = new Int32Array(TLB_SIZE);
+  readonly #tlbROff = new Int32Array(TLB_SIZE);
+  readonly #tlbWTag = new Int32Array(TLB_SIZE);
+  readonly #tlbWOff = new Int32Array(TLB_SIZE);
+  readonly #tlbXTag = new Int32Array(TLB_SIZE);
+  readonly #tlbXPage: (DecodedPage | undefined)[] = new Array(TLB_SIZE);
+  // Exception being raised by a slow path.
+  #exCause = 0;
+  #exTvalLo = 0;
+  #exTvalHi = 0;
+  // Slow-path results.
+  #tLo = 0;
+  #tHi = 0;
+  #mmioWrite = false;
+  /** Called after every retired instruction when set (instrumentation). */
+  #ramPages: number;
+
+  /**
+   * Make a hart in its reset state.
+   *
+   * @param options the bus, clock and time source
+   */
+  constructor(options: CpuOptions) {
+    this.#bus = options.bus;
+    this.#time = options.time;
+    this.#hartId = options.hartId ?? 0;
+    this.fpu = new Fpu(this.f, this.x);
+    this.#scratch.ops.fill(1);
+    this.#ramPages = this.#bus.ramSize >>> 12;
+    this.#stimer = options.clock.newTimer("stimecmp", () => this.#updateStip());
+    this.#bus.onRamWrite = (off, len) => this.#invalidateRam(off, len);
+    this.flushTlb();
+    this.reset(0x1000);
+  }
+
+  /**
+   * Reset the hart (registers, CSRs, privilege) and set the pc.
+   *
+   * @param pc the reset vector
+   */
+  reset(pc: number): void {
+    this.x.fill(0);
+    this.f.fill(0);
+    this.setPc(pc);
+    this.priv = PRIV_M;
+    this.icount = 0;
+    this.waiting = false;
+    this.mstatus = 0;
+    this.mie = 0;
+    this.#mipSw = 0;
+    this.mip = this.#mipHw;
+    this.mideleg = this.medeleg = 0;
+    this.mcounteren = this.scounteren = this.mcountinhibit = 0;
+    this.csr64.fill(0);
+    this.satpMode = this.satpPpn = this.satpAsid = 0;
+    this.stimecmp = Number.MAX_SAFE_INTEGER;
+    this.#instretOffset = this.#cycleOffset = 0;
+    this.pmpcfg.fill(0);
+    this.pmpaddr.fill(0);
+    this.#pmpUpdate();
+    this.#resValid = false;
+    this.fpu.fflags = 0;
+    this.fpu.frm = 0;
+    this.#stimer.del();
+    this.flushTlb();
+  }
+
+  /**
+   * Set the pc.
+   *
+   * @param pc a 64-bit address as a number (exact below 2^53) or bigint
+   */
+  setPc(pc: number | bigint): void {
+    const v = BigInt.asUintN(64, BigInt(pc));
+    this.pcLo = Number(BigInt.asIntN(32, v));
+    this.pcHi = Number(BigInt.asIntN(32, v >> 32n));
+  }
+
+  /** @returns the pc as an unsigned bigint */
+  getPc(): bigint {
+    return (BigInt(this.pcHi >>> 0) << 32n) | BigInt(this.pcLo >>> 0);
+  }
+
+  /**
+   * Read an integer register.
+   *
+   * @param i register number
+   * @returns its value as an unsigned bigint
+   */
+  getX(i: number): bigint {
+    return (BigInt(this.x[i * 2 + 1]! >>> 0) << 32n) |
+      BigInt(this.x[i * 2]! >>> 0);
+  }
+
+  /**
+   * Write an integer register.
+   *
+   * @param i register number (writes to x0 are ignored)
+   * @param v the value
+   */
+  setX(i: number, v: bigint | number): void {
+    if (i === 0) return;
+    const b = BigInt.asUintN(64, BigInt(v));
+    this.x[i * 2] = Number(BigInt.asIntN(32, b));
+    this.x[i * 2 + 1] = Number(BigInt.asIntN(32, b >> 32n));
+  }
+
+  /** Ask `run` to return at the next instruction boundary. */
+  requestStop(): void {
+    this.#stop = true;
+  }
+
+  /** @inheritdoc */
+  setPending(mask: number, level: boolean): void {
+    if (level) this.#mipHw |= mask;
+    else this.#mipHw &= ~mask;
+    this.mip = this.#mipHw | this.#mipSw;
+  }
+
+  /** @returns whether an interrupt would wake the hart from `wfi` */
+  get wakeable(): boolean {
+    return (this.mip & this.mie) !== 0;
+  }
+
+  /** Drop every cached translation. */
+  flushTlb(): void {
+    for (let i = 0; i < TLB_SIZE; i++) {
+      const bad = (i + 1) & TLB_MASK; // a tag that can never match slot i
+      this.#tlbRTag[i] = bad;
+      this.#tlbWTag[i] = bad;
+      this.#tlbXTag[i] = bad;
+      this.#tlbXPage[i] = undefined;
+    }
+  }
+
+  // =====================================================================
+  // The interpreter loop
+  // =====================================================================
+
+  /**
+   * Execute up to `maxInsns` instructions.
+   *
+   * @param maxInsns instruction budget
+   * @returns why it stopped
+   */
+  run(maxInsns: number): StopReason {
+    const x = this.x;
+    const ram8 = this.#bus.ram8;
+    const ram16 = this.#bus.ram16;
+    const ram32 = this.#bus.ram32;
+    const tlbRTag = this.#tlbRTag, tlbROff = this.#tlbROff;
+    const tlbWTag = this.#tlbWTag, tlbWOff = this.#tlbWOff;
+    const tlbXTag = this.#tlbXTag, tlbXPage = this.#tlbXPage;
+    const base = this.icount;
+    let budget = maxInsns;
+    let reason: StopReason = StopReason.Budget;
+    let ops = this.#scratch.ops;
+    let imms = this.#scratch.imm;
+    let vbLo = 0, vbHi = 0, pcOff = 0;
+    this.#stop = false;
+    let lastBudget = -1, spins = 0;
+
+    outer: while (budget > 0) {
+      this.icount = base + (maxInsns - budget);
+      if (budget === lastBudget) {
+        if (++spins > 100_000) {
+          reason = StopReason.TrapLoop;
+          break;
+        }
+      } else {
+        lastBudget = budget;
+        spins = 0;
+      }
+      if (this.#stop) {
+        reason = StopReason.Requested;
+        break;
+      }
+      if ((this.mip & this.mie) !== 0) {
+        this.waiting = false;
+        this.#checkInterrupts();
+      }
+      if (this.waiting) {
+        reason = StopReason.Idle;
+        break;
+      }
+      // Find the decoded page for the pc.
+      {
+        const pLo = this.pcLo, pHi = this.pcHi;
+        const key = (pHi << 20) | (pLo >>> 12);
+        const e = key & TLB_MASK;
+        let page = tlbXPage[e];
+        if (
+          tlbXTag[e] !== key || pHi !== ((pHi << 20) >> 20) ||
+          page === undefined
+        ) {
+          page = this.#fillExec(pLo, pHi);
+          if (page === undefined) continue outer; // trap taken
+        }
+        ops = page.ops;
+        imms = page.imm;
+        vbLo = pLo & ~0xfff;
+        vbHi = pHi;
+        pcOff = pLo & 0xfff;
+      }
+
+      for (;;) {
+        if (--budget < 0) {
+          budget = 0;
+          this.#setPcOff(vbLo, vbHi, pcOff);
+          break outer;
+        }
+        const slot = pcOff >> 1;
+        const w = ops[slot]!;
+        const imm = imms[slot]!;
+        switch (w & 0xff) {
+          case 0: { // UNDECODED
+            budget++;
+            this.#decodeSlot(ops === this.#scratch.ops, vbLo, vbHi, pcOff);
+            if (ops[slot] === 0) { // fetch fault on a page-crossing insn
+              continue outer;
+            }
+            continue;
+          }
+          case 1: // PAGE_END
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            continue outer;
+          case 2: { // CROSS
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            if (!this.#fetchCross(vbLo, vbHi, pcOff)) {
+              this.#takeException();
+              continue outer;
+            }
+            ops = this.#scratch.ops;
+            imms = this.#scratch.imm;
+            continue;
+          }
+          case 3: // ILLEGAL
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#raise(2, imm, 0);
+            continue outer;
+          case 4: // NOP
+            break;
+          case 5: { // LUI
+            const rd = (w >>> 8) & 127;
+            x[rd] = imm;
+            x[rd + 1] = imm >> 31;
+            break;
+          }
+          case 6: { // AUIPC
+            const rd = (w >>> 8) & 127;
+            const s = (vbLo >>> 0) + pcOff + (imm >>> 0);
+            x[rd] = s | 0;
+            x[rd + 1] = (vbHi + (imm >> 31) + Math.floor(s / TWO32)) | 0;
+            break;
+          }
+          case 7: { // JAL
+            const rd = (w >>> 8) & 127;
+            const len = 2 + ((w >>> 26) & 2);
+            const s = (vbLo >>> 0) + pcOff + len;
+            x[rd] = s | 0;
+            x[rd + 1] = (vbHi + Math.floor(s / TWO32)) | 0;
+            const t = pcOff + imm;
+            if ((t >>> 0) < 4096) {
+              pcOff = t;
+              continue;
+            }
+            this.#setPcOff(vbLo, vbHi, t);
+            continue outer;
+          }
+          case 8: { // JALR
+            const rd = (w >>> 8) & 127;
+            const rs1 = (w >>> 15) & 63;
+            const s = (x[rs1]! >>> 0) + (imm >>> 0);
+            const tLo = (s | 0) & ~1;
+            const tHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+              0;
+            const len = 2 + ((w >>> 26) & 2);
+            const l = (vbLo >>> 0) + pcOff + len;
+            x[rd] = l | 0;
+            x[rd + 1] = (vbHi + Math.floor(l / TWO32)) | 0;
+            if (tHi === vbHi && (tLo & ~0xfff) === vbLo) {
+              pcOff = tLo & 0xfff;
+              continue;
+            }
+            this.pcLo = tLo;
+            this.pcHi = tHi;
+            continue outer;
+          }
+          case 9: { // BEQ
+            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            if (x[a] === x[b] && x[a + 1] === x[b + 1]) {
+              const t = pcOff + imm;
+              if ((t >>> 0) < 4096) {
+                pcOff = t;
+                continue;
+              }
+              this.#setPcOff(vbLo, vbHi, t);
+              continue outer;
+            }
+            break;
+          }
+          case 10: { // BNE
+            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            if (x[a] !== x[b] || x[a + 1] !== x[b + 1]) {
+              const t = pcOff + imm;
+              if ((t >>> 0) < 4096) {
+                pcOff = t;
+                continue;
+              }
+              this.#setPcOff(vbLo, vbHi, t);
+              continue outer;
+            }
+            break;
+          }
+          case 11: { // BLT
+            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const ah = x[a + 1]!, bh = x[b + 1]!;
+            if (ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))) {
+              const t = pcOff + imm;
+              if ((t >>> 0) < 4096) {
+                pcOff = t;
+                continue;
+              }
+              this.#setPcOff(vbLo, vbHi, t);
+              continue outer;
+            }
+            break;
+          }
+          case 12: { // BGE
+            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const ah = x[a + 1]!, bh = x[b + 1]!;
+            if (!(ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)))) {
+              const t = pcOff + imm;
+              if ((t >>> 0) < 4096) {
+                pcOff = t;
+                continue;
+              }
+              this.#setPcOff(vbLo, vbHi, t);
+              continue outer;
+            }
+            break;
+          }
+          case 13: { // BLTU
+            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
+            if (ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))) {
+              const t = pcOff + imm;
+              if ((t >>> 0) < 4096) {
+                pcOff = t;
+                continue;
+              }
+              this.#setPcOff(vbLo, vbHi, t);
+              continue outer;
+            }
+            break;
+          }
+          case 14: { // BGEU
+            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
+            if (!(ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)))) {
+              const t = pcOff + imm;
+              if ((t >>> 0) < 4096) {
+                pcOff = t;
+                continue;
+              }
+              this.#setPcOff(vbLo, vbHi, t);
+              continue outer;
+            }
+            break;
+          }
+          case 15: // LB
+          case 16: // LH
+          case 17: // LW
+          case 18: // LD
+          case 19: // LBU
+          case 20: // LHU
+          case 21: { // LWU
+            const op = w & 0xff;
+            const rs1 = (w >>> 15) & 63;
+            const s = (x[rs1]! >>> 0) + (imm >>> 0);
+            const aLo = s | 0;
+            const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+              0;
+            const key = (aHi << 20) | (aLo >>> 12);
+            const e = key & TLB_MASK;
+            const rd = (w >>> 8) & 127;
+            // size - 1 for alignment: LB/LBU 0, LH/LHU 1, LW/LWU 3, LD 7
+            const am = op === 18 ? 7 : (op === 17 || op === 21) ? 3 : (op === 16 || op === 20) ? 1 : 0;
+            if (
+              tlbRTag[e] === key && (aLo & am) === 0 &&
+              aHi === ((aHi << 20) >> 20)
+            ) {
+              const off = tlbROff[e]! + (aLo & 0xfff);
+              switch (op) {
+                case 15: {
+                  const v = (ram8[off]! << 24) >> 24;
+                  x[rd] = v;
+                  x[rd + 1] = v >> 31;
+                  break;
+                }
+                case 16: {
+                  const v = (ram16[off >> 1]! << 16) >> 16;
+                  x[rd] = v;
+                  x[rd + 1] = v >> 31;
+                  break;
+                }
+                case 17: {
+                  const v = ram32[off >> 2]!;
+                  x[rd] = v;
+                  x[rd + 1] = v >> 31;
+                  break;
+                }
+                case 18:
+                  x[rd] = ram32[off >> 2]!;
+                  x[rd + 1] = ram32[(off >> 2) + 1]!;
+                  break;
+                case 19:
+                  x[rd] = ram8[off]!;
+                  x[rd + 1] = 0;
+                  break;
+                case 20:
+                  x[rd] = ram16[off >> 1]!;
+                  x[rd + 1] = 0;
+                  break;
+                default:
+                  x[rd] = ram32[off >> 2]!;
+                  x[rd + 1] = 0;
+              }
+            } else {
+              this.icount = base + (maxInsns - budget) - 1;
+              if (!this.#loadSlow(aLo, aHi, am + 1)) {
+                budget++;
+                this.#setPcOff(vbLo, vbHi, pcOff);
+                this.#takeException();
+                continue outer;
+              }
+              let lo = this.#tLo, hi = this.#tHi;
+              if (op === 15) hi = (lo = (lo << 24) >> 24) >> 31;
+              else if (op === 16) hi = (lo = (lo << 16) >> 16) >> 31;
+              else if (op === 17) hi = lo >> 31;
+              else if (op !== 18) hi = 0;
+              x[rd] = lo;
+              x[rd + 1] = hi;
+            }
+            break;
+          }
+          case 22: // SB
+          case 23: // SH
+          case 24: // SW
+          case 25: { // SD
+            const op = w & 0xff;
+            const rs1 = (w >>> 15) & 63, rs2 = (w >>> 21) & 63;
+            const s = (x[rs1]! >>> 0) + (imm >>> 0);
+            const aLo = s | 0;
+            const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+              0;
+            const key = (aHi << 20) | (aLo >>> 12);
+            const e = key & TLB_MASK;
+            const am = op === 25 ? 7 : op === 24 ? 3 : op === 23 ? 1 : 0;
+            if (
+              tlbWTag[e] === key && (aLo & am) === 0 &&
+              aHi === ((aHi << 20) >> 20)
+            ) {
+              const off = tlbWOff[e]! + (aLo & 0xfff);
+              if (op === 24) ram32[off >> 2] = x[rs2]!;
+              else if (op === 25) {
+                ram32[off >> 2] = x[rs2]!;
+                ram32[(off >> 2) + 1] = x[rs2 + 1]!;
+              } else if (op === 22) ram8[off] = x[rs2]!;
+              else ram16[off >> 1] = x[rs2]!;
+            } else {
+              this.icount = base + (maxInsns - budget) - 1;
+              if (!this.#storeSlow(aLo, aHi, am + 1, x[rs2]!, x[rs2 + 1]!)) {
+                budget++;
+                this.#setPcOff(vbLo, vbHi, pcOff);
+                this.#takeException();
+                continue outer;
+              }
+              if (this.#mmioWrite) {
+                this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+                continue outer;
+              }
+            }
+            break;
+          }
+          case 26: { // ADDI
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            const s = (x[rs1]! >>> 0) + (imm >>> 0);
+            x[rd] = s | 0;
+            x[rd + 1] = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+              0;
+            break;
+          }
+          case 27: { // SLTI
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            const ah = x[rs1 + 1]!, bh = imm >> 31;
+            x[rd] = ah < bh || (ah === bh && (x[rs1]! >>> 0) < (imm >>> 0))
+              ? 1
+              : 0;
+            x[rd + 1] = 0;
+            break;
+          }
+          case 28: { // SLTIU
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            const ah = x[rs1 + 1]! >>> 0, bh = (imm >> 31) >>> 0;
+            x[rd] = ah < bh || (ah === bh && (x[rs1]! >>> 0) < (imm >>> 0))
+              ? 1
+              : 0;
+            x[rd + 1] = 0;
+            break;
+          }
+          case 29: { // XORI
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            x[rd] = x[rs1]! ^ imm;
+            x[rd + 1] = x[rs1 + 1]! ^ (imm >> 31);
+            break;
+          }
+          case 30: { // ORI
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            x[rd] = x[rs1]! | imm;
+            x[rd + 1] = x[rs1 + 1]! | (imm >> 31);
+            break;
+          }
+          case 31: { // ANDI
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            x[rd] = x[rs1]! & imm;
+            x[rd + 1] = x[rs1 + 1]! & (imm >> 31);
+            break;
+          }
+          case 32: { // SLLI
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            const lo = x[rs1]!, hi = x[rs1 + 1]!;
+            if (imm === 0) {
+              x[rd] = lo;
+              x[rd + 1] = hi;
+            } else if (imm < 32) {
+              x[rd + 1] = (hi << imm) | (lo >>> (32 - imm));
+              x[rd] = lo << imm;
+            } else {
+              x[rd + 1] = lo << (imm - 32);
+              x[rd] = 0;
+            }
+            break;
+          }
+          case 33: { // SRLI
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            const lo = x[rs1]!, hi = x[rs1 + 1]!;
+            if (imm === 0) {
+              x[rd] = lo;
+              x[rd + 1] = hi;
+            } else if (imm < 32) {
+              x[rd] = (lo >>> imm) | (hi << (32 - imm));
+              x[rd + 1] = hi >>> imm;
+            } else {
+              x[rd] = hi >>> (imm - 32);
+              x[rd + 1] = 0;
+            }
+            break;
+          }
+          case 34: { // SRAI
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            const lo = x[rs1]!, hi = x[rs1 + 1]!;
+            if (imm === 0) {
+              x[rd] = lo;
+              x[rd + 1] = hi;
+            } else if (imm < 32) {
+              x[rd] = (lo >>> imm) | (hi << (32 - imm));
+              x[rd + 1] = hi >> imm;
+            } else {
+              x[rd] = hi >> (imm - 32);
+              x[rd + 1] = hi >> 31;
+            }
+            break;
+          }
+          case 35: { // ADD
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const s = (x[a]! >>> 0) + (x[b]! >>> 0);
+            x[rd + 1] = (x[a + 1]! + x[b + 1]! + (s > 4294967295 ? 1 : 0)) | 0;
+            x[rd] = s | 0;
+            break;
+          }
+          case 36: { // SUB
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const al = x[a]!, bl = x[b]!;
+            x[rd + 1] =
+              (x[a + 1]! - x[b + 1]! - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+            x[rd] = (al - bl) | 0;
+            break;
+          }
+          case 37: // SLL
+          case 41: // SRL
+          case 42: { // SRA
+            const op = w & 0xff;
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const n = x[b]! & 63;
+            const lo = x[a]!, hi = x[a + 1]!;
+            if (n === 0) {
+              x[rd] = lo;
+              x[rd + 1] = hi;
+            } else if (op === 37) {
+              if (n < 32) {
+                x[rd + 1] = (hi << n) | (lo >>> (32 - n));
+                x[rd] = lo << n;
+              } else {
+                x[rd + 1] = lo << (n - 32);
+                x[rd] = 0;
+              }
+            } else if (n < 32) {
+              x[rd] = (lo >>> n) | (hi << (32 - n));
+              x[rd + 1] = op === 41 ? hi >>> n : hi >> n;
+            } else {
+              x[rd] = op === 41 ? hi >>> (n - 32) : hi >> (n - 32);
+              x[rd + 1] = op === 41 ? 0 : hi >> 31;
+            }
+            break;
+          }
+          case 38: { // SLT
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const ah = x[a + 1]!, bh = x[b + 1]!;
+            x[rd] = ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))
+              ? 1
+              : 0;
+            x[rd + 1] = 0;
+            break;
+          }
+          case 39: { // SLTU
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
+            x[rd] = ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))
+              ? 1
+              : 0;
+            x[rd + 1] = 0;
+            break;
+          }
+          case 40: { // XOR
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            x[rd] = x[a]! ^ x[b]!;
+            x[rd + 1] = x[a + 1]! ^ x[b + 1]!;
+            break;
+          }
+          case 43: { // OR
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            x[rd] = x[a]! | x[b]!;
+            x[rd + 1] = x[a + 1]! | x[b + 1]!;
+            break;
+          }
+          case 44: { // AND
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            x[rd] = x[a]! & x[b]!;
+            x[rd + 1] = x[a + 1]! & x[b + 1]!;
+            break;
+          }
+          case 45: { // ADDIW
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            const v = (x[rs1]! + imm) | 0;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 46: { // SLLIW
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            const v = x[rs1]! << imm;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 47: { // SRLIW
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            const v = (x[rs1]! >>> imm) | 0;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 48: { // SRAIW
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            const v = x[rs1]! >> imm;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 49: { // ADDW
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const v = (x[a]! + x[b]!) | 0;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 50: { // SUBW
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const v = (x[a]! - x[b]!) | 0;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 51: { // SLLW
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const v = x[a]! << (x[b]! & 31);
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 52: { // SRLW
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const v = (x[a]! >>> (x[b]! & 31)) | 0;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 53: { // SRAW
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const v = x[a]! >> (x[b]! & 31);
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 54: // MUL
+          case 55: // MULH
+          case 56: // MULHSU
+          case 57: // MULHU
+          case 58: // DIV
+          case 59: // DIVU
+          case 60: // REM
+          case 61: { // REMU
+            const op = w & 0xff;
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const al = x[a]!, ah = x[a + 1]!, bl = x[b]!, bh = x[b + 1]!;
+            switch (op) {
+              case 54:
+                mul64(al, ah, bl, bh);
+                break;
+              case 55:
+                mulh64(al, ah, bl, bh);
+                break;
+              case 56:
+                mulhsu64(al, ah, bl, bh);
+                break;
+              case 57:
+                mulhu64(al, ah, bl, bh);
+                break;
+              case 58:
+                div64(al, ah, bl, bh, false);
+                break;
+              case 59:
+                divu64(al, ah, bl, bh, false);
+                break;
+              case 60:
+                div64(al, ah, bl, bh, true);
+                break;
+              default:
+                divu64(al, ah, bl, bh, true);
+            }
+            x[rd] = R[0]!;
+            x[rd + 1] = R[1]!;
+            break;
+          }
+          case 62: { // MULW
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const v = Math.imul(x[a]!, x[b]!);
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 63: // DIVW
+          case 64: // DIVUW
+          case 65: // REMW
+          case 66: { // REMUW
+            const op = w & 0xff;
+            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+            const v = op === 63
+              ? div32(x[a]!, x[b]!, false)
+              : op === 65
+              ? div32(x[a]!, x[b]!, true)
+              : divu32(x[a]!, x[b]!, op === 66);
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          case 67: // LR_W
+          case 68: // LR_D
+          case 69: // SC_W
+          case 70: // SC_D
+          case 71: // AMO_W
+          case 72: { // AMO_D
+            this.icount = base + (maxInsns - budget) - 1;
+            if (!this.#atomic(w, imm)) {
+              budget++;
+              this.#setPcOff(vbLo, vbHi, pcOff);
+              this.#takeException();
+              continue outer;
+            }
+            if (this.#mmioWrite) {
+              this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+              continue outer;
+            }
+            break;
+          }
+          case 73: // FLW
+          case 74: // FLD
+          case 75: // FSW
+          case 76: { // FSD
+            this.icount = base + (maxInsns - budget) - 1;
+            if (!this.#fpMem(w, imm)) {
+              budget++;
+              this.#setPcOff(vbLo, vbHi, pcOff);
+              this.#takeException();
+              continue outer;
+            }
+            if (this.#mmioWrite) {
+              this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+              continue outer;
+            }
+            break;
+          }
+          case 77: { // FP
+            if ((this.mstatus & MS_FS) === 0 || !this.fpu.exec(imm)) {
+              budget++;
+              this.#setPcOff(vbLo, vbHi, pcOff);
+              this.#raise(2, imm, 0);
+              continue outer;
+            }
+            this.mstatus |= MS_FS;
+            x[64] = x[65] = 0;
+            break;
+          }
+          case 78: // FENCE
+          case 79: // FENCE_I
+            break;
+          case 80: // ECALL
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#raise(this.priv === PRIV_M ? 11 : 8 + this.priv, 0, 0);
+            continue outer;
+          case 81: // EBREAK
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#raise(3, 0, 0);
+            continue outer;
+          case 82: // MRET
+          case 83: // SRET
+          case 84: // WFI
+          case 85: { // SFENCE_VMA
+            this.icount = base + (maxInsns - budget) - 1;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            if (!this.#system(w, imm)) {
+              budget++;
+              this.#takeException();
+            }
+            continue outer;
+          }
+          case 86: // CSRRW
+          case 87: // CSRRS
+          case 88: // CSRRC
+          case 89: // CSRRWI
+          case 90: // CSRRSI
+          case 91: { // CSRRCI
+            this.icount = base + (maxInsns - budget) - 1;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            if (!this.#csrInsn(w, imm)) {
+              budget++;
+              this.#takeException();
+              continue outer;
+            }
+            // A CSR write can change translation or unmask an interrupt.
+            if (this.#mmioWrite) continue outer;
+            break;
+          }
+          case 92: { // LI
+            const rd = (w >>> 8) & 127;
+            x[rd] = imm;
+            x[rd + 1] = imm >> 31;
+            break;
+          }
+          case 93: { // MV
+            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+            x[rd] = x[rs1]!;
+            x[rd + 1] = x[rs1 + 1]!;
+            break;
+          }
+        }
+        pcOff += 2 + ((w >>> 26) & 2);
+      }
+    }
+    this.icount = base + (maxInsns - budget);
+    return reason;
+  }
+
+  // =====================================================================
+  // pc and trap helpers
+  // =====================================================================
+
+  #setPcOff(vbLo: number, vbHi: number, off: number): void {
+    const s = (vbLo >>> 0) + off;
+    this.pcLo = s | 0;
+    this.pcHi = (vbHi + Math.floor(s / TWO32)) | 0;
+  }
+
+  #raise(cause: number, tvalLo: number, tvalHi: number): void {
+    this.#exCause = cause;
+    this.#exTvalLo = tvalLo;
+    this.#exTvalHi = tvalHi;
+    this.#takeException();
+  }
+
+  #takeException(): void {
+    this.#trap(this.#exCause, false, this.#exTvalLo, this.#exTvalHi);
+  }
+
+  #fault(cause: number, lo: number, hi: number): false {
+    this.#exCause = cause;
+    this.#exTvalLo = lo;
+    this.#exTvalHi = hi;
+    return false;
+  }
+
+  /** Enter the trap handler for `cause`, with the pc at the faulting insn. */
+  #trap(cause: number, interrupt: boolean, tvalLo: number, tvalHi: number) {
+    const prev = this.priv;
+    const deleg = prev <= PRIV_S &&
+      (((interrupt ? this.mideleg : this.medeleg) >>> cause) & 1) === 1;
+    const c = this.csr64;
+    this.#resValid = false;
+    if (deleg) {
+      c[CS.scause] = cause;
+      c[CS.scause + 1] = interrupt ? 0x80000000 | 0 : 0;
+      c[CS.sepc] = this.pcLo;
+      c[CS.sepc + 1] = this.pcHi;
+      c[CS.stval] = tvalLo;
+      c[CS.stval + 1] = tvalHi;
+      let ms = this.mstatus;
+      ms = (ms & ~MS_SPIE) | ((ms & MS_SIE) ? MS_SPIE : 0);
+      ms = (ms & ~MS_SPP) | (prev === PRIV_S ? MS_SPP : 0);
+      ms &= ~MS_SIE;
+      this.mstatus = ms;
+      this.priv = PRIV_S;
+      this.#vector(c[CS.stvec]!, c[CS.stvec + 1]!, cause, interrupt);
+    } else {
+      c[CS.mcause] = cause;
+      c[CS.mcause + 1] = interrupt ? 0x80000000 | 0 : 0;
+      c[CS.mepc] = this.pcLo;
+      c[CS.mepc + 1] = this.pcHi;
+      c[CS.mtval] = tvalLo;
+      c[CS.mtval + 1] = tvalHi;
+      let ms = this.mstatus;
+      ms = (ms & ~MS_MPIE) | ((ms & MS_MIE) ? MS_MPIE : 0);
+      ms = (ms & ~MS_MPP) | (prev << 11);
+      ms &= ~MS_MIE;
+      this.mstatus = ms;
+      this.priv = PRIV_M;
+      this.#vector(c[CS.mtvec]!, c[CS.mtvec + 1]!, cause, interrupt);
+    }
+    if (prev !== this.priv) this.flushTlb();
+    this.onTrap?.(cause, interrupt);
+  }
+
+  /**
+   * Called on every trap and interrupt, after the hart has entered the
+   * handler (instrumentation hook; unset costs nothing on the fast path).
+   */
+  onTrap: ((cause: number, interrupt: boolean) => void) | undefined =
+    undefined;
+
+  #vector(lo: number, hi: number, cause: number, interrupt: boolean): void {
+    const baseLo = lo & ~3;
+    const off = interrupt && (lo & 3) === 1 ? cause * 4 : 0;
+    const s = (baseLo >>> 0) + off;
+    this.pcLo = s | 0;
+    this.pcHi = (hi + Math.floor(s / TWO32)) | 0;
+  }
+
+  #checkInterrupts(): void {
+    const pending = this.mip & this.mie;
+    if (pending === 0) return;
+    const mEnabled = this.priv < PRIV_M || (this.mstatus & MS_MIE) !== 0;
+    const sEnabled = this.priv < PRIV_S ||
+      (this.priv === PRIV_S && (this.mstatus & MS_SIE) !== 0);
+    const m = mEnabled ? pending & ~this.mideleg : 0;
+    const s = sEnabled ? pending & this.mideleg : 0;
+    const take = m !== 0 ? m : s;
+    if (take === 0) return;
+    for (const irq of IRQ_PRIORITY) {
+      if ((take >>> irq) & 1) {
+        this.waiting = false;
+        this.#trap(irq, true, 0, 0);
+        return;
+      }
+    }
+  }
+
+  // =====================================================================
+  // Instruction fetch and decode
+  // =====================================================================
+
+  #fillExec(pLo: number, pHi: number): DecodedPage | undefined {
+    const pa = this.#translate(pLo, pHi, ACC_FETCH, 2);
+    if (pa < 0) {
+      this.#takeException();
+      return undefined;
+    }
+    const ppage = pa - (pa % 4096);
+    const bus = this.#bus;
+    let page: DecodedPage | undefined;
+    if (bus.inRam(ppage, 4096)) {
+      const idx = (ppage - bus.ramBase) / 4096;
+      page = this.#codePages[idx];
+      if (!page) {
+        page = new DecodedPage(ppage, ppage - bus.ramBase);
+        this.#codePages[idx] = page;
+      }
+    } else {
+      const region = bus.find(ppage);
+      if (!region || !region.executable) {
+        this.#raise(Cause.InsnAccessFault, pLo, pHi);
+        return undefined;
+      }
+      page = this.#romPages.get(ppage);
+      if (!page) {
+        page = new DecodedPage(ppage, -1);
+        this.#romPages.set(ppage, page);
+      }
+    }
+    if (this.#cacheable) {
+      const key = (pHi << 20) | (pLo >>> 12);
+      this.#tlbXTag[key & TLB_MASK] = key;
+      this.#tlbXPage[key & TLB_MASK] = page;
+    }
+    return page;
+  }
+
+  #fetch16(page: DecodedPage, off: number): number {
+    if (page.ramOff >= 0) return this.#bus.ram16[(page.ramOff + off) >> 1]!;
+    const v = this.#bus.read(page.paddr + off, 2);
+    return v < 0 ? 0 : v;
+  }
+
+  #pageOf(vbLo: number, vbHi: number, scratch: boolean): DecodedPage {
+    if (scratch) return this.#scratch;
+    const key = (vbHi << 20) | (vbLo >>> 12);
+    return this.#tlbXPage[key & TLB_MASK] ?? this.#lastPage(vbLo, vbHi);
+  }
+
+  #lastPage(vbLo: number, vbHi: number): DecodedPage {
+    // Uncached translation (e.g. a PMP-split page): translate again.
+    const pa = this.#translate(vbLo, vbHi, ACC_FETCH, 2);
+    const bus = this.#bus;
+    const ppage = pa - (pa % 4096);
+    if (pa >= 0 && bus.inRam(ppage, 4096)) {
+      return this.#codePages[(ppage - bus.ramBase) / 4096]!;
+    }
+    return this.#romPages.get(ppage) ?? this.#scratch;
+  }
+
+  #decodeSlot(scratch: boolean, vbLo: number, vbHi: number, off: number): void {
+    const page = this.#pageOf(vbLo, vbHi, scratch);
+    const lo = this.#fetch16(page, off);
+    const t = this.#tmp;
+    if ((lo & 3) !== 3) decode16(lo, t);
+    else if (off === 4094) {
+      t[0] = 2; // CROSS
+      t[1] = 0;
+    } else decode32(lo | (this.#fetch16(page, off + 2) << 16), t);
+    page.ops[off >> 1] = t[0]!;
+    page.imm[off >> 1] = t[1]!;
+    if (!page.hot) {
+      page.hot = true;
+      // Stores to this page must now take the slow path, which invalidates.
+      if (page.ramOff >= 0) {
+        for (let i = 0; i < TLB_SIZE; i++) {
+          if (this.#tlbWOff[i] === page.ramOff) {
+            this.#tlbWTag[i] = (i + 1) & TLB_MASK;
+          }
+        }
+      }
+    }
+  }
+
+  #fetchCross(vbLo: number, vbHi: number, off: number): boolean {
+    // A 32-bit instruction whose upper half lies on the next page.
+    const s = this.#scratch;
+    const pa1 = this.#translate(vbLo | off, vbHi, ACC_FETCH, 2);
+    if (pa1 < 0) return false;
+    const lo = this.#bus.read(pa1, 2);
+    const n = (vbLo >>> 0) + 4096;
+    const nLo = n | 0, nHi = (vbHi + Math.floor(n / TWO32)) | 0;
+    const pa2 = this.#translate(nLo, nHi, ACC_FETCH, 2);
+    if (pa2 < 0) return false;
+    const hi = this.#bus.read(pa2, 2);
+    if (lo < 0 || hi < 0) {
+      return this.#fault(Cause.InsnAccessFault, vbLo | off, vbHi);
+    }
+    s.ops.fill(1); // PAGE_END everywhere but the one slot
+    decode32(lo | (hi << 16), this.#tmp);
+    s.ops[off >> 1] = this.#tmp[0]!;
+    s.imm[off >> 1] = this.#tmp[1]!;
+    return true;
+  }
+
+  #invalidateRam(off: number, len: number): void {
+    const first = off >>> 12, last = (off + len - 1) >>> 12;
+    for (let p = first; p <= last && p < this.#ramPages; p++) {
+      const page = this.#codePages[p];
+      if (page?.hot) page.clear();
+    }
+  }
+
+  // =====================================================================
+  // Address translation and PMP
+  // =====================================================================
+
+  #cacheable = false;
+
+  /**
+   * Translate a virtual address. Returns the physical address, or -1 with
+   * the exception recorded. Sets `#cacheable` when the whole page may be put
+   * in the TLB.
+   */
+  #translate(lo: number, hi: number, acc: number, size: number): number {
+    let priv = this.priv;
+    if (acc !== ACC_FETCH && (this.mstatus & MS_MPRV) && priv === PRIV_M) {
+      priv = (this.mstatus >>> 11) & 3;
+    }
+    let pa: number;
+    this.#cacheable = true;
+    if (priv === PRIV_M || this.satpMode === 0) {
+      if (hi < 0 || hi >= 0x1000000) {
+        this.#fault(accessFault(acc), lo, hi);
+        return -1;
+      }
+      pa = hi * TWO32 + (lo >>> 0);
+    } else {
+      pa = this.#walk(lo, hi, acc, priv);
+      if (pa < 0) return -1;
+    }
+    if (this.#pmpActive !== 0) {
+      const page = pa - (pa % 4096);
+      const whole = this.#pmpCheck(page, 4096, acc, priv);
+      if (whole !== 1) {
+        this.#cacheable = false;
+        if (this.#pmpCheck(pa, size, acc, priv) !== 1) {
+          this.#fault(accessFault(acc), lo, hi);
+          return -1;
+        }
+      }
+    }
+    return pa;
+  }
+
+  #walk(lo: number, hi: number, acc: number, priv: number): number {
+    // Canonical: bits 63..39 equal bit 38.
+    if (((hi << 25) >> 25) !== hi) {
+      this.#fault(pageFault(acc), lo, hi);
+      return -1;
+    }
+    const bus = this.#bus;
+    const vpn = [
+      (lo >>> 12) & 0x1ff,
+      (lo >>> 21) & 0x1ff,
+      ((lo >>> 30) | (hi << 2)) & 0x1ff,
+    ];
+    let a = this.satpPpn * 4096;
+    const t = this.#tmp;
+    for (let level = 2; level >= 0; level--) {
+      const pteAddr = a + vpn[level]! * 8;
+      if (
+        this.#pmpActive !== 0 &&
+        this.#pmpCheck(pteAddr, 8, ACC_LOAD, PRIV_S) !== 1
+      ) {
+        this.#fault(accessFault(acc), lo, hi);
+        return -1;
+      }
+      if (!bus.read64(pteAddr, t)) {
+        this.#fault(accessFault(acc), lo, hi);
+        return -1;
+      }
+      let pLo = t[0]!;
+      const pHi = t[1]!;
+      if (!(pLo & 1) || ((pLo & 6) === 4) || (pHi >>> 22) !== 0) break;
+      const ppn = (pLo >>> 10) + (pHi & 0x3fffff) * 4194304;
+      if ((pLo & 0xa) === 0) { // pointer to the next level
+        if (pLo & 0xd0) break; // D, A, U reserved on non-leaf PTEs
+        a = ppn * 4096;
+        continue;
+      }
+      // Leaf: permissions.
+      const u = (pLo & 0x10) !== 0;
+      if (priv === PRIV_U && !u) break;
+      if (priv === PRIV_S && u && (acc === ACC_FETCH || !(this.mstatus & MS_SUM))) {
+        break;
+      }
+      if (acc === ACC_FETCH && !(pLo & 8)) break;
+      if (
+        acc === ACC_LOAD &&
+        !((pLo & 2) || ((pLo & 8) && (this.mstatus & MS_MXR)))
+      ) break;
+      if (acc === ACC_STORE && !(pLo & 4)) break;
+      // Superpage alignment.
+      const span = level === 2 ? 262144 : level === 1 ? 512 : 1;
+      if (ppn % span !== 0) break;
+      // Hardware A/D update, as QEMU does.
+      const need = 0x40 | (acc === ACC_STORE ? 0x80 : 0);
+      if ((pLo & need) !== need) {
+        if (
+          (this.#pmpActive !== 0 &&
+            this.#pmpCheck(pteAddr, 8, ACC_STORE, PRIV_S) !== 1) ||
+          !bus.inRam(pteAddr, 8)
+        ) {
+          this.#fault(accessFault(acc), lo, hi);
+          return -1;
+        }
+        pLo |= need;
+        bus.write(pteAddr, 4, pLo);
+      }
+      // Loads through a clean page must not let stores skip setting D.
+      if (acc === ACC_LOAD && !(pLo & 0x80)) this.#cacheable = false;
+      const vOff = span === 1 ? 0 : (level === 2
+        ? (((lo >>> 12) & 0x3ffff) * 4096)
+        : (((lo >>> 12) & 0x1ff) * 4096));
+      return ppn * 4096 + vOff + (lo & 0xfff);
+    }
+    this.#fault(pageFault(acc), lo, hi);
+    return -1;
+  }
+
+  /**
+   * PMP check: 1 = allowed for the whole range, 0 = denied, 2 = the range
+   * straddles an entry boundary (denied, and never cacheable).
+   */
+  #pmpCheck(addr: number, size: number, acc: number, priv: number): number {
+    const end = addr + size;
+    for (let i = 0; i < 16; i++) {
+      const cfg = this.pmpcfg[i]!;
+      if ((cfg & 0x18) === 0) continue;
+      const s = this.#pmpStart[i]!, e = this.#pmpEnd[i]!;
+      if (end <= s || addr >= e) continue;
+      if (addr < s || end > e) return 2;
+      if (priv === PRIV_M && !(cfg & 0x80)) return 1;
+      const bit = acc === ACC_FETCH ? 4 : acc === ACC_LOAD ? 1 : 2;
+      return (cfg & bit) ? 1 : 0;
+    }
+    return priv === PRIV_M ? 1 : 0;
+  }
+
+  #pmpUpdate(): void {
+    let active = 0;
+    for (let i = 0; i < 16; i++) {
+      const cfg = this.pmpcfg[i]!;
+      const a = (cfg >>> 3) & 3;
+      const pa = this.pmpaddr;
+      const addr = (pa[2 * i + 1]! >>> 0) * TWO32 + (pa[2 * i]! >>> 0);
+      let s = 0, e = 0;
+      if (a === 1) { // TOR
+        s = i === 0
+          ? 0
+          : ((pa[2 * i - 1]! >>> 0) * TWO32 + (pa[2 * i - 2]! >>> 0)) * 4;
+        e = addr * 4;
+      } else if (a === 2) { // NA4
+        s = addr * 4;
+        e = s + 4;
+      } else if (a === 3) { // NAPOT: trailing ones give the size
+        const lo = pa[2 * i]!, hi = pa[2 * i + 1]!;
+        let t = 0;
+        while (t < 32 && ((lo >>> t) & 1)) t++;
+        if (t === 32) while (t < 54 && ((hi >>> (t - 32)) & 1)) t++;
+        const sz = 2 ** (t + 3);
+        // Clear the t trailing ones, then scale to bytes.
+        const cLo = t >= 32 ? 0 : (lo >>> t) * 2 ** t;
+        const cHi = t <= 32 ? hi >>> 0 : ((hi >>> (t - 32)) * 2 ** (t - 32)) >>> 0;
+        s = (cHi * TWO32 + cLo) * 4;
+        e = s + sz;
+      }
+      this.#pmpStart[i] = s;
+      this.#pmpEnd[i] = e;
+      if (a !== 0 && e > s) active++;
+    }
+    this.#pmpActive = active;
+    this.flushTlb();
+  }
+
+  // =====================================================================
+  // Memory slow paths
+  // =====================================================================
+
+  /** Load `size` bytes (1, 2, 4, 8) into #tLo/#tHi; false on a fault. */
+  #loadSlow(lo: number, hi: number, size: number): boolean {
+    this.#mmioWrite = false;
+    const pageOff = lo & 0xfff;
+    if (pageOff + size > 4096) return this.#loadSplit(lo, hi, size);
+    const pa = this.#translate(lo, hi, ACC_LOAD, size);
+    if (pa < 0) return false;
+    const bus = this.#bus;
+    const cacheable = this.#cacheable;
+    if (bus.inRam(pa, size)) {
+      const off = pa - bus.ramBase;
+      if (cacheable) {
+        const key = (hi << 20) | (lo >>> 12);
+        if (((hi << 20) >> 20) === hi) {
+          this.#tlbRTag[key & TLB_MASK] = key;
+          this.#tlbROff[key & TLB_MASK] = off - pageOff;
+        }
+      }
+      const m = bus.ram8;
+      let v = 0;
+      for (let i = Math.min(size, 4) - 1; i >= 0; i--) v = (v << 8) | m[off + i]!;
+      this.#tLo = v | 0;
+      if (size === 8) {
+        this.#tHi = m[off + 4]! | (m[off + 5]! << 8) | (m[off + 6]! << 16) |
+          (m[off + 7]! << 24);
+      } else this.#tHi = 0;
+      return true;
+    }
+    // MMIO (natural alignment required).
+    if (pa % size !== 0) return this.#fault(Cause.LoadAccessFault, lo, hi);
+    if (size === 8) {
+      if (!bus.read64(pa, this.#tmp)) {
+        return this.#fault(Cause.LoadAccessFault, lo, hi);
+      }
+      this.#tLo = this.#tmp[0]!;
+      this.#tHi = this.#tmp[1]!;
+      return true;
+    }
+    const v = bus.read(pa, size as 1 | 2 | 4);
+    if (v < 0) return this.#fault(Cause.LoadAccessFault, lo, hi);
+    this.#tLo = v | 0;
+    this.#tHi = 0;
+    return true;
+  }
+
+  #loadSplit(lo: number, hi: number, size: number): boolean {
+    // A misaligned access that crosses a page: byte by byte, all pages
+    // translated first so that a fault leaves no partial effect.
+    let vLo = 0, vHi = 0;
+    for (let i = 0; i < size; i++) {
+      const s = (lo >>> 0) + i;
+      const bLo = s | 0, bHi = (hi + Math.floor(s / TWO32)) | 0;
+      const pa = this.#translate(bLo, bHi, ACC_LOAD, 1);
+      if (pa < 0) return false;
+      const b = this.#bus.read(pa, 1);
+      if (b < 0) return this.#fault(Cause.LoadAccessFault, bLo, bHi);
+      if (i < 4) vLo |= b << (8 * i);
+      else vHi |= b << (8 * (i - 4));
+    }
+    this.#tLo = vLo;
+    this.#tHi = vHi;
+    return true;
+  }
+
+  /** Store `size` bytes; false on a fault. Sets #mmioWrite. */
+  #storeSlow(
+    lo: number,
+    hi: number,
+    size: number,
+    vLo: number,
+    vHi: number,
+  ): boolean {
+    this.#mmioWrite = false;
+    const pageOff = lo & 0xfff;
+    const bus = this.#bus;
+    if (pageOff + size > 4096) {
+      // Translate every byte first, then write.
+      const pas: number[] = [];
+      for (let i = 0; i < size; i++) {
+        const s = (lo >>> 0) + i;
+        const bLo = s | 0, bHi = (hi + Math.floor(s / TWO32)) | 0;
+        const pa = this.#translate(bLo, bHi, ACC_STORE, 1);
+        if (pa < 0) return false;
+        if (!bus.inRam(pa, 1) && !bus.find(pa)) {
+          return this.#fault(Cause.StoreAccessFault, bLo, bHi);
+        }
+        pas.push(pa);
+      }
+      for (let i = 0; i < size; i++) {
+        const b = i < 4 ? vLo >>> (8 * i) : vHi >>> (8 * (i - 4));
+        if (!bus.write(pas[i]!, 1, b & 0xff)) {
+          return this.#fault(Cause.StoreAccessFault, lo, hi);
+        }
+      }
+      return true;
+    }
+    const pa = this.#translate(lo, hi, ACC_STORE, size);
+    if (pa < 0) return false;
+    if (bus.inRam(pa, size)) {
+      const off = pa - bus.ramBase;
+      const pageIdx = off >>> 12;
+      const code = this.#codePages[pageIdx];
+      if (code?.hot) code.clear();
+      if (this.#cacheable && ((hi << 20) >> 20) === hi && !code?.hot) {
+        const key = (hi << 20) | (lo >>> 12);
+        this.#tlbWTag[key & TLB_MASK] = key;
+        this.#tlbWOff[key & TLB_MASK] = off - pageOff;
+      }
+      const m = bus.ram8;
+      for (let i = 0; i < size; i++) {
+        m[off + i] = i < 4 ? vLo >>> (8 * i) : vHi >>> (8 * (i - 4));
+      }
+      // The new reservation rule: a store to the reserved location counts.
+      return true;
+    }
+    if (pa % size !== 0) return this.#fault(Cause.StoreAccessFault, lo, hi);
+    this.#mmioWrite = true;
+    const ok = size === 8
+      ? bus.write64(pa, vLo, vHi)
+      : bus.write(pa, size as 1 | 2 | 4, vLo);
+    return ok ? true : this.#fault(Cause.StoreAccessFault, lo, hi);
+  }
+
+  #atomic(w: number, f5: number): boolean {
+    const x = this.x;
+    const op = w & 0xff;
+    const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63, rs2 = (w >>> 21) & 63;
+    const lo = x[rs1]!, hi = x[rs1 + 1]!;
+    const d = op === 68 || op === 70 || op === 72;
+    const size = d ? 8 : 4;
+    this.#mmioWrite = false;
+    if ((lo & (size - 1)) !== 0) {
+      return this.#fault(
+        op === 67 || op === 68 ? Cause.LoadMisaligned : Cause.StoreMisaligned,
+        lo,
+        hi,
+      );
+    }
+    if (op === 67 || op === 68) { // LR
+      if (!this.#loadSlow(lo, hi, size)) return false;
+      let vLo = this.#tLo, vHi = this.#tHi;
+      if (!d) vHi = vLo >> 31;
+      this.#resValid = true;
+      this.#resAddr = this.#translate(lo, hi, ACC_LOAD, size);
+      this.#resLo = this.#tLo;
+      this.#resHi = this.#tHi;
+      x[rd] = vLo;
+      x[rd + 1] = vHi;
+      x[64] = x[65] = 0;
+      return true;
+    }
+    // SC and AMOs need write permission: translate as a store.
+    const pa = this.#translate(lo, hi, ACC_STORE, size);
+    if (pa < 0) return false;
+    const bus = this.#bus;
+    const t = this.#tmp;
+    let okRead: boolean;
+    if (d) okRead = bus.read64(pa, t);
+    else {
+      const v = bus.read(pa, 4);
+      okRead = v >= 0 || (bus.inRam(pa, 4));
+      t[0] = v;
+      t[1] = 0;
+    }
+    if (!okRead) return this.#fault(Cause.StoreAccessFault, lo, hi);
+    const oLo = t[0]!, oHi = d ? t[1]! : 0;
+    if (op === 69 || op === 70) { // SC
+      const ok = this.#resValid && this.#resAddr === pa && oLo === this.#resLo &&
+        (!d || oHi === this.#resHi);
+      this.#resValid = false;
+      if (ok) {
+        if (!this.#storeSlow(lo, hi, size, x[rs2]!, x[rs2 + 1]!)) return false;
+      }
+      x[rd] = ok ? 0 : 1;
+      x[rd + 1] = 0;
+      x[64] = x[65] = 0;
+      return true;
+    }
+    const bLo = x[rs2]!, bHi = d ? x[rs2 + 1]! : x[rs2]! >> 31;
+    const aLo = oLo, aHi = d ? oHi : oLo >> 31;
+    let rLo = 0, rHi = 0;
+    switch (f5) {
+      case 1: // swap
+        rLo = bLo;
+        rHi = bHi;
+        break;
+      case 0: { // add
+        const s = (aLo >>> 0) + (bLo >>> 0);
+        rLo = s | 0;
+        rHi = (aHi + bHi + (s > 4294967295 ? 1 : 0)) | 0;
+        break;
+      }
+      case 4:
+        rLo = aLo ^ bLo;
+        rHi = aHi ^ bHi;
+        break;
+      case 12:
+        rLo = aLo & bLo;
+        rHi = aHi & bHi;
+        break;
+      case 8:
+        rLo = aLo | bLo;
+        rHi = aHi | bHi;
+        break;
+      default: {
+        const lt = f5 === 16 || f5 === 20
+          ? aHi < bHi || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0))
+          : (aHi >>> 0) < (bHi >>> 0) ||
+            (aHi === bHi && (aLo >>> 0) < (bLo >>> 0));
+        const takeA = (f5 === 16 || f5 === 24) ? lt : !lt;
+        rLo = takeA ? aLo : bLo;
+        rHi = takeA ? aHi : bHi;
+      }
+    }
+    if (!this.#storeSlow(lo, hi, size, rLo, rHi)) return false;
+    x[rd] = aLo;
+    x[rd + 1] = aHi;
+    x[64] = x[65] = 0;
+    return true;
+  }
+
+  #fpMem(w: number, imm: number): boolean {
+    if ((this.mstatus & MS_FS) === 0) {
+      return this.#fault(Cause.IllegalInsn, this.#insnBits(w, imm), 0);
+    }
+    const x = this.x, f = this.f;
+    const op = w & 0xff;
+    const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63, rs2 = (w >>> 21) & 63;
+    const s = (x[rs1]! >>> 0) + (imm >>> 0);
+    const lo = s | 0;
+    const hi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) | 0;
+    this.#mmioWrite = false;
+    if (op === 73 || op === 74) {
+      if (!this.#loadSlow(lo, hi, op === 73 ? 4 : 8)) return false;
+      f[rd] = this.#tLo;
+      f[rd + 1] = op === 73 ? -1 : this.#tHi;
+      this.mstatus |= MS_FS;
+      return true;
+    }
+    return this.#storeSlow(lo, hi, op === 75 ? 4 : 8, f[rs2]!, f[rs2 + 1]!);
+  }
+
+  #insnBits(_w: number, _imm: number): number {
+    // Re-read the instruction at the pc for mtval.
+    const pa = this.#translate(this.pcLo, this.pcHi, ACC_FETCH, 2);
+    if (pa < 0) return 0;
+    const lo = this.#bus.read(pa, 2);
+    if ((lo & 3) !== 3) return lo;
+    const s = (this.pcLo >>> 0) + 2;
+    const pa2 = this.#translate(s | 0, this.pcHi, ACC_FETCH, 2);
+    return pa2 < 0 ? lo : (lo | (this.#bus.read(pa2, 2) << 16));
+  }
+
+  // =====================================================================
+  // SYSTEM instructions
+  // =====================================================================
+
+  /** mret/sret/wfi/sfence.vma with the pc at the instruction. */
+  #system(w: number, _imm: number): boolean {
+    const op = w & 0xff;
+    const len = 2 + ((w >>> 26) & 2);
+    const illegal = () => this.#fault(Cause.IllegalInsn, this.#insnBits(w, 0), 0);
+    const c = this.csr64;
+    switch (op) {
+      case 82: { // MRET
+        if (this.priv !== PRIV_M) return illegal();
+        let ms = this.mstatus;
+        const mpp = (ms >>> 11) & 3;
+        ms = (ms & ~MS_MIE) | ((ms & MS_MPIE) ? MS_MIE : 0);
+        ms |= MS_MPIE;
+        ms &= ~MS_MPP;
+        if (mpp !== PRIV_M) ms &= ~MS_MPRV;
+        this.mstatus = ms;
+        this.priv = mpp;
+        this.pcLo = c[CS.mepc]!;
+        this.pcHi = c[CS.mepc + 1]!;
+        this.flushTlb();
+        return true;
+      }
+      case 83: { // SRET
+        if (this.priv < PRIV_S) return illegal();
+        if (this.priv === PRIV_S && (this.mstatus & MS_TSR)) return illegal();
+        let ms = this.mstatus;
+        const spp = (ms & MS_SPP) ? PRIV_S : PRIV_U;
+        ms = (ms & ~MS_SIE) | ((ms & MS_SPIE) ? MS_SIE : 0);
+        ms |= MS_SPIE;
+        ms &= ~MS_SPP;
+        ms &= ~MS_MPRV;
+        this.mstatus = ms;
+        this.priv = spp;
+        this.pcLo = c[CS.sepc]!;
+        this.pcHi = c[CS.sepc + 1]!;
+        this.flushTlb();
+        return true;
+      }
+      case 84: { // WFI
+        if (this.priv === PRIV_U) return illegal();
+        if (this.priv === PRIV_S && (this.mstatus & MS_TW)) return illegal();
+        this.#setPcOff(this.pcLo & ~0xfff, this.pcHi, (this.pcLo & 0xfff) + len);
+        if ((this.mip & this.mie) === 0) this.waiting = true;
+        return true;
+      }
+      default: { // SFENCE_VMA
+        if (this.priv === PRIV_U) return illegal();
+        if (this.priv === PRIV_S && (this.mstatus & MS_TVM)) return illegal();
+        this.flushTlb();
+        this.#setPcOff(this.pcLo & ~0xfff, this.pcHi, (this.pcLo & 0xfff) + len);
+        return true;
+      }
+    }
+  }
+
+  /** A Zicsr instruction with the pc at the instruction; advances the pc. */
+  #csrInsn(w: number, csr: number): boolean {
+    const x = this.x;
+    const op = w & 0xff;
+    const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+    const len = 2 + ((w >>> 26) & 2);
+    const imm = op >= 89;
+    const srcLo = imm ? rs1 >>> 1 : x[rs1]!;
+    const srcHi = imm ? 0 : x[rs1 + 1]!;
+    const kind = op >= 89 ? op - 3 : op; // 86 write, 87 set, 88 clear
+    const writes = kind === 86 || rs1 !== 0;
+    const reads = kind !== 86 || rd !== 64;
+    this.#mmioWrite = false;
+    // Privilege and read-only checks.
+    const minPriv = (csr >>> 8) & 3;
+    if (this.priv < minPriv || (writes && (csr >>> 10) === 3)) {
+      return this.#fault(Cause.IllegalInsn, this.#insnBits(w, csr), 0);
+    }
+    let oLo = 0, oHi = 0;
+    if (reads || kind !== 86) {
+      if (!this.#csrRead(csr)) {
+        return this.#fault(Cause.IllegalInsn, this.#insnBits(w, csr), 0);
+      }
+      oLo = this.#tLo;
+      oHi = this.#tHi;
+    } else if (!this.#csrExists(csr)) {
+      return this.#fault(Cause.IllegalInsn, this.#insnBits(w, csr), 0);
+    }
+    if (writes) {
+      let nLo = srcLo, nHi = srcHi;
+      if (kind === 87) {
+        nLo = oLo | srcLo;
+        nHi = oHi | srcHi;
+      } else if (kind === 88) {
+        nLo = oLo & ~srcLo;
+        nHi = oHi & ~srcHi;
+      }
+      if (!this.#csrWrite(csr, nLo, nHi)) {
+        return this.#fault(Cause.IllegalInsn, this.#insnBits(w, csr), 0);
+      }
+      this.#mmioWrite = true; // re-check interrupts and translation
+    }
+    x[rd] = oLo;
+    x[rd + 1] = oHi;
+    x[64] = x[65] = 0;
+    this.#setPcOff(this.pcLo & ~0xfff, this.pcHi, (this.pcLo & 0xfff) + len);
+    return true;
+  }
+
+  #csrExists(csr: number): boolean {
+    const lo = this.#tLo, hi = this.#tHi;
+    const ok = this.#csrRead(csr);
+    this.#tLo = lo;
+    this.#tHi = hi;
+    return ok;
+  }
+
+  #counterAllowed(bit: number): boolean {
+    if (this.priv === PRIV_M) return true;
+    if (!((this.mcounteren >>> bit) & 1)) return false;
+    if (this.priv === PRIV_U && !((this.scounteren >>> bit) & 1)) return false;
+    return true;
+  }
+
+  #setT(v: number): true {
+    this.#tLo = v | 0;
+    this.#tHi = Math.floor(v / TWO32) | 0;
+    return true;
+  }
+
+  #mtime(): number {
+    return this.#time ? this.#time.readMtime() : 0;
+  }
+
+  /** Read a CSR into #tLo/#tHi; false if it does not exist. */
+  #csrRead(csr: number): boolean {
+    const c = this.csr64;
+    const slot = CSR_SLOT[csr];
+    if (slot !== undefined) {
+      this.#tLo = c[slot]!;
+      this.#tHi = c[slot + 1]!;
+      return true;
+    }
+    const fsHi = (this.mstatus & MS_FS) === MS_FS ? 0x80000000 | 0 : 0;
+    switch (csr) {
+      case 0x001:
+        if ((this.mstatus & MS_FS) === 0) return false;
+        return this.#setT(this.fpu.fflags);
+      case 0x002:
+        if ((this.mstatus & MS_FS) === 0) return false;
+        return this.#setT(this.fpu.frm);
+      case 0x003:
+        if ((this.mstatus & MS_FS) === 0) return false;
+        return this.#setT((this.fpu.frm << 5) | this.fpu.fflags);
+      case 0xc00:
+        return this.#counterAllowed(0) &&
+          this.#setT(this.icount + this.#cycleOffset);
+      case 0xc01:
+        return this.#counterAllowed(1) && this.#setT(this.#mtime());
+      case 0xc02:
+        return this.#counterAllowed(2) &&
+          this.#setT(this.icount + this.#instretOffset);
+      case 0xb00:
+        return this.#setT(this.icount + this.#cycleOffset);
+      case 0xb02:
+        return this.#setT(this.icount + this.#instretOffset);
+      case 0x100: // sstatus
+        this.#tLo = this.mstatus & SSTATUS_MASK;
+        this.#tHi = 0x2 | fsHi;
+        return true;
+      case 0x104:
+        return this.#setT(this.mie & this.mideleg & S_INTS);
+      case 0x144:
+        return this.#setT(this.mip & this.mideleg & S_INTS);
+      case 0x106:
+        return this.#setT(this.scounteren);
+      case 0x14d: {
+        if (this.priv === PRIV_S && !(this.csr64[CS.menvcfg + 1]! & 0x80000000)) {
+          return false;
+        }
+        return this.#setT(this.stimecmp);
+      }
+      case 0x180:
+        if (this.priv === PRIV_S && (this.mstatus & MS_TVM)) return false;
+        this.#tLo = (this.satpPpn % TWO32) | 0;
+        this.#tHi = (Math.floor(this.satpPpn / TWO32) & 0xfff) |
+          (this.satpAsid << 12) | (this.satpMode << 28);
+        return true;
+      case 0x300:
+        this.#tLo = this.mstatus;
+        this.#tHi = 0xa | fsHi;
+        return true;
+      case 0x301:
+        this.#tLo = MISA_LO;
+        this.#tHi = 0x80000000 | 0;
+        return true;
+      case 0x302:
+        return this.#setT(this.medeleg);
+      case 0x303:
+        return this.#setT(this.mideleg);
+      case 0x304:
+        return this.#setT(this.mie);
+      case 0x306:
+        return this.#setT(this.mcounteren);
+      case 0x320:
+        return this.#setT(this.mcountinhibit);
+      case 0x344:
+        return this.#setT(this.mip);
+      case 0xf11:
+      case 0xf12:
+      case 0xf13:
+      case 0xf15:
+        return this.#setT(0);
+      case 0xf14:
+        return this.#setT(this.#hartId);
+    }
+    if (csr >= 0x3a0 && csr <= 0x3af) {
+      if (csr & 1) return false; // odd pmpcfg do not exist on RV64
+      const b = (csr - 0x3a0) * 4;
+      if (b >= 16) return this.#setT(0);
+      const p = this.pmpcfg;
+      this.#tLo = p[b]! | (p[b + 1]! << 8) | (p[b + 2]! << 16) |
+        (p[b + 3]! << 24);
+      this.#tHi = p[b + 4]! | (p[b + 5]! << 8) | (p[b + 6]! << 16) |
+        (p[b + 7]! << 24);
+      return true;
+    }
+    if (csr >= 0x3b0 && csr <= 0x3bf) {
+      // With a 4-byte grain, pmpaddr reads back as written.
+      const i = csr - 0x3b0;
+      this.#tLo = this.pmpaddr[2 * i]!;
+      this.#tHi = this.pmpaddr[2 * i + 1]!;
+      return true;
+    }
+    if (
+      (csr >= 0xc03 && csr <= 0xc1f) || (csr >= 0xb03 && csr <= 0xb1f) ||
+      (csr >= 0x323 && csr <= 0x33f)
+    ) {
+      if (csr >= 0xc03 && csr <= 0xc1f && !this.#counterAllowed(csr - 0xc00)) {
+        return false;
+      }
+      return this.#setT(0);
+    }
+    return false;
+  }
+
+  /** Write a CSR (already checked for privilege); false if it doesn't exist. */
+  #csrWrite(csr: number, lo: number, hi: number): boolean {
+    const c = this.csr64;
+    switch (csr) {
+      case 0x001:
+        if ((this.mstatus & MS_FS) === 0) return false;
+        this.fpu.fflags = lo & 31;
+        this.mstatus |= MS_FS;
+        return true;
+      case 0x002:
+        if ((this.mstatus & MS_FS) === 0) return false;
+        this.fpu.frm = lo & 7;
+        this.mstatus |= MS_FS;
+        return true;
+      case 0x003:
+        if ((this.mstatus & MS_FS) === 0) return false;
+        this.fpu.fflags = lo & 31;
+        this.fpu.frm = (lo >>> 5) & 7;
+        this.mstatus |= MS_FS;
+        return true;
+      case 0x100:
+        this.#writeMstatus((this.mstatus & ~SSTATUS_MASK) | (lo & SSTATUS_MASK));
+        return true;
+      case 0x104: {
+        const m = this.mideleg & S_INTS;
+        this.mie = (this.mie & ~m) | (lo & m);
+        return true;
+      }
+      case 0x144: {
+        const m = this.mideleg & (1 << 1); // only SSIP is writable from S
+        this.#mipSw = (this.#mipSw & ~m) | (lo & m);
+        this.mip = this.#mipHw | this.#mipSw;
+        return true;
+      }
+      case 0x105:
+      case 0x305: {
+        if ((lo & 3) >= 2) return true; // reserved modes are ignored (QEMU)
+        const s = csr === 0x105 ? CS.stvec : CS.mtvec;
+        c[s] = lo;
+        c[s + 1] = hi;
+        return true;
+      }
+      case 0x106:
+        this.scounteren = lo & 7;
+        return true;
+      case 0x10a:
+        c[CS.senvcfg] = lo & 0xf1;
+        c[CS.senvcfg + 1] = 0;
+        return true;
+      case 0x140:
+      case 0x340:
+      case 0x142:
+      case 0x342:
+      case 0x143:
+      case 0x343: {
+        const s = CSR_SLOT[csr]!;
+        c[s] = lo;
+        c[s + 1] = hi;
+        return true;
+      }
+      case 0x141:
+      case 0x341: {
+        const s = CSR_SLOT[csr]!;
+        c[s] = lo & ~1;
+        c[s + 1] = hi;
+        return true;
+      }
+      case 0x14d:
+        if (this.priv === PRIV_S && !(c[CS.menvcfg + 1]! & 0x80000000)) {
+          return false;
+        }
+        this.stimecmp = (hi >>> 0) * TWO32 + (lo >>> 0);
+        this.#updateStip();
+        return true;
+      case 0x180: {
+        if (this.priv === PRIV_S && (this.mstatus & MS_TVM)) return false;
+        const mode = hi >>> 28;
+        if (mode !== 0 && mode !== 8) return true; // WARL: unsupported mode ignored
+        this.satpMode = mode;
+        this.satpAsid = (hi >>> 12) & 0xffff;
+        this.satpPpn = (hi & 0xfff) * TWO32 + (lo >>> 0);
+        this.flushTlb();
+        return true;
+      }
+      case 0x300:
+        this.#writeMstatus(lo);
+        return true;
+      case 0x301:
+        return true; // misa is read-only here
+      case 0x302:
+        this.medeleg = lo & DELEGABLE_EXC;
+        return true;
+      case 0x303:
+        this.mideleg = lo & S_INTS;
+        return true;
+      case 0x304:
+        this.mie = lo & M_INTS;
+        return true;
+      case 0x306:
+        this.mcounteren = lo & 7;
+        return true;
+      case 0x30a:
+        c[CS.menvcfg] = lo & 0xf1;
+        c[CS.menvcfg + 1] = hi & (0x80000000 | 0);
+        this.#updateStip();
+        return true;
+      case 0x320:
+        this.mcountinhibit = lo & 5;
+        return true;
+      case 0x344: {
+        // M can write SSIP, STIP (without Sstc) and SEIP.
+        const stce = (c[CS.menvcfg + 1]! & 0x80000000) !== 0;
+        const m = (1 << 1) | (1 << 9) | (stce ? 0 : 1 << 5);
+        this.#mipSw = (this.#mipSw & ~m) | (lo & m);
+        this.mip = this.#mipHw | this.#mipSw;
+        return true;
+      }
+      case 0xb00:
+        this.#cycleOffset = (hi >>> 0) * TWO32 + (lo >>> 0) - this.icount - 1;
+        return true;
+      case 0xb02:
+        this.#instretOffset = (hi >>> 0) * TWO32 + (lo >>> 0) - this.icount -
+          1;
+        return true;
+    }
+    if (csr >= 0x3a0 && csr <= 0x3af) {
+      if (csr & 1) return false;
+      const b = (csr - 0x3a0) * 4;
+      if (b >= 16) return true;
+      for (let i = 0; i < 8; i++) {
+        if (this.pmpcfg[b + i]! & 0x80) continue; // locked
+        let v = (i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4))) & 0x9f;
+        if ((v & 3) === 2) v &= ~3; // W without R is reserved: clear both
+        this.pmpcfg[b + i] = v;
+      }
+      this.#pmpUpdate();
+      return true;
+    }
+    if (csr >= 0x3b0 && csr <= 0x3bf) {
+      const i = csr - 0x3b0;
+      const locked = (this.pmpcfg[i]! & 0x80) !== 0 ||
+        (i < 15 && (this.pmpcfg[i + 1]! & 0x98) === 0x88);
+      if (!locked) {
+        this.pmpaddr[2 * i] = lo;
+        this.pmpaddr[2 * i + 1] = hi & 0x3fffff;
+        this.#pmpUpdate();
+      }
+      return true;
+    }
+    if (
+      (csr >= 0xb03 && csr <= 0xb1f) || (csr >= 0x323 && csr <= 0x33f)
+    ) return true;
+    return this.#csrRead(csr);
+  }
+
+  #writeMstatus(v: number): void {
+    const old = this.mstatus;
+    let n = (old & ~MSTATUS_WMASK) | (v & MSTATUS_WMASK);
+    if (((n >>> 11) & 3) === 2) n = (n & ~MS_MPP) | (old & MS_MPP);
+    this.mstatus = n;
+    if ((old ^ n) & (MS_MPRV | MS_MPP | MS_SUM | MS_MXR)) this.flushTlb();
+  }
+
+  #updateStip(): void {
+    const stce = (this.csr64[CS.menvcfg + 1]! & 0x80000000) !== 0;
+    if (!stce || !this.#time) {
+      this.#stimer.del();
+      this.setPending(1 << 5, false);
+      return;
+    }
+    const now = this.#mtime();
+    if (now >= this.stimecmp) {
+      this.#stimer.del();
+      this.setPending(1 << 5, true);
+    } else {
+      this.setPending(1 << 5, false);
+      if (this.stimecmp < Number.MAX_SAFE_INTEGER) {
+        this.#stimer.mod(this.#time.mtimeToNs(this.stimecmp));
+      } else this.#stimer.del();
+    }
+  }
+}
+
+// Slots in csr64 for CSRs that are plain 64-bit storage.
+const CS = {
+  mtvec: 0,
+  mepc: 2,
+  mcause: 4,
+  mtval: 6,
+  mscratch: 8,
+  stvec: 10,
+  sepc: 12,
+  scause: 14,
+  stval: 16,
+  sscratch: 18,
+  menvcfg: 20,
+  senvcfg: 22,
+} as const;
+
+const CSR_SLOT: Record<number, number> = {
+  0x305: CS.mtvec,
+  0x341: CS.mepc,
+  0x342: CS.mcause,
+  0x343: CS.mtval,
+  0x340: CS.mscratch,
+  0x105: CS.stvec,
+  0x141: CS.sepc,
+  0x142: CS.scause,
+  0x143: CS.stval,
+  0x140: CS.sscratch,
+  0x30a: CS.menvcfg,
+  0x10a: CS.senvcfg,
+};
+
+function accessFault(acc: number): number {
+  return acc === ACC_FETCH
+    ? Cause.InsnAccessFault
+    : acc === ACC_LOAD
+    ? Cause.LoadAccessFault
+    : Cause.StoreAccessFault;
+}
+
+function pageFault(acc: number): number {
+  return acc === ACC_FETCH
+    ? Cause.InsnPageFault
+    : acc === ACC_LOAD
+    ? Cause.LoadPageFault
+    : Cause.StorePageFault;
+}

@@ -1,0 +1,406 @@
+/**
+ * The `virt` board: one RV64GC hart, RAM at 0x80000000, and QEMU's `virt`
+ * devices at QEMU's addresses, booted the way QEMU boots it.
+ *
+ * Reference: QEMU's `hw/riscv/virt.c` (`virt_machine_init`) and
+ * `hw/riscv/boot.c` (firmware and kernel placement, the FDT address, the
+ * reset vector). Left out: PCIe, flash, fw_cfg, the platform bus, AIA, and
+ * more than one hart.
+ *
+ * The board does no host I/O: firmware and kernel come in as bytes, serial
+ * output leaves through a callback, and serial input comes in through
+ * {@linkcode VirtMachine.sendInput}. Host wall-clock time reaches the guest
+ * only through the RTC's `hostClock` option.
+ *
+ * @module
+ */
+
+import { Bus } from "../core/bus.ts";
+import type { MmioRegion } from "../core/bus.ts";
+import { VirtualClock } from "../core/clock.ts";
+import { Cpu, StopReason } from "../core/cpu.ts";
+import { isElf, parseElf } from "../core/elf.ts";
+import * as map from "../core/memory_map.ts";
+import { BootRom } from "./boot_rom.ts";
+import { Clint } from "./clint.ts";
+import { GoldfishRtc } from "./goldfish_rtc.ts";
+import { Plic } from "./plic.ts";
+import { SifiveTest } from "./sifive_test.ts";
+import { Uart16550 } from "./uart_16550.ts";
+import { VirtioMmioSlot } from "./virtio_mmio.ts";
+import { buildVirtFdt } from "./virt_fdt.ts";
+
+/** Options for {@linkcode VirtMachine}. */
+export interface VirtMachineOptions {
+  /**
+   * RAM size in bytes.
+   *
+   * @default {134217728}
+   */
+  memoryBytes?: number;
+  /** Firmware image (ELF or raw), or "none" to boot the kernel in M-mode. */
+  bios?: Uint8Array | "none";
+  /** Kernel image (ELF or raw). */
+  kernel?: Uint8Array;
+  /** Kernel command line (`/chosen/bootargs`). */
+  append?: string;
+  /** Initial ramdisk. */
+  initrd?: Uint8Array;
+  /** A device tree blob to use instead of the generated one. */
+  dtb?: Uint8Array;
+  /**
+   * icount shift: each instruction takes 2^shift virtual ns.
+   *
+   * @default {3}
+   */
+  icountShift?: number;
+  /** Where serial output goes. */
+  output?: (bytes: Uint8Array) => void;
+  /**
+   * Host wall-clock time in ns since the epoch, read once for the RTC.
+   *
+   * @default {() => BigInt(Date.now()) * 1000000n}
+   */
+  hostClock?: () => bigint | number;
+  /**
+   * Exit instead of resetting when the guest asks for a reset.
+   *
+   * @default {false}
+   */
+  noReboot?: boolean;
+}
+
+/** How a run of the machine ended. */
+export type ExitStatus =
+  | { kind: "poweroff"; code: number }
+  | { kind: "reset"; code: number }
+  | { kind: "trap-loop"; pc: bigint; cause: bigint };
+
+/** Why {@linkcode VirtMachine.run} returned. */
+export type RunResult =
+  | { kind: "budget" }
+  | { kind: "idle"; deadlineNs: number }
+  | { kind: "exit"; status: ExitStatus }
+  | { kind: "stopped" };
+
+const MIB = 1024 * 1024;
+
+/**
+ * A `virt` machine.
+ *
+ * @example Boot a two-instruction kernel with -bios none
+ * ```ts
+ * import { VirtMachine } from "./virt.ts";
+ * // li t0, 0x100000 ; li t1, 0x5555 ; sw t1, 0(t0)   (power off)
+ * const kernel = new Uint8Array([
+ *   0xb7, 0x02, 0x10, 0x00, 0x37, 0x53, 0x00, 0x00, 0x1b, 0x03, 0x53, 0x55,
+ *   0x23, 0xa0, 0x62, 0x00,
+ * ]);
+ * const m = new VirtMachine({ bios: "none", kernel, memoryBytes: 1 << 20 });
+ * const r = m.run(1000);
+ * if (r.kind !== "exit" || r.status.code !== 0) throw new Error("unreachable");
+ * ```
+ */
+export class VirtMachine {
+  /** The physical bus. */
+  readonly bus: Bus;
+  /** The virtual clock. */
+  readonly clock: VirtualClock;
+  /** The hart. */
+  readonly cpu: Cpu;
+  /** The 16550 UART. */
+  readonly uart: Uart16550;
+  /** The CLINT. */
+  readonly clint: Clint;
+  /** The PLIC. */
+  readonly plic: Plic;
+  /** The RTC. */
+  readonly rtc: GoldfishRtc;
+  /** The power-off/reset device. */
+  readonly test: SifiveTest;
+  /** The reset-vector ROM. */
+  readonly rom: BootRom;
+  /** Where the FDT sits in RAM. */
+  readonly fdtAddr: number;
+  /** Instructions per slice between host checks. */
+  sliceInsns = 1 << 20;
+  #options: VirtMachineOptions;
+  #input: number[] = [];
+  #exit: ExitStatus | undefined;
+  #images: { addr: number; bytes: Uint8Array }[] = [];
+  #fdt: Uint8Array;
+
+  /**
+   * Build the board and load the images.
+   *
+   * @param options RAM size, images and I/O callbacks
+   * @throws {RangeError} if an image does not fit in RAM
+   * @throws {SyntaxError} if an ELF image is malformed
+   */
+  constructor(options: VirtMachineOptions = {}) {
+    this.#options = options;
+    const memoryBytes = options.memoryBytes ?? 128 * MIB;
+    this.bus = new Bus(memoryBytes, { ramBase: map.DRAM_BASE });
+    let cpuRef: Cpu | undefined;
+    this.clock = new VirtualClock(() => cpuRef?.icount ?? 0, {
+      shift: options.icountShift ?? 3,
+    });
+    const clock = this.clock;
+    // The hart needs the CLINT's mtime, and the CLINT needs the hart.
+    let clintRef: Clint | undefined;
+    const time = {
+      readMtime: () => clintRef!.readMtime(),
+      mtimeToNs: (ticks: number) => {
+        const now = clock.nowNs();
+        const base = Math.floor(now / 100);
+        return (base + (ticks - clintRef!.readMtime())) * 100;
+      },
+    };
+    this.cpu = new Cpu({ bus: this.bus, clock, time });
+    cpuRef = this.cpu;
+    const cpu = this.cpu;
+    this.clint = new Clint({ base: map.CLINT_BASE, clock, hart: cpu });
+    clintRef = this.clint;
+    this.plic = new Plic({ base: map.PLIC_BASE, hart: cpu });
+    const output = options.output;
+    const outBuf: number[] = [];
+    this.uart = new Uart16550({
+      base: map.UART0_BASE,
+      irq: this.plic.irq(map.UART0_IRQ),
+      clock,
+      output: output
+        ? (b) => {
+          outBuf.push(b);
+          if (outBuf.length >= 256) this.#flushOutput(outBuf);
+        }
+        : () => {},
+    });
+    this.#outBuf = outBuf;
+    this.rtc = new GoldfishRtc({
+      base: map.RTC_BASE,
+      clock,
+      irq: this.plic.irq(map.RTC_IRQ),
+      hostClock: options.hostClock ?? (() => BigInt(Date.now()) * 1000000n),
+    });
+    this.test = new SifiveTest({
+      base: map.TEST_BASE,
+      onShutdown: (kind, code) => {
+        this.#exit = { kind, code };
+        cpu.requestStop();
+      },
+    });
+
+    // Images.
+    const ramEnd = map.DRAM_BASE + memoryBytes;
+    let startAddr = map.DRAM_BASE;
+    let kernelEntry = map.KERNEL_LOAD_ADDR;
+    let firmwareEnd = map.DRAM_BASE;
+    const bios = options.bios ?? "none";
+    if (bios !== "none") {
+      const r = this.#place(bios, map.DRAM_BASE, "firmware");
+      startAddr = r.entry;
+      firmwareEnd = r.end;
+    }
+    if (options.kernel) {
+      const kernelStart = bios === "none"
+        ? map.DRAM_BASE
+        : Math.ceil(firmwareEnd / (2 * MIB)) * 2 * MIB;
+      const r = this.#place(options.kernel, kernelStart, "kernel");
+      kernelEntry = r.entry;
+      if (bios === "none") startAddr = r.entry;
+    }
+    let initrd: { start: number; end: number } | undefined;
+    if (options.initrd) {
+      const start = Math.floor(
+        (kernelEntry + Math.min(memoryBytes / 2, 128 * MIB)) / 4096,
+      ) * 4096;
+      this.#addImage(start, options.initrd, "initrd");
+      initrd = { start, end: start + options.initrd.length };
+    }
+    this.#fdt = options.dtb ?? buildVirtFdt({
+      ramBase: map.DRAM_BASE,
+      ramSize: memoryBytes,
+      ...(options.append !== undefined ? { bootargs: options.append } : {}),
+      ...(initrd ? { initrd } : {}),
+    });
+    const fdtTop = Math.min(ramEnd, 3072 * MIB + map.DRAM_BASE);
+    this.fdtAddr = Math.floor((fdtTop - this.#fdt.length) / (2 * MIB)) *
+      (2 * MIB);
+    if (this.fdtAddr < map.DRAM_BASE) {
+      throw new RangeError(
+        "Cannot place the device tree: RAM is too small; raise -m",
+      );
+    }
+    this.#addImage(this.fdtAddr, this.#fdt, "device tree");
+    this.rom = new BootRom({
+      startAddr,
+      fdtAddr: this.fdtAddr,
+      kernelEntry,
+      nextMode: 1,
+    });
+
+    const regions: MmioRegion[] = [
+      ...this.rom.regions.map((r) => ({ ...r, executable: true })),
+      ...this.test.regions,
+      ...this.rtc.regions,
+      ...this.clint.regions,
+      ...this.plic.regions,
+      ...this.uart.regions,
+    ];
+    for (let i = 0; i < map.VIRTIO_COUNT; i++) {
+      regions.push(
+        ...new VirtioMmioSlot({ base: map.VIRTIO_BASE + i * map.VIRTIO_SIZE })
+          .regions,
+      );
+    }
+    for (const r of regions) this.bus.register(r);
+    this.#loadImages();
+    cpu.reset(map.MROM_BASE);
+  }
+
+  #outBuf: number[];
+
+  #flushOutput(buf: number[]): void {
+    if (buf.length === 0) return;
+    this.#options.output?.(Uint8Array.from(buf));
+    buf.length = 0;
+  }
+
+  #place(
+    bytes: Uint8Array,
+    rawAddr: number,
+    what: string,
+  ): { entry: number; end: number } {
+    if (isElf(bytes)) {
+      const elf = parseElf(bytes, what);
+      let end = 0;
+      for (const s of elf.segments) {
+        const data = new Uint8Array(s.memSize);
+        data.set(s.data.subarray(0, Math.min(s.data.length, s.memSize)));
+        this.#addImage(s.paddr, data, what);
+        end = Math.max(end, s.paddr + s.memSize);
+      }
+      return { entry: elf.entry, end };
+    }
+    this.#addImage(rawAddr, bytes, what);
+    return { entry: rawAddr, end: rawAddr + bytes.length };
+  }
+
+  #addImage(addr: number, bytes: Uint8Array, what: string): void {
+    if (!this.bus.inRam(addr, bytes.length)) {
+      throw new RangeError(
+        `Cannot load the ${what}: ${bytes.length} bytes at 0x${
+          addr.toString(16)
+        } do not fit in RAM (0x${this.bus.ramBase.toString(16)} to 0x${
+          (this.bus.ramBase + this.bus.ramSize).toString(16)
+        }); raise -m`,
+      );
+    }
+    this.#images.push({ addr, bytes });
+  }
+
+  #loadImages(): void {
+    for (const img of this.#images) this.bus.load(img.addr, img.bytes);
+  }
+
+  /** Set when the guest powered off, asked for a reset, or got stuck. */
+  get exitStatus(): ExitStatus | undefined {
+    return this.#exit;
+  }
+
+  /** Bytes of serial input not yet taken by the UART. */
+  get pendingInput(): number {
+    return this.#input.length;
+  }
+
+  /**
+   * Queue serial input; it enters the UART FIFO as space allows.
+   *
+   * @param bytes the input
+   */
+  sendInput(bytes: Uint8Array): void {
+    for (const b of bytes) this.#input.push(b);
+    this.#feed();
+  }
+
+  #feed(): void {
+    const q = this.#input;
+    let n = 0;
+    while (n < q.length && this.uart.rxSpace > 0) {
+      if (!this.uart.receive(q[n]!)) break;
+      n++;
+    }
+    if (n > 0) q.splice(0, n);
+  }
+
+  /** Reset the board as a guest-requested reboot does. */
+  reset(): void {
+    this.bus.ram8.fill(0);
+    this.#loadImages();
+    this.uart.reset();
+    this.clint.reset();
+    this.plic.reset();
+    this.rtc.reset();
+    const icount = this.cpu.icount;
+    this.cpu.reset(map.MROM_BASE);
+    this.cpu.icount = icount; // time keeps going across a reboot
+    this.#exit = undefined;
+  }
+
+  /**
+   * Run up to `maxInsns` instructions, firing timers on the way.
+   *
+   * @param maxInsns instruction budget
+   * @param options `warpIdle`: when the hart idles in `wfi`, jump the clock
+   * to the next timer deadline instead of returning (QEMU's `sleep=off`)
+   * @returns why it returned
+   */
+  run(maxInsns: number, options: { warpIdle?: boolean } = {}): RunResult {
+    const cpu = this.cpu, clock = this.clock;
+    let left = maxInsns;
+    try {
+      while (left > 0) {
+        if (this.#input.length > 0) this.#feed();
+        const toDeadline = clock.insnsToDeadline();
+        const n = Math.min(left, this.sliceInsns, toDeadline);
+        const before = cpu.icount;
+        const reason = cpu.run(n);
+        left -= cpu.icount - before;
+        clock.runExpired();
+        if (this.#exit) {
+          if (this.#exit.kind === "reset" && !this.#options.noReboot) {
+            this.reset();
+            continue;
+          }
+          return { kind: "exit", status: this.#exit };
+        }
+        if (reason === StopReason.TrapLoop) {
+          this.#exit = {
+            kind: "trap-loop",
+            pc: cpu.getPc(),
+            cause: BigInt(cpu.csr64[cpu.priv === 3 ? 4 : 14]! >>> 0),
+          };
+          return { kind: "exit", status: this.#exit };
+        }
+        if (reason === StopReason.Requested) return { kind: "stopped" };
+        if (reason === StopReason.Idle && !cpu.wakeable) {
+          const d = clock.nextDeadline();
+          if (options.warpIdle && d !== Infinity) {
+            clock.warpTo(d);
+            clock.runExpired();
+            continue;
+          }
+          return { kind: "idle", deadlineNs: d };
+        }
+      }
+      return { kind: "budget" };
+    } finally {
+      this.#flushOutput(this.#outBuf);
+    }
+  }
+
+  /** The generated (or given) device tree blob. */
+  get fdt(): Uint8Array {
+    return this.#fdt;
+  }
+}

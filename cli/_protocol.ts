@@ -1,0 +1,28 @@
+// Internal: messages between the main loop and the vCPU worker.
+
+/** Main loop to worker. */
+export type ToWorker = {
+  type: "start";
+  inputBuffer: SharedArrayBuffer;
+  memoryBytes: number;
+  bios?: Uint8Array | "none";
+  kernel?: Uint8Array;
+  initrd?: Uint8Array;
+  dtb?: Uint8Array;
+  append?: string;
+  shift: number;
+  sleep: boolean;
+  noReboot: boolean;
+};
+
+/** Worker to main loop. */
+export type ToMain =
+  | { type: "output"; bytes: Uint8Array }
+  | {
+    type: "exit";
+    reason: "poweroff" | "reset" | "quit" | "trap-loop";
+    code: number;
+    icount: number;
+    detail?: string;
+  }
+  | { type: "error"; message: string; name: string };

@@ -122,9 +122,16 @@ export class VirtualClock {
     return t;
   }
 
+  /**
+   * Called whenever a timer is armed or disarmed, so that a run loop that
+   * planned its slice around the old deadline can cut the slice short.
+   */
+  onChange: (() => void) | undefined = undefined;
+
   /** @internal a timer moved */
   changed(): void {
     this.generation++;
+    this.onChange?.();
   }
 
   /** @returns the earliest armed deadline, or `Infinity` */

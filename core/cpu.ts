@@ -366,6 +366,15 @@ export class Cpu implements InterruptTarget {
     this.#stop = true;
   }
 
+  /**
+   * Ask `run` to end its slice at the next instruction boundary (with
+   * {@linkcode StopReason.Budget}), for example because a timer moved.
+   */
+  endSlice(): void {
+    this.#endSlice = true;
+  }
+  #endSlice = false;
+
   /** @inheritdoc */
   setPending(mask: number, level: boolean): void {
     if (level) this.#mipHw |= mask;
@@ -414,6 +423,7 @@ export class Cpu implements InterruptTarget {
     let imms = this.#scratch.imm;
     let vbLo = 0, vbHi = 0, pcOff = 0;
     this.#stop = false;
+    this.#endSlice = false;
     let lastBudget = -1, spins = 0;
 
     outer: while (budget > 0) {
@@ -429,6 +439,10 @@ export class Cpu implements InterruptTarget {
       }
       if (this.#stop) {
         reason = StopReason.Requested;
+        break;
+      }
+      if (this.#endSlice) {
+        this.#endSlice = false;
         break;
       }
       if ((this.mip & this.mie) !== 0) {

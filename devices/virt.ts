@@ -159,6 +159,7 @@ export class VirtMachine {
     this.cpu = new Cpu({ bus: this.bus, clock, time });
     cpuRef = this.cpu;
     const cpu = this.cpu;
+    clock.onChange = () => cpu.endSlice();
     this.clint = new Clint({ base: map.CLINT_BASE, clock, hart: cpu });
     clintRef = this.clint;
     this.plic = new Plic({ base: map.PLIC_BASE, hart: cpu });
@@ -362,7 +363,9 @@ export class VirtMachine {
       while (left > 0) {
         if (this.#input.length > 0) this.#feed();
         const toDeadline = clock.insnsToDeadline();
-        const n = Math.min(left, this.sliceInsns, toDeadline);
+        // While input waits for FIFO space, come back soon to offer it.
+        const slice = this.#input.length > 0 ? 10_000 : this.sliceInsns;
+        const n = Math.min(left, slice, toDeadline);
         const before = cpu.icount;
         const reason = cpu.run(n);
         left -= cpu.icount - before;
@@ -384,6 +387,7 @@ export class VirtMachine {
         }
         if (reason === StopReason.Requested) return { kind: "stopped" };
         if (reason === StopReason.Idle && !cpu.wakeable) {
+          if (this.#input.length > 0 && this.uart.rxSpace > 0) continue;
           const d = clock.nextDeadline();
           if (options.warpIdle && d !== Infinity) {
             clock.warpTo(d);

@@ -117,6 +117,39 @@ export function div64(
     R[1] = Math.floor(v / TWO32) | 0;
     return;
   }
+  if (small(bl, bh) && bh === bl >> 31 && bl !== -2147483648 && bl !== 0) {
+    // |b| below 2^31: divide magnitudes, then fix the signs.
+    const negA = ah < 0, negB = bl < 0;
+    let ml = al, mh = ah;
+    if (negA) {
+      ml = (~al + 1) | 0;
+      mh = (~ah + (ml === 0 ? 1 : 0)) | 0;
+    }
+    const mb = negB ? -bl : bl;
+    if (mb < 0x200000) {
+      const r = divSmall(ml, mh, mb);
+      let lo: number, hi: number;
+      if (rem) {
+        lo = r;
+        hi = 0;
+        if (negA) {
+          lo = (~r + 1) | 0;
+          hi = r === 0 ? 0 : -1;
+        }
+      } else {
+        lo = R[0]!;
+        hi = R[1]!;
+        if (negA !== negB) {
+          const nl = (~lo + 1) | 0;
+          hi = (~hi + (nl === 0 ? 1 : 0)) | 0;
+          lo = nl;
+        }
+      }
+      R[0] = lo;
+      R[1] = hi;
+      return;
+    }
+  }
   const a = toBig(al, ah), b = toBig(bl, bh);
   const sa = BigInt.asIntN(64, a), sb = BigInt.asIntN(64, b);
   if (sa === -(1n << 63n) && sb === -1n) {
@@ -128,6 +161,19 @@ export function div64(
     return;
   }
   fromBig(rem ? sa % sb : sa / sb);
+}
+
+// Unsigned 64 / (divisor below 2^21) by two exact double-precision steps.
+// Quotient to R[0], R[1]; returns the remainder.
+function divSmall(al: number, ah: number, b: number): number {
+  const ahu = ah >>> 0;
+  const qh = Math.floor(ahu / b);
+  const r1 = ahu - qh * b;
+  const rest = r1 * TWO32 + (al >>> 0); // < 2^53
+  const ql = Math.floor(rest / b);
+  R[0] = ql | 0;
+  R[1] = qh | 0;
+  return rest - ql * b;
 }
 
 /** Unsigned 64-bit division or remainder (x/0 = all ones, x%0 = x). */
@@ -143,6 +189,14 @@ export function divu64(
       R[0] = al;
       R[1] = ah;
     } else R[0] = R[1] = -1;
+    return;
+  }
+  if (bh === 0 && bl >>> 0 < 0x200000) {
+    const r = divSmall(al, ah, bl >>> 0);
+    if (rem) {
+      R[0] = r;
+      R[1] = 0;
+    }
     return;
   }
   if (ah >>> 0 < 0x200000 && bh >>> 0 < 0x200000) {

@@ -124,9 +124,11 @@ class DecodedPage {
     this.ramOff = ramOff;
     this.ops[2048] = this.ops[2049] = 1; // PAGE_END
   }
-  clear(): void {
-    this.ops.fill(0, 0, 2048);
-    this.hot = false;
+  /** Forget the decoded slots that bytes [off, off + len) may belong to. */
+  invalidate(off: number, len: number): void {
+    const first = off > 0 ? (off - 2) >> 1 : 0; // a 32-bit insn may start 2 before
+    const last = Math.min(2047, (off + len - 1) >> 1);
+    for (let i = first; i <= last; i++) this.ops[i] = 0;
   }
 }
 
@@ -415,746 +417,849 @@ export class Cpu implements InterruptTarget {
     const ram32 = this.#bus.ram32;
     const tlbRTag = this.#tlbRTag, tlbROff = this.#tlbROff;
     const tlbWTag = this.#tlbWTag, tlbWOff = this.#tlbWOff;
-    const tlbXTag = this.#tlbXTag, tlbXPage = this.#tlbXPage;
     const base = this.icount;
     let budget = maxInsns;
-    let reason: StopReason = StopReason.Budget;
     let ops = this.#scratch.ops;
     let imms = this.#scratch.imm;
     let vbLo = 0, vbHi = 0, pcOff = 0;
     this.#stop = false;
     this.#endSlice = false;
-    let lastBudget = -1, spins = 0;
+    this.#reason = StopReason.Budget;
+    this.#lastBudget = -1;
+    this.#spins = 0;
+    let reenter = true;
 
-    outer: while (budget > 0) {
-      this.icount = base + (maxInsns - budget);
-      if (budget === lastBudget) {
-        if (++spins > 100_000) {
-          reason = StopReason.TrapLoop;
-          break;
-        }
-      } else {
-        lastBudget = budget;
-        spins = 0;
-      }
-      if (this.#stop) {
-        reason = StopReason.Requested;
-        break;
-      }
-      if (this.#endSlice) {
-        this.#endSlice = false;
-        break;
-      }
-      if ((this.mip & this.mie) !== 0) {
-        this.waiting = false;
-        this.#checkInterrupts();
-      }
-      if (this.waiting) {
-        reason = StopReason.Idle;
-        break;
-      }
-      // Find the decoded page for the pc.
-      {
-        const pLo = this.pcLo, pHi = this.pcHi;
-        const key = (pHi << 20) | (pLo >>> 12);
-        const e = key & TLB_MASK;
-        let page = tlbXPage[e];
-        if (
-          tlbXTag[e] !== key || pHi !== ((pHi << 20) >> 20) ||
-          page === undefined
-        ) {
-          page = this.#fillExec(pLo, pHi);
-          if (page === undefined) continue outer; // trap taken
-        }
+    // One flat loop (no nested loops), so that V8's on-stack replacement
+    // never has to leave an inner loop. Anything that changes the pc
+    // non-locally, the privilege, or what may interrupt sets `reenter`.
+    for (;;) {
+      if (reenter) {
+        reenter = false;
+        if (budget <= 0) break;
+        this.icount = base + (maxInsns - budget);
+        const page = this.#enter(budget);
+        if (page === undefined) break;
         ops = page.ops;
         imms = page.imm;
-        vbLo = pLo & ~0xfff;
-        vbHi = pHi;
-        pcOff = pLo & 0xfff;
+        vbLo = this.pcLo & ~0xfff;
+        vbHi = this.pcHi;
+        pcOff = this.pcLo & 0xfff;
       }
-
-      for (;;) {
-        if (--budget < 0) {
-          budget = 0;
-          this.#setPcOff(vbLo, vbHi, pcOff);
-          break outer;
+      if (--budget < 0) {
+        budget = 0;
+        this.#setPcOff(vbLo, vbHi, pcOff);
+        break;
+      }
+      const slot = pcOff >> 1;
+      const w = ops[slot]!;
+      const imm = imms[slot]!;
+      switch (w & 0xff) {
+        case 0: { // UNDECODED
+          budget++;
+          this.#decodeSlot(ops === this.#scratch.ops, vbLo, vbHi, pcOff);
+          if (ops[slot] === 0) { // fetch fault on a page-crossing insn
+            {
+              reenter = true;
+              continue;
+            }
+          }
+          continue;
         }
-        const slot = pcOff >> 1;
-        const w = ops[slot]!;
-        const imm = imms[slot]!;
-        switch (w & 0xff) {
-          case 0: { // UNDECODED
-            budget++;
-            this.#decodeSlot(ops === this.#scratch.ops, vbLo, vbHi, pcOff);
-            if (ops[slot] === 0) { // fetch fault on a page-crossing insn
-              continue outer;
-            }
+        case 1: // PAGE_END
+          budget++;
+          this.#setPcOff(vbLo, vbHi, pcOff);
+          {
+            reenter = true;
             continue;
           }
-          case 1: // PAGE_END
-            budget++;
-            this.#setPcOff(vbLo, vbHi, pcOff);
-            continue outer;
-          case 2: { // CROSS
-            budget++;
-            this.#setPcOff(vbLo, vbHi, pcOff);
-            if (!this.#fetchCross(vbLo, vbHi, pcOff)) {
-              this.#takeException();
-              continue outer;
+        case 2: { // CROSS
+          budget++;
+          this.#setPcOff(vbLo, vbHi, pcOff);
+          if (!this.#fetchCross(vbLo, vbHi, pcOff)) {
+            this.#takeException();
+            {
+              reenter = true;
+              continue;
             }
-            ops = this.#scratch.ops;
-            imms = this.#scratch.imm;
+          }
+          ops = this.#scratch.ops;
+          imms = this.#scratch.imm;
+          continue;
+        }
+        case 3: // ILLEGAL
+          budget++;
+          this.#setPcOff(vbLo, vbHi, pcOff);
+          this.#raise(2, imm, 0);
+          {
+            reenter = true;
             continue;
           }
-          case 3: // ILLEGAL
-            budget++;
-            this.#setPcOff(vbLo, vbHi, pcOff);
-            this.#raise(2, imm, 0);
-            continue outer;
-          case 4: // NOP
-            break;
-          case 5: { // LUI
-            const rd = (w >>> 8) & 127;
-            x[rd] = imm;
-            x[rd + 1] = imm >> 31;
-            break;
+        case 4: // NOP
+          break;
+        case 5: { // LUI
+          const rd = (w >>> 8) & 127;
+          x[rd] = imm;
+          x[rd + 1] = imm >> 31;
+          break;
+        }
+        case 6: { // AUIPC
+          const rd = (w >>> 8) & 127;
+          const s = (vbLo >>> 0) + pcOff + (imm >>> 0);
+          x[rd] = s | 0;
+          x[rd + 1] = (vbHi + (imm >> 31) + Math.floor(s / TWO32)) | 0;
+          break;
+        }
+        case 7: { // JAL
+          const rd = (w >>> 8) & 127;
+          const len = 2 + ((w >>> 26) & 2);
+          const s = (vbLo >>> 0) + pcOff + len;
+          x[rd] = s | 0;
+          x[rd + 1] = (vbHi + Math.floor(s / TWO32)) | 0;
+          const t = pcOff + imm;
+          if ((t >>> 0) < 4096) {
+            pcOff = t;
+            continue;
           }
-          case 6: { // AUIPC
-            const rd = (w >>> 8) & 127;
-            const s = (vbLo >>> 0) + pcOff + (imm >>> 0);
-            x[rd] = s | 0;
-            x[rd + 1] = (vbHi + (imm >> 31) + Math.floor(s / TWO32)) | 0;
-            break;
+          this.#setPcOff(vbLo, vbHi, t);
+          {
+            reenter = true;
+            continue;
           }
-          case 7: { // JAL
-            const rd = (w >>> 8) & 127;
-            const len = 2 + ((w >>> 26) & 2);
-            const s = (vbLo >>> 0) + pcOff + len;
-            x[rd] = s | 0;
-            x[rd + 1] = (vbHi + Math.floor(s / TWO32)) | 0;
+        }
+        case 8: { // JALR
+          const rd = (w >>> 8) & 127;
+          const rs1 = (w >>> 15) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const tLo = (s | 0) & ~1;
+          const tHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const len = 2 + ((w >>> 26) & 2);
+          const l = (vbLo >>> 0) + pcOff + len;
+          x[rd] = l | 0;
+          x[rd + 1] = (vbHi + Math.floor(l / TWO32)) | 0;
+          if (tHi === vbHi && (tLo & ~0xfff) === vbLo) {
+            pcOff = tLo & 0xfff;
+            continue;
+          }
+          this.pcLo = tLo;
+          this.pcHi = tHi;
+          {
+            reenter = true;
+            continue;
+          }
+        }
+        case 9: { // BEQ
+          const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          if (x[a] === x[b] && x[a + 1] === x[b + 1]) {
             const t = pcOff + imm;
             if ((t >>> 0) < 4096) {
               pcOff = t;
               continue;
             }
             this.#setPcOff(vbLo, vbHi, t);
-            continue outer;
-          }
-          case 8: { // JALR
-            const rd = (w >>> 8) & 127;
-            const rs1 = (w >>> 15) & 63;
-            const s = (x[rs1]! >>> 0) + (imm >>> 0);
-            const tLo = (s | 0) & ~1;
-            const tHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
-              0;
-            const len = 2 + ((w >>> 26) & 2);
-            const l = (vbLo >>> 0) + pcOff + len;
-            x[rd] = l | 0;
-            x[rd + 1] = (vbHi + Math.floor(l / TWO32)) | 0;
-            if (tHi === vbHi && (tLo & ~0xfff) === vbLo) {
-              pcOff = tLo & 0xfff;
+            {
+              reenter = true;
               continue;
             }
-            this.pcLo = tLo;
-            this.pcHi = tHi;
-            continue outer;
           }
-          case 9: { // BEQ
-            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            if (x[a] === x[b] && x[a + 1] === x[b + 1]) {
-              const t = pcOff + imm;
-              if ((t >>> 0) < 4096) {
-                pcOff = t;
-                continue;
-              }
-              this.#setPcOff(vbLo, vbHi, t);
-              continue outer;
+          break;
+        }
+        case 10: { // BNE
+          const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          if (x[a] !== x[b] || x[a + 1] !== x[b + 1]) {
+            const t = pcOff + imm;
+            if ((t >>> 0) < 4096) {
+              pcOff = t;
+              continue;
             }
-            break;
-          }
-          case 10: { // BNE
-            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            if (x[a] !== x[b] || x[a + 1] !== x[b + 1]) {
-              const t = pcOff + imm;
-              if ((t >>> 0) < 4096) {
-                pcOff = t;
-                continue;
-              }
-              this.#setPcOff(vbLo, vbHi, t);
-              continue outer;
+            this.#setPcOff(vbLo, vbHi, t);
+            {
+              reenter = true;
+              continue;
             }
-            break;
           }
-          case 11: { // BLT
-            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const ah = x[a + 1]!, bh = x[b + 1]!;
-            if (ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))) {
-              const t = pcOff + imm;
-              if ((t >>> 0) < 4096) {
-                pcOff = t;
-                continue;
-              }
-              this.#setPcOff(vbLo, vbHi, t);
-              continue outer;
+          break;
+        }
+        case 11: { // BLT
+          const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const ah = x[a + 1]!, bh = x[b + 1]!;
+          if (ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))) {
+            const t = pcOff + imm;
+            if ((t >>> 0) < 4096) {
+              pcOff = t;
+              continue;
             }
-            break;
-          }
-          case 12: { // BGE
-            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const ah = x[a + 1]!, bh = x[b + 1]!;
-            if (!(ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)))) {
-              const t = pcOff + imm;
-              if ((t >>> 0) < 4096) {
-                pcOff = t;
-                continue;
-              }
-              this.#setPcOff(vbLo, vbHi, t);
-              continue outer;
+            this.#setPcOff(vbLo, vbHi, t);
+            {
+              reenter = true;
+              continue;
             }
-            break;
           }
-          case 13: { // BLTU
-            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
-            if (ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))) {
-              const t = pcOff + imm;
-              if ((t >>> 0) < 4096) {
-                pcOff = t;
-                continue;
-              }
-              this.#setPcOff(vbLo, vbHi, t);
-              continue outer;
+          break;
+        }
+        case 12: { // BGE
+          const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const ah = x[a + 1]!, bh = x[b + 1]!;
+          if (!(ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)))) {
+            const t = pcOff + imm;
+            if ((t >>> 0) < 4096) {
+              pcOff = t;
+              continue;
             }
-            break;
-          }
-          case 14: { // BGEU
-            const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
-            if (!(ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)))) {
-              const t = pcOff + imm;
-              if ((t >>> 0) < 4096) {
-                pcOff = t;
-                continue;
-              }
-              this.#setPcOff(vbLo, vbHi, t);
-              continue outer;
+            this.#setPcOff(vbLo, vbHi, t);
+            {
+              reenter = true;
+              continue;
             }
-            break;
           }
-          case 15: // LB
-          case 16: // LH
-          case 17: // LW
-          case 18: // LD
-          case 19: // LBU
-          case 20: // LHU
-          case 21: { // LWU
-            const op = w & 0xff;
-            const rs1 = (w >>> 15) & 63;
-            const s = (x[rs1]! >>> 0) + (imm >>> 0);
-            const aLo = s | 0;
-            const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
-              0;
-            const key = (aHi << 20) | (aLo >>> 12);
-            const e = key & TLB_MASK;
-            const rd = (w >>> 8) & 127;
-            // size - 1 for alignment: LB/LBU 0, LH/LHU 1, LW/LWU 3, LD 7
-            const am = op === 18 ? 7 : (op === 17 || op === 21) ? 3 : (op === 16 || op === 20) ? 1 : 0;
-            if (
-              tlbRTag[e] === key && (aLo & am) === 0 &&
-              aHi === ((aHi << 20) >> 20)
-            ) {
-              const off = tlbROff[e]! + (aLo & 0xfff);
-              switch (op) {
-                case 15: {
-                  const v = (ram8[off]! << 24) >> 24;
-                  x[rd] = v;
-                  x[rd + 1] = v >> 31;
-                  break;
-                }
-                case 16: {
-                  const v = (ram16[off >> 1]! << 16) >> 16;
-                  x[rd] = v;
-                  x[rd + 1] = v >> 31;
-                  break;
-                }
-                case 17: {
-                  const v = ram32[off >> 2]!;
-                  x[rd] = v;
-                  x[rd + 1] = v >> 31;
-                  break;
-                }
-                case 18:
-                  x[rd] = ram32[off >> 2]!;
-                  x[rd + 1] = ram32[(off >> 2) + 1]!;
-                  break;
-                case 19:
-                  x[rd] = ram8[off]!;
-                  x[rd + 1] = 0;
-                  break;
-                case 20:
-                  x[rd] = ram16[off >> 1]!;
-                  x[rd + 1] = 0;
-                  break;
-                default:
-                  x[rd] = ram32[off >> 2]!;
-                  x[rd + 1] = 0;
-              }
-            } else {
-              this.icount = base + (maxInsns - budget) - 1;
-              if (!this.#loadSlow(aLo, aHi, am + 1)) {
-                budget++;
-                this.#setPcOff(vbLo, vbHi, pcOff);
-                this.#takeException();
-                continue outer;
-              }
-              let lo = this.#tLo, hi = this.#tHi;
-              if (op === 15) hi = (lo = (lo << 24) >> 24) >> 31;
-              else if (op === 16) hi = (lo = (lo << 16) >> 16) >> 31;
-              else if (op === 17) hi = lo >> 31;
-              else if (op !== 18) hi = 0;
-              x[rd] = lo;
-              x[rd + 1] = hi;
+          break;
+        }
+        case 13: { // BLTU
+          const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
+          if (ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))) {
+            const t = pcOff + imm;
+            if ((t >>> 0) < 4096) {
+              pcOff = t;
+              continue;
             }
-            break;
-          }
-          case 22: // SB
-          case 23: // SH
-          case 24: // SW
-          case 25: { // SD
-            const op = w & 0xff;
-            const rs1 = (w >>> 15) & 63, rs2 = (w >>> 21) & 63;
-            const s = (x[rs1]! >>> 0) + (imm >>> 0);
-            const aLo = s | 0;
-            const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
-              0;
-            const key = (aHi << 20) | (aLo >>> 12);
-            const e = key & TLB_MASK;
-            const am = op === 25 ? 7 : op === 24 ? 3 : op === 23 ? 1 : 0;
-            if (
-              tlbWTag[e] === key && (aLo & am) === 0 &&
-              aHi === ((aHi << 20) >> 20)
-            ) {
-              const off = tlbWOff[e]! + (aLo & 0xfff);
-              if (op === 24) ram32[off >> 2] = x[rs2]!;
-              else if (op === 25) {
-                ram32[off >> 2] = x[rs2]!;
-                ram32[(off >> 2) + 1] = x[rs2 + 1]!;
-              } else if (op === 22) ram8[off] = x[rs2]!;
-              else ram16[off >> 1] = x[rs2]!;
-            } else {
-              this.icount = base + (maxInsns - budget) - 1;
-              if (!this.#storeSlow(aLo, aHi, am + 1, x[rs2]!, x[rs2 + 1]!)) {
-                budget++;
-                this.#setPcOff(vbLo, vbHi, pcOff);
-                this.#takeException();
-                continue outer;
-              }
-              if (this.#mmioWrite) {
-                this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
-                continue outer;
-              }
+            this.#setPcOff(vbLo, vbHi, t);
+            {
+              reenter = true;
+              continue;
             }
-            break;
           }
-          case 26: { // ADDI
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            const s = (x[rs1]! >>> 0) + (imm >>> 0);
-            x[rd] = s | 0;
-            x[rd + 1] = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
-              0;
-            break;
-          }
-          case 27: { // SLTI
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            const ah = x[rs1 + 1]!, bh = imm >> 31;
-            x[rd] = ah < bh || (ah === bh && (x[rs1]! >>> 0) < (imm >>> 0))
-              ? 1
-              : 0;
-            x[rd + 1] = 0;
-            break;
-          }
-          case 28: { // SLTIU
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            const ah = x[rs1 + 1]! >>> 0, bh = (imm >> 31) >>> 0;
-            x[rd] = ah < bh || (ah === bh && (x[rs1]! >>> 0) < (imm >>> 0))
-              ? 1
-              : 0;
-            x[rd + 1] = 0;
-            break;
-          }
-          case 29: { // XORI
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            x[rd] = x[rs1]! ^ imm;
-            x[rd + 1] = x[rs1 + 1]! ^ (imm >> 31);
-            break;
-          }
-          case 30: { // ORI
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            x[rd] = x[rs1]! | imm;
-            x[rd + 1] = x[rs1 + 1]! | (imm >> 31);
-            break;
-          }
-          case 31: { // ANDI
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            x[rd] = x[rs1]! & imm;
-            x[rd + 1] = x[rs1 + 1]! & (imm >> 31);
-            break;
-          }
-          case 32: { // SLLI
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            const lo = x[rs1]!, hi = x[rs1 + 1]!;
-            if (imm === 0) {
-              x[rd] = lo;
-              x[rd + 1] = hi;
-            } else if (imm < 32) {
-              x[rd + 1] = (hi << imm) | (lo >>> (32 - imm));
-              x[rd] = lo << imm;
-            } else {
-              x[rd + 1] = lo << (imm - 32);
-              x[rd] = 0;
+          break;
+        }
+        case 14: { // BGEU
+          const a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
+          if (!(ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0)))) {
+            const t = pcOff + imm;
+            if ((t >>> 0) < 4096) {
+              pcOff = t;
+              continue;
             }
-            break;
-          }
-          case 33: { // SRLI
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            const lo = x[rs1]!, hi = x[rs1 + 1]!;
-            if (imm === 0) {
-              x[rd] = lo;
-              x[rd + 1] = hi;
-            } else if (imm < 32) {
-              x[rd] = (lo >>> imm) | (hi << (32 - imm));
-              x[rd + 1] = hi >>> imm;
-            } else {
-              x[rd] = hi >>> (imm - 32);
-              x[rd + 1] = 0;
+            this.#setPcOff(vbLo, vbHi, t);
+            {
+              reenter = true;
+              continue;
             }
-            break;
           }
-          case 34: { // SRAI
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            const lo = x[rs1]!, hi = x[rs1 + 1]!;
-            if (imm === 0) {
-              x[rd] = lo;
-              x[rd + 1] = hi;
-            } else if (imm < 32) {
-              x[rd] = (lo >>> imm) | (hi << (32 - imm));
-              x[rd + 1] = hi >> imm;
-            } else {
-              x[rd] = hi >> (imm - 32);
-              x[rd + 1] = hi >> 31;
-            }
-            break;
-          }
-          case 35: { // ADD
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const s = (x[a]! >>> 0) + (x[b]! >>> 0);
-            x[rd + 1] = (x[a + 1]! + x[b + 1]! + (s > 4294967295 ? 1 : 0)) | 0;
-            x[rd] = s | 0;
-            break;
-          }
-          case 36: { // SUB
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const al = x[a]!, bl = x[b]!;
-            x[rd + 1] =
-              (x[a + 1]! - x[b + 1]! - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
-            x[rd] = (al - bl) | 0;
-            break;
-          }
-          case 37: // SLL
-          case 41: // SRL
-          case 42: { // SRA
-            const op = w & 0xff;
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const n = x[b]! & 63;
-            const lo = x[a]!, hi = x[a + 1]!;
-            if (n === 0) {
-              x[rd] = lo;
-              x[rd + 1] = hi;
-            } else if (op === 37) {
-              if (n < 32) {
-                x[rd + 1] = (hi << n) | (lo >>> (32 - n));
-                x[rd] = lo << n;
-              } else {
-                x[rd + 1] = lo << (n - 32);
-                x[rd] = 0;
-              }
-            } else if (n < 32) {
-              x[rd] = (lo >>> n) | (hi << (32 - n));
-              x[rd + 1] = op === 41 ? hi >>> n : hi >> n;
-            } else {
-              x[rd] = op === 41 ? hi >>> (n - 32) : hi >> (n - 32);
-              x[rd + 1] = op === 41 ? 0 : hi >> 31;
-            }
-            break;
-          }
-          case 38: { // SLT
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const ah = x[a + 1]!, bh = x[b + 1]!;
-            x[rd] = ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))
-              ? 1
-              : 0;
-            x[rd + 1] = 0;
-            break;
-          }
-          case 39: { // SLTU
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
-            x[rd] = ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))
-              ? 1
-              : 0;
-            x[rd + 1] = 0;
-            break;
-          }
-          case 40: { // XOR
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            x[rd] = x[a]! ^ x[b]!;
-            x[rd + 1] = x[a + 1]! ^ x[b + 1]!;
-            break;
-          }
-          case 43: { // OR
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            x[rd] = x[a]! | x[b]!;
-            x[rd + 1] = x[a + 1]! | x[b + 1]!;
-            break;
-          }
-          case 44: { // AND
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            x[rd] = x[a]! & x[b]!;
-            x[rd + 1] = x[a + 1]! & x[b + 1]!;
-            break;
-          }
-          case 45: { // ADDIW
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            const v = (x[rs1]! + imm) | 0;
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 46: { // SLLIW
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            const v = x[rs1]! << imm;
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 47: { // SRLIW
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            const v = (x[rs1]! >>> imm) | 0;
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 48: { // SRAIW
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            const v = x[rs1]! >> imm;
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 49: { // ADDW
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const v = (x[a]! + x[b]!) | 0;
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 50: { // SUBW
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const v = (x[a]! - x[b]!) | 0;
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 51: { // SLLW
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const v = x[a]! << (x[b]! & 31);
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 52: { // SRLW
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const v = (x[a]! >>> (x[b]! & 31)) | 0;
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 53: { // SRAW
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const v = x[a]! >> (x[b]! & 31);
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 54: // MUL
-          case 55: // MULH
-          case 56: // MULHSU
-          case 57: // MULHU
-          case 58: // DIV
-          case 59: // DIVU
-          case 60: // REM
-          case 61: { // REMU
-            const op = w & 0xff;
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const al = x[a]!, ah = x[a + 1]!, bl = x[b]!, bh = x[b + 1]!;
+          break;
+        }
+        case 15: // LB
+        case 16: // LH
+        case 17: // LW
+        case 18: // LD
+        case 19: // LBU
+        case 20: // LHU
+        case 21: { // LWU
+          const op = w & 0xff;
+          const rs1 = (w >>> 15) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & TLB_MASK;
+          const rd = (w >>> 8) & 127;
+          // size - 1 for alignment: LB/LBU 0, LH/LHU 1, LW/LWU 3, LD 7
+          const am = op === 18
+            ? 7
+            : (op === 17 || op === 21)
+            ? 3
+            : (op === 16 || op === 20)
+            ? 1
+            : 0;
+          if (
+            tlbRTag[e] === key && (aLo & am) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            const off = tlbROff[e]! + (aLo & 0xfff);
             switch (op) {
-              case 54:
-                mul64(al, ah, bl, bh);
+              case 15: {
+                const v = (ram8[off]! << 24) >> 24;
+                x[rd] = v;
+                x[rd + 1] = v >> 31;
                 break;
-              case 55:
-                mulh64(al, ah, bl, bh);
+              }
+              case 16: {
+                const v = (ram16[off >> 1]! << 16) >> 16;
+                x[rd] = v;
+                x[rd + 1] = v >> 31;
                 break;
-              case 56:
-                mulhsu64(al, ah, bl, bh);
+              }
+              case 17: {
+                const v = ram32[off >> 2]!;
+                x[rd] = v;
+                x[rd + 1] = v >> 31;
                 break;
-              case 57:
-                mulhu64(al, ah, bl, bh);
+              }
+              case 18:
+                x[rd] = ram32[off >> 2]!;
+                x[rd + 1] = ram32[(off >> 2) + 1]!;
                 break;
-              case 58:
-                div64(al, ah, bl, bh, false);
+              case 19:
+                x[rd] = ram8[off]!;
+                x[rd + 1] = 0;
                 break;
-              case 59:
-                divu64(al, ah, bl, bh, false);
-                break;
-              case 60:
-                div64(al, ah, bl, bh, true);
+              case 20:
+                x[rd] = ram16[off >> 1]!;
+                x[rd + 1] = 0;
                 break;
               default:
-                divu64(al, ah, bl, bh, true);
+                x[rd] = ram32[off >> 2]!;
+                x[rd + 1] = 0;
             }
-            x[rd] = R[0]!;
-            x[rd + 1] = R[1]!;
-            break;
-          }
-          case 62: { // MULW
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const v = Math.imul(x[a]!, x[b]!);
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 63: // DIVW
-          case 64: // DIVUW
-          case 65: // REMW
-          case 66: { // REMUW
-            const op = w & 0xff;
-            const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-            const v = op === 63
-              ? div32(x[a]!, x[b]!, false)
-              : op === 65
-              ? div32(x[a]!, x[b]!, true)
-              : divu32(x[a]!, x[b]!, op === 66);
-            x[rd] = v;
-            x[rd + 1] = v >> 31;
-            break;
-          }
-          case 67: // LR_W
-          case 68: // LR_D
-          case 69: // SC_W
-          case 70: // SC_D
-          case 71: // AMO_W
-          case 72: { // AMO_D
+          } else {
             this.icount = base + (maxInsns - budget) - 1;
-            if (!this.#atomic(w, imm)) {
+            if (!this.#loadSlow(aLo, aHi, am + 1)) {
               budget++;
               this.#setPcOff(vbLo, vbHi, pcOff);
               this.#takeException();
-              continue outer;
+              {
+                reenter = true;
+                continue;
+              }
+            }
+            let lo = this.#tLo, hi = this.#tHi;
+            if (op === 15) hi = (lo = (lo << 24) >> 24) >> 31;
+            else if (op === 16) hi = (lo = (lo << 16) >> 16) >> 31;
+            else if (op === 17) hi = lo >> 31;
+            else if (op !== 18) hi = 0;
+            x[rd] = lo;
+            x[rd + 1] = hi;
+          }
+          break;
+        }
+        case 22: // SB
+        case 23: // SH
+        case 24: // SW
+        case 25: { // SD
+          const op = w & 0xff;
+          const rs1 = (w >>> 15) & 63, rs2 = (w >>> 21) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & TLB_MASK;
+          const am = op === 25 ? 7 : op === 24 ? 3 : op === 23 ? 1 : 0;
+          if (
+            tlbWTag[e] === key && (aLo & am) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            // Bit 0 of the offset marks a page that holds decoded code.
+            const o = tlbWOff[e]!;
+            const off = (o & ~1) + (aLo & 0xfff);
+            if (op === 24) ram32[off >> 2] = x[rs2]!;
+            else if (op === 25) {
+              ram32[off >> 2] = x[rs2]!;
+              ram32[(off >> 2) + 1] = x[rs2 + 1]!;
+            } else if (op === 22) ram8[off] = x[rs2]!;
+            else ram16[off >> 1] = x[rs2]!;
+            if ((o & 1) !== 0) {
+              this.#codePages[o >>> 12]!.invalidate(aLo & 0xfff, am + 1);
+            }
+          } else {
+            this.icount = base + (maxInsns - budget) - 1;
+            if (!this.#storeSlow(aLo, aHi, am + 1, x[rs2]!, x[rs2 + 1]!)) {
+              budget++;
+              this.#setPcOff(vbLo, vbHi, pcOff);
+              this.#takeException();
+              {
+                reenter = true;
+                continue;
+              }
             }
             if (this.#mmioWrite) {
               this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
-              continue outer;
+              {
+                reenter = true;
+                continue;
+              }
             }
-            break;
           }
-          case 73: // FLW
-          case 74: // FLD
-          case 75: // FSW
-          case 76: { // FSD
-            this.icount = base + (maxInsns - budget) - 1;
-            if (!this.#fpMem(w, imm)) {
-              budget++;
-              this.#setPcOff(vbLo, vbHi, pcOff);
-              this.#takeException();
-              continue outer;
-            }
-            if (this.#mmioWrite) {
-              this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
-              continue outer;
-            }
-            break;
+          break;
+        }
+        case 26: { // ADDI
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          x[rd] = s | 0;
+          x[rd + 1] = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          break;
+        }
+        case 27: { // SLTI
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          const ah = x[rs1 + 1]!, bh = imm >> 31;
+          x[rd] = ah < bh || (ah === bh && (x[rs1]! >>> 0) < (imm >>> 0))
+            ? 1
+            : 0;
+          x[rd + 1] = 0;
+          break;
+        }
+        case 28: { // SLTIU
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          const ah = x[rs1 + 1]! >>> 0, bh = (imm >> 31) >>> 0;
+          x[rd] = ah < bh || (ah === bh && (x[rs1]! >>> 0) < (imm >>> 0))
+            ? 1
+            : 0;
+          x[rd + 1] = 0;
+          break;
+        }
+        case 29: { // XORI
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          x[rd] = x[rs1]! ^ imm;
+          x[rd + 1] = x[rs1 + 1]! ^ (imm >> 31);
+          break;
+        }
+        case 30: { // ORI
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          x[rd] = x[rs1]! | imm;
+          x[rd + 1] = x[rs1 + 1]! | (imm >> 31);
+          break;
+        }
+        case 31: { // ANDI
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          x[rd] = x[rs1]! & imm;
+          x[rd + 1] = x[rs1 + 1]! & (imm >> 31);
+          break;
+        }
+        case 32: { // SLLI
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          const lo = x[rs1]!, hi = x[rs1 + 1]!;
+          if (imm === 0) {
+            x[rd] = lo;
+            x[rd + 1] = hi;
+          } else if (imm < 32) {
+            x[rd + 1] = (hi << imm) | (lo >>> (32 - imm));
+            x[rd] = lo << imm;
+          } else {
+            x[rd + 1] = lo << (imm - 32);
+            x[rd] = 0;
           }
-          case 77: { // FP
-            if ((this.mstatus & MS_FS) === 0 || !this.fpu.exec(imm)) {
-              budget++;
-              this.#setPcOff(vbLo, vbHi, pcOff);
-              this.#raise(2, imm, 0);
-              continue outer;
-            }
-            this.mstatus |= MS_FS;
-            x[64] = x[65] = 0;
-            break;
+          break;
+        }
+        case 33: { // SRLI
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          const lo = x[rs1]!, hi = x[rs1 + 1]!;
+          if (imm === 0) {
+            x[rd] = lo;
+            x[rd + 1] = hi;
+          } else if (imm < 32) {
+            x[rd] = (lo >>> imm) | (hi << (32 - imm));
+            x[rd + 1] = hi >>> imm;
+          } else {
+            x[rd] = hi >>> (imm - 32);
+            x[rd + 1] = 0;
           }
-          case 78: // FENCE
-          case 79: // FENCE_I
-            break;
-          case 80: // ECALL
+          break;
+        }
+        case 34: { // SRAI
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          const lo = x[rs1]!, hi = x[rs1 + 1]!;
+          if (imm === 0) {
+            x[rd] = lo;
+            x[rd + 1] = hi;
+          } else if (imm < 32) {
+            x[rd] = (lo >>> imm) | (hi << (32 - imm));
+            x[rd + 1] = hi >> imm;
+          } else {
+            x[rd] = hi >> (imm - 32);
+            x[rd + 1] = hi >> 31;
+          }
+          break;
+        }
+        case 35: { // ADD
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const s = (x[a]! >>> 0) + (x[b]! >>> 0);
+          x[rd + 1] = (x[a + 1]! + x[b + 1]! + (s > 4294967295 ? 1 : 0)) | 0;
+          x[rd] = s | 0;
+          break;
+        }
+        case 36: { // SUB
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const al = x[a]!, bl = x[b]!;
+          x[rd + 1] =
+            (x[a + 1]! - x[b + 1]! - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+          x[rd] = (al - bl) | 0;
+          break;
+        }
+        case 37: // SLL
+        case 41: // SRL
+        case 42: { // SRA
+          const op = w & 0xff;
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const n = x[b]! & 63;
+          const lo = x[a]!, hi = x[a + 1]!;
+          if (n === 0) {
+            x[rd] = lo;
+            x[rd + 1] = hi;
+          } else if (op === 37) {
+            if (n < 32) {
+              x[rd + 1] = (hi << n) | (lo >>> (32 - n));
+              x[rd] = lo << n;
+            } else {
+              x[rd + 1] = lo << (n - 32);
+              x[rd] = 0;
+            }
+          } else if (n < 32) {
+            x[rd] = (lo >>> n) | (hi << (32 - n));
+            x[rd + 1] = op === 41 ? hi >>> n : hi >> n;
+          } else {
+            x[rd] = op === 41 ? hi >>> (n - 32) : hi >> (n - 32);
+            x[rd + 1] = op === 41 ? 0 : hi >> 31;
+          }
+          break;
+        }
+        case 38: { // SLT
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const ah = x[a + 1]!, bh = x[b + 1]!;
+          x[rd] = ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))
+            ? 1
+            : 0;
+          x[rd + 1] = 0;
+          break;
+        }
+        case 39: { // SLTU
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const ah = x[a + 1]! >>> 0, bh = x[b + 1]! >>> 0;
+          x[rd] = ah < bh || (ah === bh && (x[a]! >>> 0) < (x[b]! >>> 0))
+            ? 1
+            : 0;
+          x[rd + 1] = 0;
+          break;
+        }
+        case 40: { // XOR
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          x[rd] = x[a]! ^ x[b]!;
+          x[rd + 1] = x[a + 1]! ^ x[b + 1]!;
+          break;
+        }
+        case 43: { // OR
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          x[rd] = x[a]! | x[b]!;
+          x[rd + 1] = x[a + 1]! | x[b + 1]!;
+          break;
+        }
+        case 44: { // AND
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          x[rd] = x[a]! & x[b]!;
+          x[rd + 1] = x[a + 1]! & x[b + 1]!;
+          break;
+        }
+        case 45: { // ADDIW
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          const v = (x[rs1]! + imm) | 0;
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 46: { // SLLIW
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          const v = x[rs1]! << imm;
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 47: { // SRLIW
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          const v = (x[rs1]! >>> imm) | 0;
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 48: { // SRAIW
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          const v = x[rs1]! >> imm;
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 49: { // ADDW
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const v = (x[a]! + x[b]!) | 0;
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 50: { // SUBW
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const v = (x[a]! - x[b]!) | 0;
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 51: { // SLLW
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const v = x[a]! << (x[b]! & 31);
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 52: { // SRLW
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const v = (x[a]! >>> (x[b]! & 31)) | 0;
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 53: { // SRAW
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const v = x[a]! >> (x[b]! & 31);
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 54: // MUL
+        case 55: // MULH
+        case 56: // MULHSU
+        case 57: // MULHU
+        case 58: // DIV
+        case 59: // DIVU
+        case 60: // REM
+        case 61: { // REMU
+          const op = w & 0xff;
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const al = x[a]!, ah = x[a + 1]!, bl = x[b]!, bh = x[b + 1]!;
+          switch (op) {
+            case 54:
+              mul64(al, ah, bl, bh);
+              break;
+            case 55:
+              mulh64(al, ah, bl, bh);
+              break;
+            case 56:
+              mulhsu64(al, ah, bl, bh);
+              break;
+            case 57:
+              mulhu64(al, ah, bl, bh);
+              break;
+            case 58:
+              div64(al, ah, bl, bh, false);
+              break;
+            case 59:
+              divu64(al, ah, bl, bh, false);
+              break;
+            case 60:
+              div64(al, ah, bl, bh, true);
+              break;
+            default:
+              divu64(al, ah, bl, bh, true);
+          }
+          x[rd] = R[0]!;
+          x[rd + 1] = R[1]!;
+          break;
+        }
+        case 62: { // MULW
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const v = Math.imul(x[a]!, x[b]!);
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 63: // DIVW
+        case 64: // DIVUW
+        case 65: // REMW
+        case 66: { // REMUW
+          const op = w & 0xff;
+          const rd = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+          const v = op === 63
+            ? div32(x[a]!, x[b]!, false)
+            : op === 65
+            ? div32(x[a]!, x[b]!, true)
+            : divu32(x[a]!, x[b]!, op === 66);
+          x[rd] = v;
+          x[rd + 1] = v >> 31;
+          break;
+        }
+        case 67: // LR_W
+        case 68: // LR_D
+        case 69: // SC_W
+        case 70: // SC_D
+        case 71: // AMO_W
+        case 72: { // AMO_D
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#atomic(w, imm)) {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
-            this.#raise(this.priv === PRIV_M ? 11 : 8 + this.priv, 0, 0);
-            continue outer;
-          case 81: // EBREAK
+            this.#takeException();
+            {
+              reenter = true;
+              continue;
+            }
+          }
+          if (this.#mmioWrite) {
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+            {
+              reenter = true;
+              continue;
+            }
+          }
+          break;
+        }
+        case 73: // FLW
+        case 74: // FLD
+        case 75: // FSW
+        case 76: { // FSD
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#fpMem(w, imm)) {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
-            this.#raise(3, 0, 0);
-            continue outer;
-          case 82: // MRET
-          case 83: // SRET
-          case 84: // WFI
-          case 85: { // SFENCE_VMA
-            this.icount = base + (maxInsns - budget) - 1;
-            this.#setPcOff(vbLo, vbHi, pcOff);
-            if (!this.#system(w, imm)) {
-              budget++;
-              this.#takeException();
+            this.#takeException();
+            {
+              reenter = true;
+              continue;
             }
-            continue outer;
           }
-          case 86: // CSRRW
-          case 87: // CSRRS
-          case 88: // CSRRC
-          case 89: // CSRRWI
-          case 90: // CSRRSI
-          case 91: { // CSRRCI
-            this.icount = base + (maxInsns - budget) - 1;
-            this.#setPcOff(vbLo, vbHi, pcOff);
-            if (!this.#csrInsn(w, imm)) {
-              budget++;
-              this.#takeException();
-              continue outer;
+          if (this.#mmioWrite) {
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+            {
+              reenter = true;
+              continue;
             }
-            // A CSR write can change translation or unmask an interrupt.
-            if (this.#mmioWrite) continue outer;
-            break;
           }
-          case 92: { // LI
-            const rd = (w >>> 8) & 127;
-            x[rd] = imm;
-            x[rd + 1] = imm >> 31;
-            break;
+          break;
+        }
+        case 77: { // FP
+          if ((this.mstatus & MS_FS) === 0 || !this.fpu.exec(imm)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#raise(2, imm, 0);
+            {
+              reenter = true;
+              continue;
+            }
           }
-          case 93: { // MV
-            const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
-            x[rd] = x[rs1]!;
-            x[rd + 1] = x[rs1 + 1]!;
-            break;
+          this.mstatus |= MS_FS;
+          x[64] = x[65] = 0;
+          break;
+        }
+        case 78: // FENCE
+        case 79: // FENCE_I
+          break;
+        case 80: // ECALL
+          budget++;
+          this.#setPcOff(vbLo, vbHi, pcOff);
+          this.#raise(this.priv === PRIV_M ? 11 : 8 + this.priv, 0, 0);
+          {
+            reenter = true;
+            continue;
+          }
+        case 81: // EBREAK
+          budget++;
+          this.#setPcOff(vbLo, vbHi, pcOff);
+          this.#raise(3, 0, 0);
+          {
+            reenter = true;
+            continue;
+          }
+        case 82: // MRET
+        case 83: // SRET
+        case 84: // WFI
+        case 85: { // SFENCE_VMA
+          this.icount = base + (maxInsns - budget) - 1;
+          this.#setPcOff(vbLo, vbHi, pcOff);
+          if (!this.#system(w, imm)) {
+            budget++;
+            this.#takeException();
+          }
+          {
+            reenter = true;
+            continue;
           }
         }
-        pcOff += 2 + ((w >>> 26) & 2);
+        case 86: // CSRRW
+        case 87: // CSRRS
+        case 88: // CSRRC
+        case 89: // CSRRWI
+        case 90: // CSRRSI
+        case 91: { // CSRRCI
+          this.icount = base + (maxInsns - budget) - 1;
+          this.#setPcOff(vbLo, vbHi, pcOff);
+          if (!this.#csrInsn(w, imm)) {
+            budget++;
+            this.#takeException();
+            {
+              reenter = true;
+              continue;
+            }
+          }
+          // A CSR write can change translation or unmask an interrupt.
+          if (this.#mmioWrite) {
+            reenter = true;
+            continue;
+          }
+          break;
+        }
+        case 92: { // LI
+          const rd = (w >>> 8) & 127;
+          x[rd] = imm;
+          x[rd + 1] = imm >> 31;
+          break;
+        }
+        case 93: { // MV
+          const rd = (w >>> 8) & 127, rs1 = (w >>> 15) & 63;
+          x[rd] = x[rs1]!;
+          x[rd + 1] = x[rs1 + 1]!;
+          break;
+        }
       }
+      pcOff += 2 + ((w >>> 26) & 2);
     }
     this.icount = base + (maxInsns - budget);
-    return reason;
+    return this.#reason;
+  }
+
+  #reason: StopReason = StopReason.Budget;
+  #lastBudget = -1;
+  #spins = 0;
+
+  /**
+   * Prepare to execute at the pc: stop requests, interrupts, `wfi`, and the
+   * decoded page. Returns undefined when `run` must return.
+   */
+  #enter(budget: number): DecodedPage | undefined {
+    for (;;) {
+      if (budget === this.#lastBudget) {
+        if (++this.#spins > 100_000) {
+          this.#reason = StopReason.TrapLoop;
+          return undefined;
+        }
+      } else {
+        this.#lastBudget = budget;
+        this.#spins = 0;
+      }
+      if (this.#stop) {
+        this.#reason = StopReason.Requested;
+        return undefined;
+      }
+      if (this.#endSlice) {
+        this.#endSlice = false;
+        return undefined;
+      }
+      if ((this.mip & this.mie) !== 0) {
+        this.waiting = false;
+        this.#checkInterrupts();
+      }
+      if (this.waiting) {
+        this.#reason = StopReason.Idle;
+        return undefined;
+      }
+      const pLo = this.pcLo, pHi = this.pcHi;
+      const key = (pHi << 20) | (pLo >>> 12);
+      const e = key & TLB_MASK;
+      const page = this.#tlbXPage[e];
+      if (
+        this.#tlbXTag[e] === key && pHi === ((pHi << 20) >> 20) &&
+        page !== undefined
+      ) return page;
+      const filled = this.#fillExec(pLo, pHi);
+      if (filled !== undefined) return filled;
+      // A fetch fault: the trap was taken; look again at the handler.
+    }
   }
 
   // =====================================================================
@@ -1229,8 +1334,7 @@ export class Cpu implements InterruptTarget {
    * Called on every trap and interrupt, after the hart has entered the
    * handler (instrumentation hook; unset costs nothing on the fast path).
    */
-  onTrap: ((cause: number, interrupt: boolean) => void) | undefined =
-    undefined;
+  onTrap: ((cause: number, interrupt: boolean) => void) | undefined = undefined;
 
   #vector(lo: number, hi: number, cause: number, interrupt: boolean): void {
     const baseLo = lo & ~3;
@@ -1335,11 +1439,11 @@ export class Cpu implements InterruptTarget {
     page.imm[off >> 1] = t[1]!;
     if (!page.hot) {
       page.hot = true;
-      // Stores to this page must now take the slow path, which invalidates.
+      // Fast-path stores to this page must now invalidate what they hit.
       if (page.ramOff >= 0) {
         for (let i = 0; i < TLB_SIZE; i++) {
           if (this.#tlbWOff[i] === page.ramOff) {
-            this.#tlbWTag[i] = (i + 1) & TLB_MASK;
+            this.#tlbWOff[i] = page.ramOff | 1;
           }
         }
       }
@@ -1371,7 +1475,11 @@ export class Cpu implements InterruptTarget {
     const first = off >>> 12, last = (off + len - 1) >>> 12;
     for (let p = first; p <= last && p < this.#ramPages; p++) {
       const page = this.#codePages[p];
-      if (page?.hot) page.clear();
+      if (page?.hot) {
+        const from = Math.max(off, p * 4096),
+          to = Math.min(off + len, p * 4096 + 4096);
+        page.invalidate(from - p * 4096, to - from);
+      }
     }
   }
 
@@ -1456,7 +1564,9 @@ export class Cpu implements InterruptTarget {
       // Leaf: permissions.
       const u = (pLo & 0x10) !== 0;
       if (priv === PRIV_U && !u) break;
-      if (priv === PRIV_S && u && (acc === ACC_FETCH || !(this.mstatus & MS_SUM))) {
+      if (
+        priv === PRIV_S && u && (acc === ACC_FETCH || !(this.mstatus & MS_SUM))
+      ) {
         break;
       }
       if (acc === ACC_FETCH && !(pLo & 8)) break;
@@ -1484,9 +1594,11 @@ export class Cpu implements InterruptTarget {
       }
       // Loads through a clean page must not let stores skip setting D.
       if (acc === ACC_LOAD && !(pLo & 0x80)) this.#cacheable = false;
-      const vOff = span === 1 ? 0 : (level === 2
-        ? (((lo >>> 12) & 0x3ffff) * 4096)
-        : (((lo >>> 12) & 0x1ff) * 4096));
+      const vOff = span === 1
+        ? 0
+        : (level === 2
+          ? (((lo >>> 12) & 0x3ffff) * 4096)
+          : (((lo >>> 12) & 0x1ff) * 4096));
       return ppn * 4096 + vOff + (lo & 0xfff);
     }
     this.#fault(pageFault(acc), lo, hi);
@@ -1532,11 +1644,13 @@ export class Cpu implements InterruptTarget {
         const lo = pa[2 * i]!, hi = pa[2 * i + 1]!;
         let t = 0;
         while (t < 32 && ((lo >>> t) & 1)) t++;
-        if (t === 32) while (t < 54 && ((hi >>> (t - 32)) & 1)) t++;
+        if (t === 32) { while (t < 54 && ((hi >>> (t - 32)) & 1)) t++; }
         const sz = 2 ** (t + 3);
         // Clear the t trailing ones, then scale to bytes.
         const cLo = t >= 32 ? 0 : (lo >>> t) * 2 ** t;
-        const cHi = t <= 32 ? hi >>> 0 : ((hi >>> (t - 32)) * 2 ** (t - 32)) >>> 0;
+        const cHi = t <= 32
+          ? hi >>> 0
+          : ((hi >>> (t - 32)) * 2 ** (t - 32)) >>> 0;
         s = (cHi * TWO32 + cLo) * 4;
         e = s + sz;
       }
@@ -1572,7 +1686,9 @@ export class Cpu implements InterruptTarget {
       }
       const m = bus.ram8;
       let v = 0;
-      for (let i = Math.min(size, 4) - 1; i >= 0; i--) v = (v << 8) | m[off + i]!;
+      for (let i = Math.min(size, 4) - 1; i >= 0; i--) {
+        v = (v << 8) | m[off + i]!;
+      }
       this.#tLo = v | 0;
       if (size === 8) {
         this.#tHi = m[off + 4]! | (m[off + 5]! << 8) | (m[off + 6]! << 16) |
@@ -1654,11 +1770,11 @@ export class Cpu implements InterruptTarget {
       const off = pa - bus.ramBase;
       const pageIdx = off >>> 12;
       const code = this.#codePages[pageIdx];
-      if (code?.hot) code.clear();
-      if (this.#cacheable && ((hi << 20) >> 20) === hi && !code?.hot) {
+      if (code?.hot) code.invalidate(pageOff, size);
+      if (this.#cacheable && ((hi << 20) >> 20) === hi) {
         const key = (hi << 20) | (lo >>> 12);
         this.#tlbWTag[key & TLB_MASK] = key;
-        this.#tlbWOff[key & TLB_MASK] = off - pageOff;
+        this.#tlbWOff[key & TLB_MASK] = (off - pageOff) | (code?.hot ? 1 : 0);
       }
       const m = bus.ram8;
       for (let i = 0; i < size; i++) {
@@ -1719,7 +1835,8 @@ export class Cpu implements InterruptTarget {
     if (!okRead) return this.#fault(Cause.StoreAccessFault, lo, hi);
     const oLo = t[0]!, oHi = d ? t[1]! : 0;
     if (op === 69 || op === 70) { // SC
-      const ok = this.#resValid && this.#resAddr === pa && oLo === this.#resLo &&
+      const ok = this.#resValid && this.#resAddr === pa &&
+        oLo === this.#resLo &&
         (!d || oHi === this.#resHi);
       this.#resValid = false;
       if (ok) {
@@ -1813,7 +1930,8 @@ export class Cpu implements InterruptTarget {
   #system(w: number, _imm: number): boolean {
     const op = w & 0xff;
     const len = 2 + ((w >>> 26) & 2);
-    const illegal = () => this.#fault(Cause.IllegalInsn, this.#insnBits(w, 0), 0);
+    const illegal = () =>
+      this.#fault(Cause.IllegalInsn, this.#insnBits(w, 0), 0);
     const c = this.csr64;
     switch (op) {
       case 82: { // MRET
@@ -1850,7 +1968,11 @@ export class Cpu implements InterruptTarget {
       case 84: { // WFI
         if (this.priv === PRIV_U) return illegal();
         if (this.priv === PRIV_S && (this.mstatus & MS_TW)) return illegal();
-        this.#setPcOff(this.pcLo & ~0xfff, this.pcHi, (this.pcLo & 0xfff) + len);
+        this.#setPcOff(
+          this.pcLo & ~0xfff,
+          this.pcHi,
+          (this.pcLo & 0xfff) + len,
+        );
         if ((this.mip & this.mie) === 0) this.waiting = true;
         return true;
       }
@@ -1858,7 +1980,11 @@ export class Cpu implements InterruptTarget {
         if (this.priv === PRIV_U) return illegal();
         if (this.priv === PRIV_S && (this.mstatus & MS_TVM)) return illegal();
         this.flushTlb();
-        this.#setPcOff(this.pcLo & ~0xfff, this.pcHi, (this.pcLo & 0xfff) + len);
+        this.#setPcOff(
+          this.pcLo & ~0xfff,
+          this.pcHi,
+          (this.pcLo & 0xfff) + len,
+        );
         return true;
       }
     }
@@ -1981,7 +2107,9 @@ export class Cpu implements InterruptTarget {
       case 0x106:
         return this.#setT(this.scounteren);
       case 0x14d: {
-        if (this.priv === PRIV_S && !(this.csr64[CS.menvcfg + 1]! & 0x80000000)) {
+        if (
+          this.priv === PRIV_S && !(this.csr64[CS.menvcfg + 1]! & 0x80000000)
+        ) {
           return false;
         }
         return this.#setT(this.stimecmp);
@@ -2071,7 +2199,9 @@ export class Cpu implements InterruptTarget {
         this.mstatus |= MS_FS;
         return true;
       case 0x100:
-        this.#writeMstatus((this.mstatus & ~SSTATUS_MASK) | (lo & SSTATUS_MASK));
+        this.#writeMstatus(
+          (this.mstatus & ~SSTATUS_MASK) | (lo & SSTATUS_MASK),
+        );
         return true;
       case 0x104: {
         const m = this.mideleg & S_INTS;

@@ -16,7 +16,7 @@ OBJDUMP := $(CROSS)objdump
 ARCH_FLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
 CFLAGS  := $(ARCH_FLAGS) -O2 -nostdlib -ffreestanding -fno-common \
            -fno-stack-protector -fno-pic -fno-asynchronous-unwind-tables \
-           -fno-unwind-tables -fno-ident -Wall -Wextra -Wno-unused-parameter \
+           -fno-unwind-tables -fno-ident -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
            -ffile-prefix-map=$(REPO)=. -I$(COMMON) $(EXTRA_CFLAGS)
 LDFLAGS := $(ARCH_FLAGS) -nostdlib -static -T $(COMMON)/link.ld \
            -Wl,--build-id=none -Wl,--no-warn-rwx-segments

@@ -313,6 +313,7 @@ export class Cpu implements InterruptTarget {
     this.satpMode = this.satpPpn = this.satpAsid = 0;
     this.stimecmp = Number.MAX_SAFE_INTEGER;
     this.#instretOffset = this.#cycleOffset = 0;
+    this.#instretFrozen = this.#cycleFrozen = 0;
     this.pmpcfg.fill(0);
     this.pmpaddr.fill(0);
     this.#pmpUpdate();
@@ -1511,7 +1512,8 @@ export class Cpu implements InterruptTarget {
       pa = this.#walk(lo, hi, acc, priv);
       if (pa < 0) return -1;
     }
-    if (this.#pmpActive !== 0) {
+    // With no active entry, QEMU (like the spec) lets only M-mode through.
+    if (this.#pmpActive !== 0 || priv !== PRIV_M) {
       const page = pa - (pa % 4096);
       const whole = this.#pmpCheck(page, 4096, acc, priv);
       if (whole !== 1) {
@@ -1541,10 +1543,7 @@ export class Cpu implements InterruptTarget {
     const t = this.#tmp;
     for (let level = 2; level >= 0; level--) {
       const pteAddr = a + vpn[level]! * 8;
-      if (
-        this.#pmpActive !== 0 &&
-        this.#pmpCheck(pteAddr, 8, ACC_LOAD, PRIV_S) !== 1
-      ) {
+      if (this.#pmpCheck(pteAddr, 8, ACC_LOAD, PRIV_S) !== 1) {
         this.#fault(accessFault(acc), lo, hi);
         return -1;
       }
@@ -1582,8 +1581,7 @@ export class Cpu implements InterruptTarget {
       const need = 0x40 | (acc === ACC_STORE ? 0x80 : 0);
       if ((pLo & need) !== need) {
         if (
-          (this.#pmpActive !== 0 &&
-            this.#pmpCheck(pteAddr, 8, ACC_STORE, PRIV_S) !== 1) ||
+          this.#pmpCheck(pteAddr, 8, ACC_STORE, PRIV_S) !== 1 ||
           !bus.inRam(pteAddr, 8)
         ) {
           this.#fault(accessFault(acc), lo, hi);
@@ -2060,6 +2058,22 @@ export class Cpu implements InterruptTarget {
     return true;
   }
 
+  #cycleFrozen = 0;
+  #instretFrozen = 0;
+
+  /** `mcycle`: one cycle per retired instruction, as QEMU's icount. */
+  #cycles(): number {
+    return (this.mcountinhibit & 1)
+      ? this.#cycleFrozen
+      : this.icount + this.#cycleOffset;
+  }
+
+  #instret(): number {
+    return (this.mcountinhibit & 4)
+      ? this.#instretFrozen
+      : this.icount + this.#instretOffset;
+  }
+
   #mtime(): number {
     return this.#time ? this.#time.readMtime() : 0;
   }
@@ -2086,16 +2100,16 @@ export class Cpu implements InterruptTarget {
         return this.#setT((this.fpu.frm << 5) | this.fpu.fflags);
       case 0xc00:
         return this.#counterAllowed(0) &&
-          this.#setT(this.icount + this.#cycleOffset);
+          this.#setT(this.#cycles());
       case 0xc01:
         return this.#counterAllowed(1) && this.#setT(this.#mtime());
       case 0xc02:
         return this.#counterAllowed(2) &&
-          this.#setT(this.icount + this.#instretOffset);
+          this.#setT(this.#instret());
       case 0xb00:
-        return this.#setT(this.icount + this.#cycleOffset);
+        return this.#setT(this.#cycles());
       case 0xb02:
-        return this.#setT(this.icount + this.#instretOffset);
+        return this.#setT(this.#instret());
       case 0x100: // sstatus
         this.#tLo = this.mstatus & SSTATUS_MASK;
         this.#tHi = 0x2 | fsHi;
@@ -2286,9 +2300,21 @@ export class Cpu implements InterruptTarget {
         c[CS.menvcfg + 1] = hi & (0x80000000 | 0);
         this.#updateStip();
         return true;
-      case 0x320:
-        this.mcountinhibit = lo & 5;
+      case 0x320: {
+        const next = lo & 5;
+        const changed = this.mcountinhibit ^ next;
+        // Values as of the end of this instruction.
+        if (changed & 1) {
+          if (next & 1) this.#cycleFrozen = this.#cycles() + 1;
+          else this.#cycleOffset = this.#cycleFrozen - this.icount - 1;
+        }
+        if (changed & 4) {
+          if (next & 4) this.#instretFrozen = this.#instret() + 1;
+          else this.#instretOffset = this.#instretFrozen - this.icount - 1;
+        }
+        this.mcountinhibit = next;
         return true;
+      }
       case 0x344: {
         // M can write SSIP, STIP (without Sstc) and SEIP.
         const stce = (c[CS.menvcfg + 1]! & 0x80000000) !== 0;
@@ -2297,13 +2323,18 @@ export class Cpu implements InterruptTarget {
         this.mip = this.#mipHw | this.#mipSw;
         return true;
       }
-      case 0xb00:
-        this.#cycleOffset = (hi >>> 0) * TWO32 + (lo >>> 0) - this.icount - 1;
+      case 0xb00: {
+        const v = (hi >>> 0) * TWO32 + (lo >>> 0);
+        this.#cycleOffset = v - this.icount - 1;
+        this.#cycleFrozen = v;
         return true;
-      case 0xb02:
-        this.#instretOffset = (hi >>> 0) * TWO32 + (lo >>> 0) - this.icount -
-          1;
+      }
+      case 0xb02: {
+        const v = (hi >>> 0) * TWO32 + (lo >>> 0);
+        this.#instretOffset = v - this.icount - 1;
+        this.#instretFrozen = v;
         return true;
+      }
     }
     if (csr >= 0x3a0 && csr <= 0x3af) {
       if (csr & 1) return false;
@@ -2311,9 +2342,9 @@ export class Cpu implements InterruptTarget {
       if (b >= 16) return true;
       for (let i = 0; i < 8; i++) {
         if (this.pmpcfg[b + i]! & 0x80) continue; // locked
-        let v = (i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4))) & 0x9f;
-        if ((v & 3) === 2) v &= ~3; // W without R is reserved: clear both
-        this.pmpcfg[b + i] = v;
+        // QEMU 7.2 keeps the reserved R=0/W=1 combination as written.
+        this.pmpcfg[b + i] = (i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4))) &
+          0x9f;
       }
       this.#pmpUpdate();
       return true;

@@ -649,138 +649,347 @@ export class Cpu implements InterruptTarget {
           }
           break;
         }
-        case 15: // LB
-        case 16: // LH
-        case 17: // LW
-        case 18: // LD
-        case 19: // LBU
-        case 20: // LHU
-        case 21: { // LWU
-          const op = w & 0xff;
+        case 15: { // LB
           const rs1 = (w >>> 15) & 63;
           const s = (x[rs1]! >>> 0) + (imm >>> 0);
           const aLo = s | 0;
           const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
             0;
           const key = (aHi << 20) | (aLo >>> 12);
-          const e = key & TLB_MASK;
+          const e = key & 255;
           const rd = (w >>> 8) & 127;
-          // size - 1 for alignment: LB/LBU 0, LH/LHU 1, LW/LWU 3, LD 7
-          const am = op === 18
-            ? 7
-            : (op === 17 || op === 21)
-            ? 3
-            : (op === 16 || op === 20)
-            ? 1
-            : 0;
           if (
-            tlbRTag[e] === key && (aLo & am) === 0 &&
+            tlbRTag[e] === key && (aLo & 0) === 0 &&
             aHi === ((aHi << 20) >> 20)
           ) {
             const off = tlbROff[e]! + (aLo & 0xfff);
-            switch (op) {
-              case 15: {
-                const v = (ram8[off]! << 24) >> 24;
-                x[rd] = v;
-                x[rd + 1] = v >> 31;
-                break;
-              }
-              case 16: {
-                const v = (ram16[off >> 1]! << 16) >> 16;
-                x[rd] = v;
-                x[rd + 1] = v >> 31;
-                break;
-              }
-              case 17: {
-                const v = ram32[off >> 2]!;
-                x[rd] = v;
-                x[rd + 1] = v >> 31;
-                break;
-              }
-              case 18:
-                x[rd] = ram32[off >> 2]!;
-                x[rd + 1] = ram32[(off >> 2) + 1]!;
-                break;
-              case 19:
-                x[rd] = ram8[off]!;
-                x[rd + 1] = 0;
-                break;
-              case 20:
-                x[rd] = ram16[off >> 1]!;
-                x[rd + 1] = 0;
-                break;
-              default:
-                x[rd] = ram32[off >> 2]!;
-                x[rd + 1] = 0;
-            }
-          } else {
-            this.icount = base + (maxInsns - budget) - 1;
-            if (!this.#loadSlow(aLo, aHi, am + 1)) {
-              budget++;
-              this.#setPcOff(vbLo, vbHi, pcOff);
-              this.#takeException();
-              {
-                reenter = true;
-                continue;
-              }
-            }
-            let lo = this.#tLo, hi = this.#tHi;
-            if (op === 15) hi = (lo = (lo << 24) >> 24) >> 31;
-            else if (op === 16) hi = (lo = (lo << 16) >> 16) >> 31;
-            else if (op === 17) hi = lo >> 31;
-            else if (op !== 18) hi = 0;
-            x[rd] = lo;
-            x[rd + 1] = hi;
+            const v = (ram8[off]! << 24) >> 24;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#load(w, aLo, aHi, 1)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
           }
           break;
         }
-        case 22: // SB
-        case 23: // SH
-        case 24: // SW
-        case 25: { // SD
-          const op = w & 0xff;
+        case 16: { // LH
+          const rs1 = (w >>> 15) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & 255;
+          const rd = (w >>> 8) & 127;
+          if (
+            tlbRTag[e] === key && (aLo & 1) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            const off = tlbROff[e]! + (aLo & 0xfff);
+            const v = (ram16[off >> 1]! << 16) >> 16;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#load(w, aLo, aHi, 2)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
+          }
+          break;
+        }
+        case 17: { // LW
+          const rs1 = (w >>> 15) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & 255;
+          const rd = (w >>> 8) & 127;
+          if (
+            tlbRTag[e] === key && (aLo & 3) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            const off = tlbROff[e]! + (aLo & 0xfff);
+            const v = ram32[off >> 2]!;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#load(w, aLo, aHi, 4)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
+          }
+          break;
+        }
+        case 18: { // LD
+          const rs1 = (w >>> 15) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & 255;
+          const rd = (w >>> 8) & 127;
+          if (
+            tlbRTag[e] === key && (aLo & 7) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            const off = tlbROff[e]! + (aLo & 0xfff);
+            x[rd] = ram32[off >> 2]!;
+            x[rd + 1] = ram32[(off >> 2) + 1]!;
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#load(w, aLo, aHi, 8)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
+          }
+          break;
+        }
+        case 19: { // LBU
+          const rs1 = (w >>> 15) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & 255;
+          const rd = (w >>> 8) & 127;
+          if (
+            tlbRTag[e] === key && (aLo & 0) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            const off = tlbROff[e]! + (aLo & 0xfff);
+            x[rd] = ram8[off]!;
+            x[rd + 1] = 0;
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#load(w, aLo, aHi, 1)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
+          }
+          break;
+        }
+        case 20: { // LHU
+          const rs1 = (w >>> 15) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & 255;
+          const rd = (w >>> 8) & 127;
+          if (
+            tlbRTag[e] === key && (aLo & 1) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            const off = tlbROff[e]! + (aLo & 0xfff);
+            x[rd] = ram16[off >> 1]!;
+            x[rd + 1] = 0;
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#load(w, aLo, aHi, 2)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
+          }
+          break;
+        }
+        case 21: { // LWU
+          const rs1 = (w >>> 15) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & 255;
+          const rd = (w >>> 8) & 127;
+          if (
+            tlbRTag[e] === key && (aLo & 3) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            const off = tlbROff[e]! + (aLo & 0xfff);
+            x[rd] = ram32[off >> 2]!;
+            x[rd + 1] = 0;
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#load(w, aLo, aHi, 4)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
+          }
+          break;
+        }
+        case 22: { // SB
           const rs1 = (w >>> 15) & 63, rs2 = (w >>> 21) & 63;
           const s = (x[rs1]! >>> 0) + (imm >>> 0);
           const aLo = s | 0;
           const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
             0;
           const key = (aHi << 20) | (aLo >>> 12);
-          const e = key & TLB_MASK;
-          const am = op === 25 ? 7 : op === 24 ? 3 : op === 23 ? 1 : 0;
+          const e = key & 255;
           if (
-            tlbWTag[e] === key && (aLo & am) === 0 &&
+            tlbWTag[e] === key && (aLo & 0) === 0 &&
             aHi === ((aHi << 20) >> 20)
           ) {
             // Bit 0 of the offset marks a page that holds decoded code.
             const o = tlbWOff[e]!;
             const off = (o & ~1) + (aLo & 0xfff);
-            if (op === 24) ram32[off >> 2] = x[rs2]!;
-            else if (op === 25) {
-              ram32[off >> 2] = x[rs2]!;
-              ram32[(off >> 2) + 1] = x[rs2 + 1]!;
-            } else if (op === 22) ram8[off] = x[rs2]!;
-            else ram16[off >> 1] = x[rs2]!;
+            ram8[off] = x[rs2]!;
             if ((o & 1) !== 0) {
-              this.#codePages[o >>> 12]!.invalidate(aLo & 0xfff, am + 1);
+              this.#codePages[o >>> 12]!.invalidate(aLo & 0xfff, 1);
             }
-          } else {
-            this.icount = base + (maxInsns - budget) - 1;
-            if (!this.#storeSlow(aLo, aHi, am + 1, x[rs2]!, x[rs2 + 1]!)) {
-              budget++;
-              this.#setPcOff(vbLo, vbHi, pcOff);
-              this.#takeException();
-              {
-                reenter = true;
-                continue;
-              }
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#storeSlow(aLo, aHi, 1, x[rs2]!, x[rs2 + 1]!)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
+          }
+          if (this.#mmioWrite) {
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+            reenter = true;
+            continue;
+          }
+          break;
+        }
+        case 23: { // SH
+          const rs1 = (w >>> 15) & 63, rs2 = (w >>> 21) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & 255;
+          if (
+            tlbWTag[e] === key && (aLo & 1) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            // Bit 0 of the offset marks a page that holds decoded code.
+            const o = tlbWOff[e]!;
+            const off = (o & ~1) + (aLo & 0xfff);
+            ram16[off >> 1] = x[rs2]!;
+            if ((o & 1) !== 0) {
+              this.#codePages[o >>> 12]!.invalidate(aLo & 0xfff, 2);
             }
-            if (this.#mmioWrite) {
-              this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
-              {
-                reenter = true;
-                continue;
-              }
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#storeSlow(aLo, aHi, 2, x[rs2]!, x[rs2 + 1]!)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
+          }
+          if (this.#mmioWrite) {
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+            reenter = true;
+            continue;
+          }
+          break;
+        }
+        case 24: { // SW
+          const rs1 = (w >>> 15) & 63, rs2 = (w >>> 21) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & 255;
+          if (
+            tlbWTag[e] === key && (aLo & 3) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            // Bit 0 of the offset marks a page that holds decoded code.
+            const o = tlbWOff[e]!;
+            const off = (o & ~1) + (aLo & 0xfff);
+            ram32[off >> 2] = x[rs2]!;
+            if ((o & 1) !== 0) {
+              this.#codePages[o >>> 12]!.invalidate(aLo & 0xfff, 4);
             }
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#storeSlow(aLo, aHi, 4, x[rs2]!, x[rs2 + 1]!)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
+          }
+          if (this.#mmioWrite) {
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+            reenter = true;
+            continue;
+          }
+          break;
+        }
+        case 25: { // SD
+          const rs1 = (w >>> 15) & 63, rs2 = (w >>> 21) & 63;
+          const s = (x[rs1]! >>> 0) + (imm >>> 0);
+          const aLo = s | 0;
+          const aHi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) |
+            0;
+          const key = (aHi << 20) | (aLo >>> 12);
+          const e = key & 255;
+          if (
+            tlbWTag[e] === key && (aLo & 7) === 0 &&
+            aHi === ((aHi << 20) >> 20)
+          ) {
+            // Bit 0 of the offset marks a page that holds decoded code.
+            const o = tlbWOff[e]!;
+            const off = (o & ~1) + (aLo & 0xfff);
+            ram32[off >> 2] = x[rs2]!;
+            ram32[(off >> 2) + 1] = x[rs2 + 1]!;
+            if ((o & 1) !== 0) {
+              this.#codePages[o >>> 12]!.invalidate(aLo & 0xfff, 8);
+            }
+            break;
+          }
+          this.icount = base + (maxInsns - budget) - 1;
+          if (!this.#storeSlow(aLo, aHi, 8, x[rs2]!, x[rs2 + 1]!)) {
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#takeException();
+            reenter = true;
+            continue;
+          }
+          if (this.#mmioWrite) {
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+            reenter = true;
+            continue;
           }
           break;
         }
@@ -1663,6 +1872,21 @@ export class Cpu implements InterruptTarget {
   // =====================================================================
   // Memory slow paths
   // =====================================================================
+
+  /** Slow path of a load instruction: fills rd, or returns false. */
+  #load(w: number, lo: number, hi: number, size: number): boolean {
+    if (!this.#loadSlow(lo, hi, size)) return false;
+    const op = w & 0xff;
+    const rd = (w >>> 8) & 127;
+    let vLo = this.#tLo, vHi = this.#tHi;
+    if (op === 15) vHi = (vLo = (vLo << 24) >> 24) >> 31;
+    else if (op === 16) vHi = (vLo = (vLo << 16) >> 16) >> 31;
+    else if (op === 17) vHi = vLo >> 31;
+    else if (op !== 18) vHi = 0;
+    this.x[rd] = vLo;
+    this.x[rd + 1] = vHi;
+    return true;
+  }
 
   /** Load `size` bytes (1, 2, 4, 8) into #tLo/#tHi; false on a fault. */
   #loadSlow(lo: number, hi: number, size: number): boolean {

@@ -34,3 +34,4 @@ export * from "./sifive_test.ts";
 export * from "./uart_16550.ts";
 export * from "./virt_fdt.ts";
 export * from "./virtio_mmio.ts";
+export * from "./virt.ts";

@@ -45,10 +45,14 @@ export class Console {
       }
       const r = this.machine.run(1_000_000, { warpIdle: true });
       this.last = r;
-      if (r.kind === "exit" || (r.kind === "idle" && r.deadlineNs === Infinity)) {
+      if (
+        r.kind === "exit" || (r.kind === "idle" && r.deadlineNs === Infinity)
+      ) {
         if (hit()) break;
         throw new Error(
-          `Guest stopped (${JSON.stringify(r, big)}) before printing ${pattern}; it printed:\n${this.recent}`,
+          `Guest stopped (${
+            JSON.stringify(r, big)
+          }) before printing ${pattern}; it printed:\n${this.recent}`,
         );
       }
     }

@@ -178,10 +178,13 @@ Deno.test("Fpu rounds fadd.s ties in every rounding mode", () => {
 });
 
 Deno.test("Fpu rounds fadd.s in RTZ", () => {
-  // 1 + 3 * 2^-25 = 1 + 2^-23 + 2^-25: truncates to 1 + 2^-23.
-  check(run("fadd.s", RTZ, sf(1), sf(3 * 2 ** -25)), s(0x3f800001), NX);
+  // 1 + 5 * 2^-25 = 1 + 2^-23 + 2^-25: truncates to 1 + 2^-23.
+  check(run("fadd.s", RTZ, sf(1), sf(5 * 2 ** -25)), s(0x3f800001), NX);
+  check(run("fadd.s", RNE, sf(1), sf(5 * 2 ** -25)), s(0x3f800001), NX);
+  check(run("fadd.s", RUP, sf(1), sf(5 * 2 ** -25)), s(0x3f800002), NX);
+  // 1 + 3 * 2^-25 is 3/4 of an ulp above 1.
+  check(run("fadd.s", RTZ, sf(1), sf(3 * 2 ** -25)), sf(1), NX);
   check(run("fadd.s", RNE, sf(1), sf(3 * 2 ** -25)), s(0x3f800001), NX);
-  check(run("fadd.s", RUP, sf(1), sf(3 * 2 ** -25)), s(0x3f800002), NX);
   // 1 - 2^-30 truncates to the single just below 1.
   check(run("fsub.s", RTZ, sf(1), sf(2 ** -30)), s(0x3f7fffff), NX);
   check(run("fsub.s", RNE, sf(1), sf(2 ** -30)), sf(1), NX);
@@ -257,7 +260,8 @@ Deno.test("Fpu detects underflow after rounding", () => {
   check(run("fcvt.s.d", RTZ, 0x380ffffff8000000n), s(0x007fffff), UF | NX);
   // 2^-126 - 2^-150 converts with a tie on the subnormal grid.
   check(run("fcvt.s.d", RNE, 0x380fffffe0000000n), s(0x00800000), UF | NX);
-  // Double: 2^-1022 - 2^-1076 rounds to 2^-1022 in RNE without UF.
+  // Double: (1 - 2^-53) * 2^-1022 is a tie on the subnormal grid that
+  // rounds to 2^-1022, and is tiny (exact with unbounded exponent).
   check(
     run("fmul.d", RNE, 0x3fefffffffffffffn, 0x0010000000000000n),
     0x0010000000000000n,
@@ -271,7 +275,8 @@ Deno.test("Fpu detects underflow after rounding", () => {
       0x001fffffffffffffn,
       0x8000000000000001n,
     ),
-    0x000fffffffffffffn,
+    // (2^52 - 1/2 - 1) * 2^-1074: a tie, to the even 2^52 - 2.
+    0x000ffffffffffffen,
     UF | NX,
   );
 });
@@ -319,11 +324,11 @@ Deno.test("Fpu rounds fsqrt in every mode", () => {
 });
 
 Deno.test("Fpu fuses fmadd with a single rounding", () => {
-  // (1 + 2^-52)(1 - 2^-53) - 1 = 2^-53 - 2^-105, exact when fused (a
-  // separate multiply would round the product to 1 and give 0).
+  // (1 + 2^-52)(1 - 2^-53) - 1 = 2^-53 - 2^-105 = 2^-54 * (2 - 2^-51),
+  // exact when fused (a separate multiply would round the product to 1).
   check(
     run("fmadd.d", RNE, 0x3ff0000000000001n, 0x3fefffffffffffffn, d(-1)),
-    0x3c9fffffffffffffn,
+    0x3c9ffffffffffffen,
     0,
   );
   // Single: (1 + 2^-23)(1 - 2^-24) - 1 = 2^-24 - 2^-47.
@@ -566,7 +571,7 @@ Deno.test("Fpu converts between single and double", () => {
   check(run("fcvt.s.d", RNE, 0x7ff0000000000123n), S_QNAN, NV);
   check(run("fcvt.s.d", RNE, 0xfff8000000000123n), S_QNAN, 0);
   check(run("fcvt.s.d", RNE, X_MIN), s(0x80000000), 0);
-  check(run("fcvt.d.s", RNE, sf(0.1)), d(Math.fround(0.1)), 0);
+  check(run("fcvt.d.s", RNE, sf(Math.fround(0.1))), d(Math.fround(0.1)), 0);
   check(run("fcvt.d.s", RNE, s(1)), d(2 ** -149), 0);
   check(run("fcvt.d.s", RNE, S_SNAN), D_QNAN, NV);
   check(run("fcvt.d.s", RNE, s(0xffc00123)), D_QNAN, 0);

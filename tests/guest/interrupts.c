@@ -54,12 +54,22 @@ static void log_add(u64 cause, char by, u64 epc, u64 claim, int prev)
     }
 }
 
-/* Spin until the log holds n entries or `ticks` of mtime pass. */
+/*
+ * Spin until the log holds n entries or `ticks` of mtime pass (generous:
+ * only a failing run waits that long).  mtime is read only every 64 polls:
+ * on QEMU without -icount every CLINT read takes the global lock, and a
+ * tight mtime loop can delay QEMU's own timer callbacks by milliseconds.
+ */
+#define WAIT_TICKS (TIMEBASE_HZ / 2)
 static int wait_log(int n, u64 ticks)
 {
     u64 end = mtime_read() + ticks;
-    while (log_n < n && mtime_read() < end)
-        barrier();
+    while (log_n < n) {
+        for (int i = 0; i < 64 && log_n < n; i++)
+            barrier();
+        if (mtime_read() >= end)
+            break;
+    }
     return log_n >= n;
 }
 
@@ -238,7 +248,7 @@ static long s_enable_then_wait(long a)
         barrier();
     long before = log_n;
     csr_set(sstatus, SSTATUS_SIE);
-    wait_log(1, 20000);
+    wait_log(1, WAIT_TICKS);
     csr_clear(sstatus, SSTATUS_SIE);
     csr_clear(sie, (u64)a);
     return before;
@@ -247,13 +257,13 @@ static long s_enable_then_wait(long a)
 /* S with SIE=0 spins; an undelegated M interrupt must still arrive */
 static long s_spin_sie_off(long a)
 {
-    wait_log(1, 20000);
+    wait_log(1, WAIT_TICKS);
     return 0;
 }
 
 static long u_spin(long a)
 {
-    wait_log((int)a, 20000);
+    wait_log((int)a, WAIT_TICKS);
     return 0;
 }
 
@@ -271,7 +281,7 @@ static long s_sstc_fire(long delta)
     long st_seen = (csr_read(sip) & MIP_STIP) != 0;
     long before = log_n;
     csr_set(sstatus, SSTATUS_SIE);
-    wait_log(1, 20000);
+    wait_log(1, WAIT_TICKS);
     csr_clear(sstatus, SSTATUS_SIE);
     csr_clear(sie, MIP_STIP);
     long cleared = (csr_read(sip) & MIP_STIP) == 0;
@@ -292,7 +302,7 @@ static long s_uart_sei(long a)
     csr_set(sie, MIP_SEIP);
     csr_set(sstatus, SSTATUS_SIE);
     uart_thri(1);
-    wait_log(1, 20000);
+    wait_log(1, WAIT_TICKS);
     csr_clear(sstatus, SSTATUS_SIE);
     csr_clear(sie, MIP_SEIP);
     return 0;
@@ -302,7 +312,7 @@ static long s_wait_sie(long a)
 {
     csr_set(sie, (u64)a);
     csr_set(sstatus, SSTATUS_SIE);
-    wait_log(1, 20000);
+    wait_log(1, WAIT_TICKS);
     csr_clear(sstatus, SSTATUS_SIE);
     csr_clear(sie, (u64)a);
     return 0;
@@ -312,7 +322,7 @@ static long s_priority(long a)
 {
     csr_set(sie, S_IRQS);
     csr_set(sstatus, SSTATUS_SIE);
-    wait_log(3, 20000);
+    wait_log(3, WAIT_TICKS);
     csr_clear(sstatus, SSTATUS_SIE);
     csr_write(sie, 0);
     return 0;
@@ -335,7 +345,7 @@ int main(void)
         barrier();
     test_ok(log_n == 0, "MSI pending+enabled is not taken in M while mstatus.MIE=0");
     csr_set(mstatus, MSTATUS_MIE);
-    wait_log(1, 1000);
+    wait_log(1, WAIT_TICKS);
     csr_clear(mstatus, MSTATUS_MIE);
     test_ok(logged(0, CAUSE_INTR | IRQ_M_SOFT, 'M') && log_n == 1,
             "setting mstatus.MIE takes the machine software interrupt (mcause 0x8..03)");
@@ -349,7 +359,7 @@ int main(void)
         mtimecmp_write(cmp);
         csr_set(mie, MIP_MTIP);
         csr_set(mstatus, MSTATUS_MIE);
-        wait_log(1, 20000);
+        wait_log(1, WAIT_TICKS);
         csr_clear(mstatus, MSTATUS_MIE);
         test_ok(logged(0, CAUSE_INTR | IRQ_M_TIMER, 'M') && log_time[0] >= cmp,
                 "machine timer interrupt when mtime >= mtimecmp");
@@ -365,7 +375,7 @@ int main(void)
     csr_set(mie, MIP_MEIP);
     csr_set(mstatus, MSTATUS_MIE);
     uart_thri(1);
-    wait_log(1, 20000);
+    wait_log(1, WAIT_TICKS);
     csr_clear(mstatus, MSTATUS_MIE);
     test_ok(logged(0, CAUSE_INTR | IRQ_M_EXT, 'M') && log_claim[0] == UART_IRQ,
             "machine external interrupt from PLIC context 0 claims UART source 10");
@@ -380,7 +390,7 @@ int main(void)
     test_ok((csr_read(mip) & MIP_SSIP) != 0, "M can set mip.SSIP");
     csr_set(mie, MIP_SSIP);
     csr_set(mstatus, MSTATUS_MIE);
-    wait_log(1, 1000);
+    wait_log(1, WAIT_TICKS);
     csr_clear(mstatus, MSTATUS_MIE);
     test_ok(logged(0, CAUSE_INTR | IRQ_S_SOFT, 'M'),
             "undelegated supervisor software interrupt is taken in M");
@@ -485,7 +495,7 @@ int main(void)
             "PLIC context 1 drives mip.SEIP only");
     csr_set(mie, MIP_SEIP);
     csr_set(mstatus, MSTATUS_MIE);
-    wait_log(1, 20000);
+    wait_log(1, WAIT_TICKS);
     csr_clear(mstatus, MSTATUS_MIE);
     test_ok(logged(0, CAUSE_INTR | IRQ_S_EXT, 'M') && log_claim[0] == UART_IRQ,
             "undelegated SEI is taken in M (mcause 0x8..09)");
@@ -507,7 +517,7 @@ int main(void)
     m_mask_mode = 1;
     csr_set(mie, SIX_IRQS);
     csr_set(mstatus, MSTATUS_MIE);
-    wait_log(6, 20000);
+    wait_log(6, WAIT_TICKS);
     csr_clear(mstatus, MSTATUS_MIE);
     m_mask_mode = 0;
     {

@@ -1,5 +1,5 @@
-/* Minimal printf: %d %i %u %x %X %o %c %s %p %%, flags '-' '0', width,
- * precision for %s, length modifiers l ll z. */
+/* Minimal printf: %d %i %u %x %X %o %c %s %p %%, flags '-' '0', width and
+ * precision (also as '*'; precision only for %s), length modifiers l ll z. */
 #include "runtime.h"
 
 struct out {
@@ -40,11 +40,19 @@ static int fmt_core(struct out *o, const char *fmt, va_list ap)
             else if (*fmt == '0') zero = 1;
             else break;
         }
+        if (*fmt == '*') {
+            width = va_arg(ap, int);
+            fmt++;
+        }
         while (*fmt >= '0' && *fmt <= '9')
             width = width * 10 + (*fmt++ - '0');
         if (*fmt == '.') {
             fmt++;
             prec = 0;
+            if (*fmt == '*') {
+                prec = va_arg(ap, int);
+                fmt++;
+            }
             while (*fmt >= '0' && *fmt <= '9')
                 prec = prec * 10 + (*fmt++ - '0');
         }

@@ -3,6 +3,7 @@
  * Enables the FPU, installs a trap handler that skips illegal instructions,
  * runs main() and powers off through the SiFive test device.
  */
+	.file	"start.S"
 	.section .text.start, "ax"
 	.globl _start
 _start:

@@ -22,13 +22,22 @@ import { Cpu, StopReason } from "../core/cpu.ts";
 import { isElf, parseElf } from "../core/elf.ts";
 import * as map from "../core/memory_map.ts";
 import { BootRom } from "./boot_rom.ts";
-import { Clint } from "./clint.ts";
-import { GoldfishRtc } from "./goldfish_rtc.ts";
-import { Plic } from "./plic.ts";
-import { SifiveTest } from "./sifive_test.ts";
-import { Uart16550 } from "./uart_16550.ts";
-import { VirtioMmioSlot } from "./virtio_mmio.ts";
+import type { Clint } from "./clint.ts";
+import type { GoldfishRtc } from "./goldfish_rtc.ts";
+import type { Plic } from "./plic.ts";
+import type { SifiveTest } from "./sifive_test.ts";
+import type { Uart16550 } from "./uart_16550.ts";
 import { buildVirtFdt } from "./virt_fdt.ts";
+import type { DeviceContext, PluginRegistry } from "../plugins/registry.ts";
+import {
+  builtinRegistry,
+  clintPlugin,
+  plicPlugin,
+  rtcPlugin,
+  sifiveTestPlugin,
+  uartPlugin,
+  virtioMmioPlugin,
+} from "./builtin_plugins.ts";
 
 /** Options for {@linkcode VirtMachine}. */
 export interface VirtMachineOptions {
@@ -62,6 +71,12 @@ export interface VirtMachineOptions {
    * @default {() => BigInt(Date.now()) * 1000000n}
    */
   hostClock?: () => bigint | number;
+  /**
+   * The plugin registry the board creates its devices from.
+   *
+   * @default {builtinRegistry()}
+   */
+  registry?: PluginRegistry;
   /**
    * Exit instead of resetting when the guest asks for a reset.
    *
@@ -160,15 +175,23 @@ export class VirtMachine {
     cpuRef = this.cpu;
     const cpu = this.cpu;
     clock.onChange = () => cpu.endSlice();
-    this.clint = new Clint({ base: map.CLINT_BASE, clock, hart: cpu });
+    const registry = options.registry ?? builtinRegistry();
+    let plicRef: Plic | undefined;
+    const ctx: DeviceContext = {
+      bus: this.bus,
+      clock,
+      hart: cpu,
+      irq: (n) => plicRef!.irq(n),
+    };
+    this.plic = registry.create(plicPlugin, ctx, { base: map.PLIC_BASE });
+    plicRef = this.plic;
+    this.clint = registry.create(clintPlugin, ctx, { base: map.CLINT_BASE });
     clintRef = this.clint;
-    this.plic = new Plic({ base: map.PLIC_BASE, hart: cpu });
     const output = options.output;
     const outBuf: number[] = [];
-    this.uart = new Uart16550({
+    this.uart = registry.create(uartPlugin, ctx, {
       base: map.UART0_BASE,
-      irq: this.plic.irq(map.UART0_IRQ),
-      clock,
+      irq: map.UART0_IRQ,
       output: output
         ? (b) => {
           outBuf.push(b);
@@ -177,19 +200,26 @@ export class VirtMachine {
         : () => {},
     });
     this.#outBuf = outBuf;
-    this.rtc = new GoldfishRtc({
+    this.rtc = registry.create(rtcPlugin, ctx, {
       base: map.RTC_BASE,
-      clock,
-      irq: this.plic.irq(map.RTC_IRQ),
+      irq: map.RTC_IRQ,
       hostClock: options.hostClock ?? (() => BigInt(Date.now()) * 1000000n),
     });
-    this.test = new SifiveTest({
+    this.test = registry.create(sifiveTestPlugin, ctx, {
       base: map.TEST_BASE,
       onShutdown: (kind, code) => {
         this.#exit = { kind, code };
         cpu.requestStop();
       },
     });
+    this.#virtio = [];
+    for (let i = 0; i < map.VIRTIO_COUNT; i++) {
+      this.#virtio.push(
+        registry.create(virtioMmioPlugin, ctx, {
+          base: map.VIRTIO_BASE + i * map.VIRTIO_SIZE,
+        }),
+      );
+    }
 
     // Images.
     const ramEnd = map.DRAM_BASE + memoryBytes;
@@ -248,18 +278,14 @@ export class VirtMachine {
       ...this.plic.regions,
       ...this.uart.regions,
     ];
-    for (let i = 0; i < map.VIRTIO_COUNT; i++) {
-      regions.push(
-        ...new VirtioMmioSlot({ base: map.VIRTIO_BASE + i * map.VIRTIO_SIZE })
-          .regions,
-      );
-    }
+    for (const v of this.#virtio) regions.push(...v.regions);
     for (const r of regions) this.bus.register(r);
     this.#loadImages();
     cpu.reset(map.MROM_BASE);
   }
 
   #outBuf: number[];
+  #virtio: { regions: readonly MmioRegion[] }[];
 
   #flushOutput(buf: number[]): void {
     if (buf.length === 0) return;

@@ -275,9 +275,13 @@ static long s_sstc_fire(long delta)
     write_stimecmp(cmp);
     csr_set(sie, MIP_STIP);
     /* with SIE=0 the pending bit must show up in sip */
-    u64 end = mtime_read() + (u64)delta + 20000;
-    while (!(csr_read(sip) & MIP_STIP) && mtime_read() < end)
-        barrier();
+    u64 end = mtime_read() + (u64)delta + WAIT_TICKS;
+    while (!(csr_read(sip) & MIP_STIP)) {
+        for (int i = 0; i < 64 && !(csr_read(sip) & MIP_STIP); i++)
+            barrier();
+        if (mtime_read() >= end)
+            break;
+    }
     long st_seen = (csr_read(sip) & MIP_STIP) != 0;
     long before = log_n;
     csr_set(sstatus, SSTATUS_SIE);

@@ -40,6 +40,7 @@ export { Bus } from "./core/bus.ts";
 export type { MmioRegion } from "./core/bus.ts";
 export { VirtualClock, VirtualTimer } from "./core/clock.ts";
 export { main } from "./cli/main.ts";
+export type { MainOptions } from "./cli/main.ts";
 
 if (import.meta.main) {
   const { main } = await import("./cli/main.ts");

@@ -42,7 +42,7 @@ function start(msg: Extract<ToWorker, { type: "start" }>): void {
     ...(msg.append !== undefined ? { append: msg.append } : {}),
     icountShift: msg.shift,
     noReboot: msg.noReboot,
-    output: (bytes) => post({ type: "output", bytes }, [bytes.buffer]),
+    output: (bytes) => post({ type: "output", bytes }, [bytes.buffer as ArrayBuffer]),
   });
   const slice = 1 << 22;
   const nsPerInsn = m.clock.nsPerInsn;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { DEFAULT_BIOS_PATH, helpText, parseCommandLine } from "./args.ts";
+import { DEFAULT_BIOS_PATH, parseCommandLine } from "./args.ts";
 import type { MachineConfig } from "./args.ts";
 import { printError } from "./error.ts";
 import { checkPermissions, PermissionError } from "./permissions.ts";
@@ -87,7 +87,9 @@ async function readImage(path: string, what: string): Promise<Uint8Array> {
 }
 
 async function runMachine(config: MachineConfig): Promise<number> {
-  if (config.gdb) unsupported("-gdb (the GDB stub comes with reverse debugging)");
+  if (config.gdb) {
+    unsupported("-gdb (the GDB stub comes with reverse debugging)");
+  }
   if (config.icount.rr) unsupported("-icount rr=... (record/replay)");
   if (config.devices.length) unsupported("-device (plugin devices)");
   if (config.plugins.length) unsupported("-plugin (instrumentation plugins)");

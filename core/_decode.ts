@@ -348,7 +348,9 @@ export function decode16(i: number, out: Int32Array): void {
           } else { // c.lui
             imm = imm6 << 12;
             if (imm !== 0) {
-              w = rd === 0 ? packF(OP.NOP, 0, 0, 0, 0) : pack(OP.LUI, rd, 0, 0, 0);
+              w = rd === 0
+                ? packF(OP.NOP, 0, 0, 0, 0)
+                : pack(OP.LUI, rd, 0, 0, 0);
             }
           }
           break;
@@ -400,7 +402,9 @@ export function decode16(i: number, out: Int32Array): void {
       switch (f3) {
         case 0: // c.slli
           imm = (((i >>> 12) & 1) << 5) | ((i >>> 2) & 31);
-          w = rd === 0 ? packF(OP.NOP, 0, 0, 0, 0) : pack(OP.SLLI, rd, rd, 0, 0);
+          w = rd === 0
+            ? packF(OP.NOP, 0, 0, 0, 0)
+            : pack(OP.SLLI, rd, rd, 0, 0);
           break;
         case 1: // c.fldsp
           imm = (((i >>> 12) & 1) << 5) | (((i >>> 5) & 3) << 3) |
@@ -426,7 +430,9 @@ export function decode16(i: number, out: Int32Array): void {
             if (rs2 === 0) { // c.jr
               if (rd !== 0) w = pack(OP.JALR, 0, rd, 0, 0);
             } else { // c.mv
-              w = rd === 0 ? packF(OP.NOP, 0, 0, 0, 0) : pack(OP.MV, rd, rs2, 0, 0);
+              w = rd === 0
+                ? packF(OP.NOP, 0, 0, 0, 0)
+                : pack(OP.MV, rd, rs2, 0, 0);
             }
           } else {
             if (rs2 === 0) {

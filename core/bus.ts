@@ -293,7 +293,9 @@ export class Bus {
       throw new RangeError(
         `Cannot load ${bytes.length} bytes at 0x${
           addr.toString(16)
-        }: outside RAM (0x${this.ramBase.toString(16)}, ${this.ramSize} bytes); raise -m`,
+        }: outside RAM (0x${
+          this.ramBase.toString(16)
+        }, ${this.ramSize} bytes); raise -m`,
       );
     }
     this.ram8.set(bytes, addr - this.ramBase);

@@ -16,7 +16,7 @@ export class VirtualTimer {
   /** @internal creation order, for a stable firing order */
   readonly id: number;
   /** Deadline in virtual nanoseconds, or `Infinity` when not armed. */
-  deadline = Infinity;
+  deadline: number = Infinity;
   #clock: VirtualClock;
   #callback: () => void;
 
@@ -104,7 +104,11 @@ export class VirtualClock {
     return 2 ** this.shift;
   }
 
-  /** @returns the virtual time in nanoseconds */
+  /**
+   * Read the clock.
+   *
+   * @returns the virtual time in nanoseconds
+   */
   nowNs(): number {
     return this.#icount() * this.nsPerInsn + this.bias;
   }
@@ -134,7 +138,11 @@ export class VirtualClock {
     this.onChange?.();
   }
 
-  /** @returns the earliest armed deadline, or `Infinity` */
+  /**
+   * Find the next timer to fire.
+   *
+   * @returns the earliest armed deadline, or `Infinity`
+   */
   nextDeadline(): number {
     let d = Infinity;
     for (const t of this.#timers) if (t.deadline < d) d = t.deadline;

@@ -82,9 +82,15 @@ export const Cause = {
 
 /** Where the hart reads `mtime` from (the CLINT). */
 export interface TimeSource {
-  /** @returns the current `mtime` value */
+  /**
+   * Read the timer.
+   *
+   * @returns the current `mtime` value
+   */
   readMtime(): number;
   /**
+   * Convert a timer value to virtual time.
+   *
    * @param ticks an `mtime` value
    * @returns the virtual time in ns at which `mtime` reaches `ticks`
    */
@@ -202,8 +208,8 @@ export class Cpu implements InterruptTarget {
   icount = 0;
   /** Whether the hart sleeps in `wfi`. */
   waiting = false;
-  /** The FPU, which owns `fflags` and `frm`. */
-  readonly fpu: Fpu;
+  // The FPU, which owns `fflags` and `frm`.
+  readonly #fpu: Fpu;
 
   // ----- CSR state (64-bit values as lo/hi pairs or doubles) -----
   /** `mstatus`, low word (the high word is derived). */
@@ -214,10 +220,15 @@ export class Cpu implements InterruptTarget {
   mip = 0;
   #mipHw = 0;
   #mipSw = 0;
+  /** `mideleg`. */
   mideleg = 0;
+  /** `medeleg`. */
   medeleg = 0;
+  /** `mcounteren`. */
   mcounteren = 0;
+  /** `scounteren`. */
   scounteren = 0;
+  /** `mcountinhibit`. */
   mcountinhibit = 0;
   /** 64-bit CSRs kept as pairs: index = slot * 2. */
   readonly csr64: Int32Array = new Int32Array(2 * 16);
@@ -225,12 +236,14 @@ export class Cpu implements InterruptTarget {
   satpMode = 0;
   /** `satp` PPN (up to 44 bits). */
   satpPpn = 0;
+  /** `satp` ASID. */
   satpAsid = 0;
   /** `stimecmp` (Sstc). */
-  stimecmp = Number.MAX_SAFE_INTEGER;
+  stimecmp: number = Number.MAX_SAFE_INTEGER;
   /** Offsets so that `minstret`/`mcycle` writes take effect. */
   #instretOffset = 0;
   #cycleOffset = 0;
+  /** `pmpcfg` bytes, one per entry. */
   readonly pmpcfg: Uint8Array = new Uint8Array(16);
   /** `pmpaddr` registers as (lo, hi) pairs. */
   readonly pmpaddr: Int32Array = new Int32Array(32);
@@ -282,7 +295,7 @@ export class Cpu implements InterruptTarget {
     this.#bus = options.bus;
     this.#time = options.time;
     this.#hartId = options.hartId ?? 0;
-    this.fpu = new Fpu(this.f, this.x);
+    this.#fpu = new Fpu(this.f, this.x);
     this.#scratch.ops.fill(1);
     this.#ramPages = this.#bus.ramSize >>> 12;
     this.#stimer = options.clock.newTimer("stimecmp", () => this.#updateStip());
@@ -318,8 +331,8 @@ export class Cpu implements InterruptTarget {
     this.pmpaddr.fill(0);
     this.#pmpUpdate();
     this.#resValid = false;
-    this.fpu.fflags = 0;
-    this.fpu.frm = 0;
+    this.#fpu.fflags = 0;
+    this.#fpu.frm = 0;
     this.#stimer.del();
     this.flushTlb();
   }
@@ -335,7 +348,11 @@ export class Cpu implements InterruptTarget {
     this.pcHi = Number(BigInt.asIntN(32, v >> 32n));
   }
 
-  /** @returns the pc as an unsigned bigint */
+  /**
+   * Read the pc.
+   *
+   * @returns the pc as an unsigned bigint
+   */
   getPc(): bigint {
     return (BigInt(this.pcHi >>> 0) << 32n) | BigInt(this.pcLo >>> 0);
   }
@@ -364,6 +381,11 @@ export class Cpu implements InterruptTarget {
     this.x[i * 2 + 1] = Number(BigInt.asIntN(32, b >> 32n));
   }
 
+  /** `fcsr`: the rounding mode in bits 7..5 and the flags in bits 4..0. */
+  get fcsr(): number {
+    return (this.#fpu.frm << 5) | this.#fpu.fflags;
+  }
+
   /** Ask `run` to return at the next instruction boundary. */
   requestStop(): void {
     this.#stop = true;
@@ -378,14 +400,19 @@ export class Cpu implements InterruptTarget {
   }
   #endSlice = false;
 
-  /** @inheritdoc */
+  /**
+   * Set or clear hardware-driven `mip` bits (CLINT and PLIC lines).
+   *
+   * @param mask one or more `MIP_*` bits
+   * @param level true to raise, false to lower
+   */
   setPending(mask: number, level: boolean): void {
     if (level) this.#mipHw |= mask;
     else this.#mipHw &= ~mask;
     this.mip = this.#mipHw | this.#mipSw;
   }
 
-  /** @returns whether an interrupt would wake the hart from `wfi` */
+  /** Whether an interrupt would wake the hart from `wfi`. */
   get wakeable(): boolean {
     return (this.mip & this.mie) !== 0;
   }
@@ -1334,7 +1361,7 @@ export class Cpu implements InterruptTarget {
           break;
         }
         case 77: { // FP
-          if ((this.mstatus & MS_FS) === 0 || !this.fpu.exec(imm)) {
+          if ((this.mstatus & MS_FS) === 0 || !this.#fpu.exec(imm)) {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#raise(2, imm, 0);
@@ -2030,8 +2057,8 @@ export class Cpu implements InterruptTarget {
     }
     if (op === 67 || op === 68) { // LR
       if (!this.#loadSlow(lo, hi, size)) return false;
-      let vLo = this.#tLo, vHi = this.#tHi;
-      if (!d) vHi = vLo >> 31;
+      const vLo = this.#tLo;
+      const vHi = d ? this.#tHi : vLo >> 31;
       this.#resValid = true;
       this.#resAddr = this.#translate(lo, hi, ACC_LOAD, size);
       this.#resLo = this.#tLo;
@@ -2315,13 +2342,13 @@ export class Cpu implements InterruptTarget {
     switch (csr) {
       case 0x001:
         if ((this.mstatus & MS_FS) === 0) return false;
-        return this.#setT(this.fpu.fflags);
+        return this.#setT(this.#fpu.fflags);
       case 0x002:
         if ((this.mstatus & MS_FS) === 0) return false;
-        return this.#setT(this.fpu.frm);
+        return this.#setT(this.#fpu.frm);
       case 0x003:
         if ((this.mstatus & MS_FS) === 0) return false;
-        return this.#setT((this.fpu.frm << 5) | this.fpu.fflags);
+        return this.#setT((this.#fpu.frm << 5) | this.#fpu.fflags);
       case 0xc00:
         return this.#counterAllowed(0) &&
           this.#setT(this.#cycles());
@@ -2422,18 +2449,18 @@ export class Cpu implements InterruptTarget {
     switch (csr) {
       case 0x001:
         if ((this.mstatus & MS_FS) === 0) return false;
-        this.fpu.fflags = lo & 31;
+        this.#fpu.fflags = lo & 31;
         this.mstatus |= MS_FS;
         return true;
       case 0x002:
         if ((this.mstatus & MS_FS) === 0) return false;
-        this.fpu.frm = lo & 7;
+        this.#fpu.frm = lo & 7;
         this.mstatus |= MS_FS;
         return true;
       case 0x003:
         if ((this.mstatus & MS_FS) === 0) return false;
-        this.fpu.fflags = lo & 31;
-        this.fpu.frm = (lo >>> 5) & 7;
+        this.#fpu.fflags = lo & 31;
+        this.#fpu.frm = (lo >>> 5) & 7;
         this.mstatus |= MS_FS;
         return true;
       case 0x100:

@@ -64,8 +64,7 @@ export function isElf(bytes: Uint8Array): boolean {
  * ```
  */
 export function parseElf(bytes: Uint8Array, name = "ELF file"): ElfImage {
-  const bad = (what: string) =>
-    new SyntaxError(`Cannot load ${name}: ${what}`);
+  const bad = (what: string) => new SyntaxError(`Cannot load ${name}: ${what}`);
   if (!isElf(bytes)) throw bad("not an ELF file");
   if (bytes.length < 64) throw bad("truncated ELF header");
   if (bytes[4] !== 2) throw bad("not a 64-bit ELF file (RV64 is required)");

@@ -156,37 +156,36 @@ export class VirtMachine {
     this.#options = options;
     const memoryBytes = options.memoryBytes ?? 128 * MIB;
     this.bus = new Bus(memoryBytes, { ramBase: map.DRAM_BASE });
-    let cpuRef: Cpu | undefined;
-    this.clock = new VirtualClock(() => cpuRef?.icount ?? 0, {
+    // Late-bound references: the clock needs the hart, the hart the CLINT.
+    const refs: { cpu?: Cpu; clint?: Clint; plic?: Plic } = {};
+    this.clock = new VirtualClock(() => refs.cpu?.icount ?? 0, {
       shift: options.icountShift ?? 3,
     });
     const clock = this.clock;
     // The hart needs the CLINT's mtime, and the CLINT needs the hart.
-    let clintRef: Clint | undefined;
     const time = {
-      readMtime: () => clintRef!.readMtime(),
+      readMtime: () => refs.clint!.readMtime(),
       mtimeToNs: (ticks: number) => {
         const now = clock.nowNs();
         const base = Math.floor(now / 100);
-        return (base + (ticks - clintRef!.readMtime())) * 100;
+        return (base + (ticks - refs.clint!.readMtime())) * 100;
       },
     };
     this.cpu = new Cpu({ bus: this.bus, clock, time });
-    cpuRef = this.cpu;
+    refs.cpu = this.cpu;
     const cpu = this.cpu;
     clock.onChange = () => cpu.endSlice();
     const registry = options.registry ?? builtinRegistry();
-    let plicRef: Plic | undefined;
     const ctx: DeviceContext = {
       bus: this.bus,
       clock,
       hart: cpu,
-      irq: (n) => plicRef!.irq(n),
+      irq: (n) => refs.plic!.irq(n),
     };
     this.plic = registry.create(plicPlugin, ctx, { base: map.PLIC_BASE });
-    plicRef = this.plic;
+    refs.plic = this.plic;
     this.clint = registry.create(clintPlugin, ctx, { base: map.CLINT_BASE });
-    clintRef = this.clint;
+    refs.clint = this.clint;
     const output = options.output;
     const outBuf: number[] = [];
     this.uart = registry.create(uartPlugin, ctx, {

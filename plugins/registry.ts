@@ -187,7 +187,11 @@ export class PluginRegistry {
     return this.#plugins.has(name);
   }
 
-  /** @returns the registered plugin names, in registration order */
+  /**
+   * List the plugins.
+   *
+   * @returns the registered plugin names, in registration order
+   */
   names(): string[] {
     return [...this.#plugins.keys()];
   }

@@ -113,7 +113,7 @@ const MIB = 1024 * 1024;
  * ]);
  * const m = new VirtMachine({ bios: "none", kernel, memoryBytes: 1 << 20 });
  * const r = m.run(1000);
- * if (r.kind !== "exit" || r.status.code !== 0) throw new Error("unreachable");
+ * if (r.kind !== "exit" || r.status.kind !== "poweroff") throw new Error("unreachable");
  * ```
  */
 export class VirtMachine {
@@ -253,14 +253,24 @@ export class VirtMachine {
       ...(options.append !== undefined ? { bootargs: options.append } : {}),
       ...(initrd ? { initrd } : {}),
     });
+    // QEMU puts the FDT at the top of RAM (below 3 GiB), 2 MiB aligned; on a
+    // tiny RAM that would hit the images, so fall back to 16-byte alignment.
     const fdtTop = Math.min(ramEnd, 3072 * MIB + map.DRAM_BASE);
-    this.fdtAddr = Math.floor((fdtTop - this.#fdt.length) / (2 * MIB)) *
+    const imagesEnd = this.#images.reduce(
+      (end, img) => Math.max(end, img.addr + img.bytes.length),
+      map.DRAM_BASE,
+    );
+    let fdtAddr = Math.floor((fdtTop - this.#fdt.length) / (2 * MIB)) *
       (2 * MIB);
-    if (this.fdtAddr < map.DRAM_BASE) {
+    if (fdtAddr < imagesEnd) {
+      fdtAddr = Math.floor((fdtTop - this.#fdt.length) / 16) * 16;
+    }
+    if (fdtAddr < imagesEnd) {
       throw new RangeError(
-        "Cannot place the device tree: RAM is too small; raise -m",
+        "Cannot place the device tree: RAM is too small for the images; raise -m",
       );
     }
+    this.fdtAddr = fdtAddr;
     this.#addImage(this.fdtAddr, this.#fdt, "device tree");
     this.rom = new BootRom({
       startAddr,

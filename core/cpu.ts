@@ -35,7 +35,7 @@ import {
   mulhu64,
   R,
 } from "./_alu64.ts";
-import { Fpu } from "./_fpu_stub.ts";
+import { Fpu } from "./_fpu.ts";
 
 /** User privilege level. */
 export const PRIV_U = 0;

@@ -438,6 +438,47 @@ export class VirtMachine {
     }
   }
 
+  /**
+   * A SHA-256 over the guest-visible state that a replay must reproduce:
+   * RAM, the integer and FP registers, the pc, the privilege level, the
+   * instruction count and the main CSRs.
+   *
+   * @returns the hash as hexadecimal
+   */
+  async stateHash(): Promise<string> {
+    const cpu = this.cpu;
+    const regs = new Int32Array(64 + 64 + 16);
+    regs.set(cpu.x.subarray(0, 64), 0);
+    regs.set(cpu.f, 64);
+    regs.set([
+      cpu.pcLo,
+      cpu.pcHi,
+      cpu.priv,
+      cpu.icount % 4294967296,
+      Math.floor(cpu.icount / 4294967296),
+      cpu.mstatus,
+      cpu.mie,
+      cpu.mip,
+      cpu.fcsr,
+      cpu.satpMode,
+      cpu.satpPpn % 4294967296,
+    ], 128);
+    const ram = new Uint8Array(this.bus.ramSize);
+    ram.set(this.bus.ram8);
+    const parts = [new Uint8Array(regs.buffer), ram];
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
+    const digest = await crypto.subtle.digest("SHA-256", all);
+    return [...new Uint8Array(digest)].map((b) =>
+      b.toString(16).padStart(2, "0")
+    )
+      .join("");
+  }
+
   /** The generated (or given) device tree blob. */
   get fdt(): Uint8Array {
     return this.#fdt;

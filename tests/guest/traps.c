@@ -201,8 +201,8 @@ int main(void)
     check_trap(EXC_INSN_ACCESS, GAP_ADDR + 0x40, GAP_ADDR + 0x40, 'M', PRV_M,
                "instruction access fault");
 
-    run_in_u(lower_load, 0);
-    check_trap(EXC_LOAD_ACCESS, (u64)probe_ld, 0, 'M', PRV_U, "load access fault from U (addr 0)");
+    run_in_u(lower_load, 0x10);
+    check_trap(EXC_LOAD_ACCESS, (u64)probe_ld, 0x10, 'M', PRV_U, "load access fault from U (addr 0x10)");
 
     /* --- misaligned atomics --- */
     static u64 amo_buf[4] ALIGNED(16);

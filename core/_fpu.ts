@@ -154,9 +154,9 @@ function twoProdErr(a: number, b: number, p: number): number {
 }
 
 /**
- * Round-to-odd correction: `v` is the nearest-even rounding of a value that
- * exceeds it by `err` (nonzero, |err| below half an ulp of v). Returns the
- * neighbour of v with an odd significand on err's side if v's is even.
+ * Round-to-odd correction: `v` is the nearest-even rounding of the exact
+ * value `v + err` (err nonzero, at most half an ulp). Returns v if its
+ * significand is odd, else its neighbour on err's side (whose is odd).
  */
 function roundOdd(v: number, err: number): number {
   S64[0] = v;
@@ -259,7 +259,9 @@ function overflow(neg: boolean, rm: number, dbl: boolean): number {
 /**
  * Rounds the exact value (-1)^neg * (m + t) * 2^e, where m > 0 and t is 0
  * (sticky false) or strictly between 0 and 1 (sticky true), to the format,
- * raising NX/UF/OF. Returns the result as a number (exact in the format).
+ * raising NX/UF/OF. With sticky set, m must have at least p + 2 bits so
+ * that t lies below the rounding position. Returns the result as a number
+ * (exact in the format).
  */
 function roundPack(
   neg: boolean,
@@ -815,6 +817,8 @@ export class Fpu {
   readonly #x: Int32Array;
 
   /**
+   * Binds the FPU to a hart's register files (kept by reference).
+   *
    * @param f the FP register file: register i is f[2*i] (low 32 bits) and
    *   f[2*i+1] (high 32 bits)
    * @param x the integer register file in the same layout; x0 (x[0], x[1])

@@ -455,14 +455,22 @@ export class Cpu implements InterruptTarget {
     this.#reason = StopReason.Budget;
     this.#lastBudget = -1;
     this.#spins = 0;
-    let reenter = true;
-
     // One flat loop (no nested loops), so that V8's on-stack replacement
     // never has to leave an inner loop. Anything that changes the pc
-    // non-locally, the privilege, or what may interrupt sets `reenter`.
+    // non-locally, the privilege, or what may interrupt parks the budget in
+    // `held` and zeroes it, so that the one budget check per instruction
+    // also catches re-entry.
+    let held = budget;
+    budget = 0;
     for (;;) {
-      if (reenter) {
-        reenter = false;
+      if (--budget < 0) {
+        if (held < 0) { // the budget really ran out
+          budget = 0;
+          this.#setPcOff(vbLo, vbHi, pcOff);
+          break;
+        }
+        budget = held;
+        held = -1;
         if (budget <= 0) break;
         this.icount = base + (maxInsns - budget);
         const page = this.#enter(budget);
@@ -472,11 +480,7 @@ export class Cpu implements InterruptTarget {
         vbLo = this.pcLo & ~0xfff;
         vbHi = this.pcHi;
         pcOff = this.pcLo & 0xfff;
-      }
-      if (--budget < 0) {
-        budget = 0;
-        this.#setPcOff(vbLo, vbHi, pcOff);
-        break;
+        budget--;
       }
       const slot = pcOff >> 1;
       const w = ops[slot]!;
@@ -487,7 +491,8 @@ export class Cpu implements InterruptTarget {
           this.#decodeSlot(ops === this.#scratch.ops, vbLo, vbHi, pcOff);
           if (ops[slot] === 0) { // fetch fault on a page-crossing insn
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -497,7 +502,8 @@ export class Cpu implements InterruptTarget {
           budget++;
           this.#setPcOff(vbLo, vbHi, pcOff);
           {
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
         case 2: { // CROSS
@@ -506,7 +512,8 @@ export class Cpu implements InterruptTarget {
           if (!this.#fetchCross(vbLo, vbHi, pcOff)) {
             this.#takeException();
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -519,7 +526,8 @@ export class Cpu implements InterruptTarget {
           this.#setPcOff(vbLo, vbHi, pcOff);
           this.#raise(2, imm, 0);
           {
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
         case 4: // NOP
@@ -550,7 +558,8 @@ export class Cpu implements InterruptTarget {
           }
           this.#setPcOff(vbLo, vbHi, t);
           {
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
         }
@@ -572,7 +581,8 @@ export class Cpu implements InterruptTarget {
           this.pcLo = tLo;
           this.pcHi = tHi;
           {
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
         }
@@ -586,7 +596,8 @@ export class Cpu implements InterruptTarget {
             }
             this.#setPcOff(vbLo, vbHi, t);
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -602,7 +613,8 @@ export class Cpu implements InterruptTarget {
             }
             this.#setPcOff(vbLo, vbHi, t);
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -619,7 +631,8 @@ export class Cpu implements InterruptTarget {
             }
             this.#setPcOff(vbLo, vbHi, t);
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -636,7 +649,8 @@ export class Cpu implements InterruptTarget {
             }
             this.#setPcOff(vbLo, vbHi, t);
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -653,7 +667,8 @@ export class Cpu implements InterruptTarget {
             }
             this.#setPcOff(vbLo, vbHi, t);
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -670,7 +685,8 @@ export class Cpu implements InterruptTarget {
             }
             this.#setPcOff(vbLo, vbHi, t);
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -700,7 +716,8 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -729,7 +746,8 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -758,7 +776,8 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -786,7 +805,8 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -814,7 +834,8 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -842,7 +863,8 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -870,7 +892,8 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -901,12 +924,14 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           if (this.#mmioWrite) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -937,12 +962,14 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           if (this.#mmioWrite) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -973,12 +1000,14 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           if (this.#mmioWrite) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -1010,12 +1039,14 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           if (this.#mmioWrite) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;
@@ -1324,14 +1355,16 @@ export class Cpu implements InterruptTarget {
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
           if (this.#mmioWrite) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -1347,14 +1380,16 @@ export class Cpu implements InterruptTarget {
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
           if (this.#mmioWrite) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -1366,7 +1401,8 @@ export class Cpu implements InterruptTarget {
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#raise(2, imm, 0);
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
@@ -1382,7 +1418,8 @@ export class Cpu implements InterruptTarget {
           this.#setPcOff(vbLo, vbHi, pcOff);
           this.#raise(this.priv === PRIV_M ? 11 : 8 + this.priv, 0, 0);
           {
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
         case 81: // EBREAK
@@ -1390,7 +1427,8 @@ export class Cpu implements InterruptTarget {
           this.#setPcOff(vbLo, vbHi, pcOff);
           this.#raise(3, 0, 0);
           {
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
         case 82: // MRET
@@ -1404,7 +1442,8 @@ export class Cpu implements InterruptTarget {
             this.#takeException();
           }
           {
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
         }
@@ -1420,13 +1459,15 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#takeException();
             {
-              reenter = true;
+              held = budget;
+              budget = 0;
               continue;
             }
           }
           // A CSR write can change translation or unmask an interrupt.
           if (this.#mmioWrite) {
-            reenter = true;
+            held = budget;
+            budget = 0;
             continue;
           }
           break;

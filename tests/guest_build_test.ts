@@ -3,7 +3,12 @@
 
 import { equal } from "node:assert/strict";
 
-const DIRS = ["tests/guest", "bench/guest", "examples/guest"];
+const DIRS = [
+  "tests/guest",
+  "tests/guest/fpu_vectors",
+  "bench/guest",
+  "examples/guest",
+];
 
 Deno.test("guest binaries rebuild to the committed bytes", async (t) => {
   for (const dir of DIRS) {

@@ -22,6 +22,7 @@ import { Cpu, StopReason } from "../core/cpu.ts";
 import { isElf, parseElf } from "../core/elf.ts";
 import * as map from "../core/memory_map.ts";
 import { BootRom } from "./boot_rom.ts";
+import { Htif } from "./htif.ts";
 import type { Clint } from "./clint.ts";
 import type { GoldfishRtc } from "./goldfish_rtc.ts";
 import type { Plic } from "./plic.ts";
@@ -137,12 +138,19 @@ export class VirtMachine {
   readonly rom: BootRom;
   /** Where the FDT sits in RAM. */
   readonly fdtAddr: number;
+  /**
+   * HTIF, when the firmware or kernel ELF defines `tohost`: polled after
+   * every slice, with slices of at most 10,000 instructions (see
+   * `htif.ts`).
+   */
+  readonly htif: Htif | undefined;
   /** Instructions per slice between host checks. */
   sliceInsns = 1 << 20;
   #options: VirtMachineOptions;
   #input: number[] = [];
   #exit: ExitStatus | undefined;
   #images: { addr: number; bytes: Uint8Array }[] = [];
+  #symbols: ReadonlyMap<string, number>[] = [];
   #fdt: Uint8Array;
 
   /**
@@ -291,6 +299,18 @@ export class VirtMachine {
     for (const r of regions) this.bus.register(r);
     this.#loadImages();
     cpu.reset(map.MROM_BASE);
+    // The firmware's tohost wins over the kernel's.
+    let htif: Htif | undefined;
+    for (const symbols of this.#symbols) {
+      htif ??= Htif.fromSymbols(symbols, {
+        bus: this.bus,
+        output: (bytes) => {
+          for (const b of bytes) outBuf.push(b);
+          this.#flushOutput(outBuf);
+        },
+      });
+    }
+    this.htif = htif;
   }
 
   #outBuf: number[];
@@ -309,6 +329,7 @@ export class VirtMachine {
   ): { entry: number; end: number } {
     if (isElf(bytes)) {
       const elf = parseElf(bytes, what);
+      this.#symbols.push(elf.symbols);
       let end = 0;
       for (const s of elf.segments) {
         const data = new Uint8Array(s.memSize);
@@ -392,19 +413,23 @@ export class VirtMachine {
    * @returns why it returned
    */
   run(maxInsns: number, options: { warpIdle?: boolean } = {}): RunResult {
-    const cpu = this.cpu, clock = this.clock;
+    const cpu = this.cpu, clock = this.clock, htif = this.htif;
     let left = maxInsns;
     try {
       while (left > 0) {
         if (this.#input.length > 0) this.#feed();
         const toDeadline = clock.insnsToDeadline();
         // While input waits for FIFO space, come back soon to offer it.
-        const slice = this.#input.length > 0 ? 10_000 : this.sliceInsns;
+        const slice = this.#input.length > 0 || htif ? 10_000 : this.sliceInsns;
         const n = Math.min(left, slice, toDeadline);
         const before = cpu.icount;
         const reason = cpu.run(n);
         left -= cpu.icount - before;
         clock.runExpired();
+        if (htif && !this.#exit) {
+          const h = htif.poll();
+          if (h.kind === "exit") this.#exit = { kind: "poweroff", code: h.code };
+        }
         if (this.#exit) {
           if (this.#exit.kind === "reset" && !this.#options.noReboot) {
             this.reset();

@@ -29,6 +29,8 @@ import type { Plic } from "./plic.ts";
 import type { SifiveTest } from "./sifive_test.ts";
 import type { Uart16550 } from "./uart_16550.ts";
 import { buildVirtFdt } from "./virt_fdt.ts";
+import { ReplayDivergenceError } from "../replay/nondet.ts";
+import type { NondetEvent, NondetSource } from "../replay/nondet.ts";
 import type { DeviceContext, PluginRegistry } from "../plugins/registry.ts";
 import {
   builtinRegistry,
@@ -73,6 +75,16 @@ export interface VirtMachineOptions {
    */
   hostClock?: () => bigint | number;
   /**
+   * Record mode: called with every nondeterministic input as it takes
+   * effect (serial input, idle warps, the RTC's host clock, the end).
+   */
+  record?: (event: NondetEvent) => void;
+  /**
+   * Replay mode: take the nondeterministic inputs from here instead of the
+   * host; {@linkcode VirtMachine.sendInput} is then ignored.
+   */
+  replay?: NondetSource;
+  /**
    * The plugin registry the board creates its devices from.
    *
    * @default {builtinRegistry()}
@@ -97,7 +109,8 @@ export type RunResult =
   | { kind: "budget" }
   | { kind: "idle"; deadlineNs: number }
   | { kind: "exit"; status: ExitStatus }
-  | { kind: "stopped" };
+  | { kind: "stopped" }
+  | { kind: "replay-end"; icount: number };
 
 const MIB = 1024 * 1024;
 
@@ -162,6 +175,8 @@ export class VirtMachine {
    */
   constructor(options: VirtMachineOptions = {}) {
     this.#options = options;
+    this.#record = options.record;
+    this.#replay = options.replay;
     const memoryBytes = options.memoryBytes ?? 128 * MIB;
     this.bus = new Bus(memoryBytes, { ramBase: map.DRAM_BASE });
     // Late-bound references: the clock needs the hart, the hart the CLINT.
@@ -210,7 +225,7 @@ export class VirtMachine {
     this.rtc = registry.create(rtcPlugin, ctx, {
       base: map.RTC_BASE,
       irq: map.RTC_IRQ,
-      hostClock: options.hostClock ?? (() => BigInt(Date.now()) * 1000000n),
+      hostClock: () => this.#hostClock(),
     });
     this.test = registry.create(sifiveTestPlugin, ctx, {
       base: map.TEST_BASE,
@@ -314,6 +329,29 @@ export class VirtMachine {
   }
 
   #outBuf: number[];
+  #record: ((event: NondetEvent) => void) | undefined;
+  #replay: NondetSource | undefined;
+  #ended = false;
+
+  #hostClock(): bigint {
+    const icount = this.cpu.icount;
+    if (this.#replay) {
+      const e = this.#replay.take();
+      if (e?.kind !== "host-clock") {
+        throw new ReplayDivergenceError(
+          icount,
+          `the RTC read the host clock, but the log has ${
+            e?.kind ?? "no event"
+          } next`,
+        );
+      }
+      return e.ns;
+    }
+    const v = this.#options.hostClock?.() ?? BigInt(Date.now()) * 1000000n;
+    const ns = BigInt(v);
+    this.#record?.({ kind: "host-clock", icount, ns });
+    return ns;
+  }
   #virtio: { regions: readonly MmioRegion[] }[];
 
   #flushOutput(buf: number[]): void {
@@ -376,6 +414,7 @@ export class VirtMachine {
    * @param bytes the input
    */
   sendInput(bytes: Uint8Array): void {
+    if (this.#replay) return; // in replay, input comes only from the log
     for (const b of bytes) this.#input.push(b);
     this.#feed();
   }
@@ -387,7 +426,95 @@ export class VirtMachine {
       if (!this.uart.receive(q[n]!)) break;
       n++;
     }
-    if (n > 0) q.splice(0, n);
+    if (n > 0) {
+      const bytes = Uint8Array.from(q.splice(0, n));
+      this.#record?.({ kind: "serial", icount: this.cpu.icount, bytes });
+    }
+  }
+
+  /**
+   * Let guest time pass while the hart idles, by `elapsedNs` of real time
+   * but not past the next timer deadline (QEMU's `sleep=on`). The warp is a
+   * nondeterministic input: it is recorded, and ignored in replay (where the
+   * log supplies it).
+   *
+   * @param elapsedNs real nanoseconds that passed while idle
+   */
+  idleFor(elapsedNs: number): void {
+    if (this.#replay) return;
+    const clock = this.clock;
+    const now = clock.nowNs();
+    const target = Math.min(now + elapsedNs, clock.nextDeadline());
+    // Keep the clock on instruction boundaries.
+    const step = clock.nsPerInsn;
+    const to = Math.floor(target / step) * step;
+    if (to <= now) return;
+    clock.warpTo(to);
+    this.#record?.({ kind: "warp", icount: this.cpu.icount, bias: clock.bias });
+    clock.runExpired();
+  }
+
+  /**
+   * End a recording here (the user quit): records an `end` event at the
+   * current instruction count. Does nothing when not recording.
+   */
+  endRecording(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#record?.({ kind: "end", icount: this.cpu.icount });
+  }
+
+  /** Apply the logged inputs due at the current instruction count. */
+  #applyReplay(): RunResult | undefined {
+    const src = this.#replay!;
+    const icount = this.cpu.icount;
+    for (;;) {
+      const e = src.peek();
+      if (!e) {
+        return { kind: "replay-end", icount };
+      }
+      if (e.icount > icount) return undefined;
+      if (e.icount < icount) {
+        throw new ReplayDivergenceError(
+          icount,
+          `the log has a ${e.kind} event at instruction ${e.icount}, which the replay ran past`,
+        );
+      }
+      src.take();
+      switch (e.kind) {
+        case "serial":
+          for (const b of e.bytes) {
+            if (!this.uart.receive(b)) {
+              throw new ReplayDivergenceError(
+                icount,
+                "the UART receive FIFO had no room for logged input",
+              );
+            }
+          }
+          break;
+        case "warp":
+          this.clock.bias = e.bias;
+          this.clock.runExpired();
+          break;
+        case "host-clock":
+          throw new ReplayDivergenceError(
+            icount,
+            "the log has a host clock reading that the replay did not ask for",
+          );
+        case "shutdown": {
+          const got = this.#exit;
+          if (!got || got.kind !== e.status.kind) {
+            throw new ReplayDivergenceError(
+              icount,
+              `the recording ended with ${e.status.kind} here, the replay did not`,
+            );
+          }
+          break;
+        }
+        case "end":
+          return { kind: "replay-end", icount };
+      }
+    }
   }
 
   /** Reset the board as a guest-requested reboot does. */
@@ -417,24 +544,44 @@ export class VirtMachine {
     let left = maxInsns;
     try {
       while (left > 0) {
-        if (this.#input.length > 0) this.#feed();
+        let toEvent = Infinity;
+        if (this.#replay) {
+          const r = this.#applyReplay();
+          if (r) return r;
+          toEvent = this.#replay.peek()!.icount - cpu.icount;
+        } else if (this.#input.length > 0) this.#feed();
         const toDeadline = clock.insnsToDeadline();
         // While input waits for FIFO space, come back soon to offer it.
         const slice = this.#input.length > 0 || htif ? 10_000 : this.sliceInsns;
-        const n = Math.min(left, slice, toDeadline);
+        const n = Math.min(left, slice, toDeadline, toEvent);
         const before = cpu.icount;
         const reason = cpu.run(n);
         left -= cpu.icount - before;
         clock.runExpired();
         if (htif && !this.#exit) {
           const h = htif.poll();
-          if (h.kind === "exit") this.#exit = { kind: "poweroff", code: h.code };
+          if (h.kind === "exit") {
+            this.#exit = { kind: "poweroff", code: h.code };
+          }
         }
         if (this.#exit) {
+          if (this.#replay) {
+            const r = this.#applyReplay(); // checks the logged shutdown
+            if (r?.kind === "replay-end" && this.#exit.kind !== "reset") {
+              return { kind: "exit", status: this.#exit };
+            }
+          } else {
+            this.#record?.({
+              kind: "shutdown",
+              icount: cpu.icount,
+              status: this.#exit,
+            });
+          }
           if (this.#exit.kind === "reset" && !this.#options.noReboot) {
             this.reset();
             continue;
           }
+          this.#ended = true;
           return { kind: "exit", status: this.#exit };
         }
         if (reason === StopReason.TrapLoop) {
@@ -448,11 +595,20 @@ export class VirtMachine {
         if (reason === StopReason.Requested) return { kind: "stopped" };
         if (reason === StopReason.Idle && !cpu.wakeable) {
           if (this.#input.length > 0 && this.uart.rxSpace > 0) continue;
+          if (this.#replay && this.#replay.peek()?.icount === cpu.icount) {
+            continue; // a logged warp or input wakes it
+          }
           const d = clock.nextDeadline();
           if (options.warpIdle && d !== Infinity) {
             clock.warpTo(d);
             clock.runExpired();
             continue;
+          }
+          if (this.#replay && !options.warpIdle) {
+            throw new ReplayDivergenceError(
+              cpu.icount,
+              "the hart is idle here, but the log has no clock warp or input for it",
+            );
           }
           return { kind: "idle", deadlineNs: d };
         }

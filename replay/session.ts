@@ -1,0 +1,242 @@
+/**
+ * Record and replay whole sessions in process, for `deno test` suites:
+ * {@linkcode record} runs a machine with scripted input and returns its
+ * nondeterministic inputs as a log; {@linkcode replay} runs the same machine
+ * from that log alone; {@linkcode assertReplayMatches} checks that the two
+ * runs agree on output, instruction count, state hash and exit status.
+ *
+ * @module
+ */
+
+import { VirtMachine } from "../devices/virt.ts";
+import type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
+import { arraySource } from "./nondet.ts";
+import type { NondetEvent } from "./nondet.ts";
+
+/** The machine to run: everything but the I/O and replay hooks. */
+export type SessionMachineOptions = Omit<
+  VirtMachineOptions,
+  "output" | "record" | "replay"
+>;
+
+/** What the input script sees between slices. */
+export interface InputContext {
+  /** All serial output so far. */
+  readonly output: string;
+  /** Instructions retired so far. */
+  readonly icount: number;
+  /** Whether the guest is idle (waiting in `wfi`). */
+  readonly idle: boolean;
+}
+
+/** Options for {@linkcode record}. */
+export interface RecordOptions extends SessionMachineOptions {
+  /**
+   * Called between slices; returns text to type on the serial console, or
+   * nothing. This is where host timing enters: the call happens whenever
+   * the host gets to it, and the recording notes the instruction count.
+   */
+  input?: (ctx: InputContext) => string | Uint8Array | undefined;
+  /**
+   * Instructions per slice between input checks.
+   *
+   * @default {100000}
+   */
+  sliceInsns?: number;
+  /**
+   * Stop after this many instructions even if the guest has not exited.
+   *
+   * @default {2e9}
+   */
+  maxInsns?: number;
+}
+
+/** Options for {@linkcode replay}. */
+export interface ReplayOptions extends SessionMachineOptions {
+  /**
+   * Stop after this many instructions even if the log goes on.
+   *
+   * @default {2e9}
+   */
+  maxInsns?: number;
+}
+
+/** What a recorded or replayed session produced. */
+export interface SessionResult {
+  /** Instructions retired. */
+  icount: number;
+  /** {@linkcode VirtMachine.stateHash} at the end. */
+  stateHash: string;
+  /** All serial output, as text. */
+  output: string;
+  /** How the guest exited, if it did. */
+  exit: ExitStatus | undefined;
+}
+
+/** A recording: the session's result and its log. */
+export interface Recording extends SessionResult {
+  /** The nondeterministic inputs, in order. */
+  log: NondetEvent[];
+}
+
+function collect(): { text: () => string; sink: (b: Uint8Array) => void } {
+  const dec = new TextDecoder();
+  let out = "";
+  return {
+    text: () => out,
+    sink: (b) => (out += dec.decode(b, { stream: true })),
+  };
+}
+
+/**
+ * Record a session.
+ *
+ * @param options the machine and the input script
+ * @returns the result and the log
+ * @example Record a guest that powers off at once
+ * ```ts
+ * import { record } from "./session.ts";
+ * // li t0, 0x100000 ; li t1, 0x5555 ; sw t1, 0(t0)
+ * const kernel = new Uint8Array([
+ *   0xb7, 0x02, 0x10, 0x00, 0x37, 0x53, 0x00, 0x00, 0x1b, 0x03, 0x53, 0x55,
+ *   0x23, 0xa0, 0x62, 0x00,
+ * ]);
+ * const rec = await record({ bios: "none", kernel, memoryBytes: 1 << 20 });
+ * if (rec.exit?.kind !== "poweroff" || rec.icount !== 4) throw new Error("unreachable");
+ * ```
+ */
+export async function record(options: RecordOptions): Promise<Recording> {
+  const { input, sliceInsns = 100_000, maxInsns = 2e9, ...machine } = options;
+  const log: NondetEvent[] = [];
+  const out = collect();
+  const m = new VirtMachine({
+    ...machine,
+    output: out.sink,
+    record: (e) => log.push(e),
+  });
+  let exit: ExitStatus | undefined;
+  let idle = false;
+  while (m.cpu.icount < maxInsns) {
+    const typed = input?.({ output: out.text(), icount: m.cpu.icount, idle });
+    if (typed !== undefined) {
+      m.sendInput(
+        typeof typed === "string" ? new TextEncoder().encode(typed) : typed,
+      );
+    }
+    // Idle time passes deterministically (to the next timer deadline).
+    const r = m.run(sliceInsns, { warpIdle: true });
+    idle = r.kind === "idle";
+    if (r.kind === "exit") {
+      exit = r.status;
+      break;
+    }
+    // Idle with no timer and nothing typed: nothing more will happen.
+    if (idle && typed === undefined && m.pendingInput === 0) break;
+  }
+  if (!exit) m.endRecording();
+  return {
+    icount: m.cpu.icount,
+    stateHash: await m.stateHash(),
+    output: out.text(),
+    exit,
+    log,
+  };
+}
+
+/**
+ * Replay a session from its log alone.
+ *
+ * @param log the recording's log
+ * @param options the same machine as recorded
+ * @returns what the replay produced
+ * @example Replay a recording
+ * ```ts
+ * import { record, replay, assertReplayMatches } from "./session.ts";
+ * const kernel = new Uint8Array([
+ *   0xb7, 0x02, 0x10, 0x00, 0x37, 0x53, 0x00, 0x00, 0x1b, 0x03, 0x53, 0x55,
+ *   0x23, 0xa0, 0x62, 0x00,
+ * ]);
+ * const rec = await record({ bios: "none", kernel, memoryBytes: 1 << 20 });
+ * const rep = await replay(rec.log, { bios: "none", kernel, memoryBytes: 1 << 20 });
+ * assertReplayMatches(rec, rep);
+ * ```
+ */
+export async function replay(
+  log: readonly NondetEvent[],
+  options: ReplayOptions,
+): Promise<SessionResult> {
+  const { maxInsns = 2e9, ...machine } = options;
+  const out = collect();
+  const m = new VirtMachine({
+    ...machine,
+    output: out.sink,
+    replay: arraySource(log),
+  });
+  let exit: ExitStatus | undefined;
+  while (m.cpu.icount < maxInsns) {
+    const r = m.run(1_000_000, { warpIdle: true });
+    if (r.kind === "exit") {
+      exit = r.status;
+      break;
+    }
+    if (r.kind === "replay-end" || r.kind === "idle") break;
+  }
+  return {
+    icount: m.cpu.icount,
+    stateHash: await m.stateHash(),
+    output: out.text(),
+    exit,
+  };
+}
+
+/**
+ * Check that a replay reproduced its recording: the same serial output, the
+ * same final instruction count and state hash, and the same exit status.
+ *
+ * @param recorded the recording
+ * @param replayed the replay
+ * @throws {Error} naming the first thing that differs
+ * @example See {@linkcode replay}
+ * ```ts
+ * import { assertReplayMatches } from "./session.ts";
+ * const r = { icount: 1, stateHash: "ab", output: "x", exit: undefined };
+ * assertReplayMatches(r, { ...r });
+ * ```
+ */
+export function assertReplayMatches(
+  recorded: SessionResult,
+  replayed: SessionResult,
+): void {
+  if (recorded.output !== replayed.output) {
+    let i = 0;
+    while (recorded.output[i] === replayed.output[i]) i++;
+    throw new Error(
+      `Replay does not match: serial output differs at character ${i}: recorded ${
+        JSON.stringify(recorded.output.slice(i, i + 40))
+      }, replayed ${JSON.stringify(replayed.output.slice(i, i + 40))}`,
+    );
+  }
+  if (recorded.icount !== replayed.icount) {
+    throw new Error(
+      `Replay does not match: recorded ${recorded.icount} instructions, replayed ${replayed.icount}`,
+    );
+  }
+  if (
+    JSON.stringify(recorded.exit, big) !== JSON.stringify(replayed.exit, big)
+  ) {
+    throw new Error(
+      `Replay does not match: recorded exit ${
+        JSON.stringify(recorded.exit, big)
+      }, replayed ${JSON.stringify(replayed.exit, big)}`,
+    );
+  }
+  if (recorded.stateHash !== replayed.stateHash) {
+    throw new Error(
+      `Replay does not match: the state hash differs at instruction ${recorded.icount}`,
+    );
+  }
+}
+
+function big(_k: string, v: unknown): unknown {
+  return typeof v === "bigint" ? v.toString() : v;
+}

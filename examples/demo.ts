@@ -1,76 +1,83 @@
 /**
- * `deno task demo`: run the bundled guest (examples/guest/demo.elf, built
- * from demo.c beside it) with scripted serial input, twice, and show that the
- * two runs are identical to the instruction: same output, same final
- * instruction count, same hash of RAM and registers.
- *
- * The input is typed at fixed instruction counts (when the guest's prompt
- * appears), so nothing from the host's timing reaches the guest. Recording
- * host-timed input and replaying it is the job of deja's record/replay.
+ * `deno task demo`: record a session of the bundled guest
+ * (examples/guest/demo.elf, built from demo.c beside it) with scripted input
+ * typed at random host moments, replay it from the log alone, and show that
+ * the two runs match: the same serial output, the same final instruction
+ * count, the same hash of RAM and registers, the same exit status.
  *
  * @module
  */
 
-import { VirtMachine } from "../mod.ts";
+import { assertReplayMatches, record, replay } from "../replay/session.ts";
+import type { InputContext } from "../replay/session.ts";
 
 const ELF = new URL("./guest/demo.elf", import.meta.url);
 const LINES = ["hello, deja", "record and replay", "racecar", "quit"];
 
-interface Run {
-  output: string;
-  icount: number;
-  hash: string;
-  status: string;
+const machine = {
+  bios: "none" as const,
+  kernel: await Deno.readFile(ELF),
+  memoryBytes: 64 << 20,
+};
+
+// Type each line once the guest shows its prompt, after a random number of
+// slices: the host's timing, which only the log can reproduce.
+const todo = [...LINES];
+let wait = -1;
+function typist({ output }: InputContext): string | undefined {
+  if (!output.endsWith("> ") || todo.length === 0) return undefined;
+  if (wait < 0) wait = Math.floor(Math.random() * 4);
+  if (wait-- > 0) return undefined;
+  wait = -1;
+  return todo.shift()! + "\n";
 }
 
-async function runOnce(echo: boolean): Promise<Run> {
-  const dec = new TextDecoder();
-  let output = "";
-  const m = new VirtMachine({
-    bios: "none",
-    kernel: await Deno.readFile(ELF),
-    memoryBytes: 64 << 20,
-    // A fixed RTC base: the host wall clock is the one input left.
-    hostClock: () => 1_700_000_000_000_000_000n,
-    output: (b) => {
-      const s = dec.decode(b, { stream: true });
-      output += s;
-      if (echo) Deno.stdout.writeSync(b);
-    },
-  });
-  const lines = [...LINES];
-  let status = "still running";
-  for (let guard = 0; guard < 100_000; guard++) {
-    // Without warping: when the guest idles at its prompt, type a line.
-    const r = m.run(1_000_000);
-    if (r.kind === "exit") {
-      status = JSON.stringify(r.status);
-      break;
+console.log("== recording (serial console) ==");
+const rec = await record({ ...machine, input: typist, sliceInsns: 20_000 });
+// The guest prints a tick every 0.1 s of guest time; fold runs of them.
+console.log(
+  rec.output.replace(
+    /(?:> \r\[tick \d+\]\r\n)+/g,
+    (m) => `  [${m.split("\n").length - 1} ticks of 0.1 s guest time]\r\n`,
+  ),
+);
+console.log(`== log: ${rec.log.length} events ==`);
+const dec = new TextDecoder();
+for (let i = 0; i < rec.log.length; i++) {
+  const e = rec.log[i]!;
+  if (e.kind === "serial") {
+    // Fold a typed line (one event per byte) into one row.
+    let text = dec.decode(e.bytes);
+    let j = i;
+    while (rec.log[j + 1]?.kind === "serial" && !text.endsWith("\n")) {
+      const n = rec.log[++j]!;
+      if (n.kind === "serial") text += dec.decode(n.bytes);
     }
-    if (r.kind === "idle") {
-      if (lines.length > 0 && output.endsWith("> ")) {
-        m.sendInput(new TextEncoder().encode(lines.shift()! + "\n"));
-      } else m.run(1, { warpIdle: true }); // let guest time pass
-    }
-  }
-  return { output, icount: m.cpu.icount, hash: await m.stateHash(), status };
+    console.log(
+      `  @${e.icount}..${rec.log[j]!.icount} serial input ${
+        JSON.stringify(text)
+      }`,
+    );
+    i = j;
+  } else if (e.kind === "host-clock") {
+    console.log(`  @${e.icount} host clock read by the RTC: ${e.ns} ns`);
+  } else if (e.kind === "shutdown") {
+    console.log(`  @${e.icount} shutdown ${JSON.stringify(e.status)}`);
+  } else console.log(`  @${e.icount} ${e.kind}`);
 }
 
-console.log("== run 1 (serial console) ==");
-const a = await runOnce(true);
-console.log("\n== run 2 (silent) ==");
-const b = await runOnce(false);
-console.log(
-  `run 1: ${a.icount} instructions, exit ${a.status}, state ${
-    a.hash.slice(0, 16)
-  }`,
-);
-console.log(
-  `run 2: ${b.icount} instructions, exit ${b.status}, state ${
-    b.hash.slice(0, 16)
-  }`,
-);
-const same = a.output === b.output && a.icount === b.icount &&
-  a.hash === b.hash;
-console.log(same ? "MATCH: both runs are identical" : "MISMATCH");
-if (!same) Deno.exit(1);
+console.log("\n== replaying from the log alone ==");
+const rep = await replay(rec.log, machine);
+const row = (name: string, r: typeof rec) =>
+  `${name}: ${r.icount} instructions, exit ${
+    JSON.stringify(r.exit)
+  }, output ${r.output.length} bytes, state ${r.stateHash.slice(0, 16)}`;
+console.log(row("record", rec));
+console.log(row("replay", rep));
+try {
+  assertReplayMatches(rec, rep);
+  console.log("MATCH: the replay reproduced the recording exactly");
+} catch (err) {
+  console.log(`MISMATCH: ${(err as Error).message}`);
+  Deno.exit(1);
+}

@@ -86,13 +86,17 @@ RVTEST_CODE_BEGIN
                   ld a0, 0(a1))
 
         /* misaligned AMOs and LR/SC trap, mtval = address */
-        TEST_TRAP(47, CAUSE_MISALIGNED_STORE, la a1, amo_d + 4; amoadd.d a0, a2, (a1))
+        la a1, amo_d + 4
+        TEST_TRAP(47, CAUSE_MISALIGNED_STORE, amoadd.d a0, a2, (a1))
         CHECK_TRAP_TVAL_ADDR(amo_d + 4)
-        TEST_TRAP(48, CAUSE_MISALIGNED_STORE, la a1, amo_w + 2; amoswap.w a0, a2, (a1))
+        la a1, amo_w + 2
+        TEST_TRAP(48, CAUSE_MISALIGNED_STORE, amoswap.w a0, a2, (a1))
         CHECK_TRAP_TVAL_ADDR(amo_w + 2)
-        TEST_TRAP(49, CAUSE_MISALIGNED_LOAD, la a1, amo_w + 1; lr.w a0, (a1))
+        la a1, amo_w + 1
+        TEST_TRAP(49, CAUSE_MISALIGNED_LOAD, lr.w a0, (a1))
         CHECK_TRAP_TVAL_ADDR(amo_w + 1)
-        TEST_TRAP(50, CAUSE_MISALIGNED_STORE, la a1, amo_d + 4; sc.d a0, a2, (a1))
+        la a1, amo_d + 4
+        TEST_TRAP(50, CAUSE_MISALIGNED_STORE, sc.d a0, a2, (a1))
         CHECK_TRAP_TVAL_ADDR(amo_d + 4)
 
         j pass

@@ -39,6 +39,21 @@ export { Cpu, PRIV_M, PRIV_S, PRIV_U, StopReason } from "./core/cpu.ts";
 export { Bus } from "./core/bus.ts";
 export type { MmioRegion } from "./core/bus.ts";
 export { VirtualClock, VirtualTimer } from "./core/clock.ts";
+export {
+  assertReplayMatches,
+  record,
+  replay,
+} from "./replay/session.ts";
+export type {
+  InputContext,
+  Recording,
+  RecordOptions,
+  ReplayOptions,
+  SessionMachineOptions,
+  SessionResult,
+} from "./replay/session.ts";
+export { arraySource, ReplayDivergenceError } from "./replay/nondet.ts";
+export type { NondetEvent, NondetSource } from "./replay/nondet.ts";
 export { main } from "./cli/main.ts";
 export type { MainOptions } from "./cli/main.ts";
 

@@ -59,9 +59,17 @@ export type NondetEvent =
 
 /** Where a replaying machine takes its inputs from. */
 export interface NondetSource {
-  /** @returns the next event without taking it, or undefined at the end */
+  /**
+   * Look at the next event.
+   *
+   * @returns the next event without taking it, or undefined at the end
+   */
   peek(): NondetEvent | undefined;
-  /** @returns the next event, or undefined at the end */
+  /**
+   * Take the next event.
+   *
+   * @returns the next event, or undefined at the end
+   */
   take(): NondetEvent | undefined;
 }
 

@@ -910,14 +910,15 @@ Deno.test("checkPermissions names every missing flag at once", async (t) => {
   await t.step("missing write and net are listed together", async () => {
     await assert.rejects(
       checkPermissions(
-        config(["-bios", "none", "-serial", "file:serial.log", "-s"]),
+        // An absolute path outside /tmp, the only place the tests may write.
+        config(["-bios", "none", "-serial", "file:/var/deja-serial.log", "-s"]),
       ),
       (err: unknown) => {
         assert.ok(err instanceof PermissionError);
         assert.equal(err.name, "PermissionError");
         assert.equal(
           err.message,
-          "Missing permissions: write access to serial.log and net access to 127.0.0.1:1234; add --allow-write=serial.log --allow-net=127.0.0.1:1234 to the deno run command",
+          "Missing permissions: write access to /var/deja-serial.log and net access to 127.0.0.1:1234; add --allow-write=/var/deja-serial.log --allow-net=127.0.0.1:1234 to the deno run command",
         );
         assert.deepEqual(err.missing.map((p) => p.name), ["write", "net"]);
         return true;

@@ -272,8 +272,8 @@ test_##n##_resume:                                                      \
         CHECK_TRAP_TVAL(tval)
 
 /* An illegal instruction given as a 32-bit word: mtval = the word. */
-#define TEST_ILLEGAL32(n, word)                                         \
-        TEST_TRAP_TVAL(n, CAUSE_ILLEGAL, word, .word word)
+#define TEST_ILLEGAL32(n, bits)                                         \
+        TEST_TRAP_TVAL(n, CAUSE_ILLEGAL, bits, .word bits)
 
 /* An illegal instruction given as a 16-bit parcel: mtval = the parcel. */
 #define TEST_ILLEGAL16(n, half)                                         \

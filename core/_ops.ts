@@ -104,6 +104,7 @@ export const OP_NAMES = [
   "CSRRCI",
   "LI",
   "MV",
+  "BLOCK",
 ] as const;
 
 /** An op name. */

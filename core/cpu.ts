@@ -36,6 +36,8 @@ import {
   R,
 } from "./_alu64.ts";
 import { Fpu } from "./_fpu.ts";
+import { compileBlock } from "./_block.ts";
+import type { CompiledBlock } from "./_block.ts";
 
 /** User privilege level. */
 export const PRIV_U = 0;
@@ -125,6 +127,12 @@ class DecodedPage {
   readonly ramOff: number;
   /** Whether any slot is decoded. */
   hot = false;
+  /** Taken-branch counts per slot, to find hot block starts. */
+  readonly heat: Uint8Array = new Uint8Array(2048);
+  /** Compiled blocks; a BLOCK op's immediate indexes this array. */
+  readonly blocks: CompiledBlock[] = [];
+  /** Slots that some compiled block covers. */
+  covered: Uint8Array | undefined;
   constructor(paddr: number, ramOff: number) {
     this.paddr = paddr;
     this.ramOff = ramOff;
@@ -134,7 +142,27 @@ class DecodedPage {
   invalidate(off: number, len: number): void {
     const first = off > 0 ? (off - 2) >> 1 : 0; // a 32-bit insn may start 2 before
     const last = Math.min(2047, (off + len - 1) >> 1);
+    const cov = this.covered;
+    if (cov !== undefined) {
+      for (let i = first; i <= last; i++) {
+        if (cov[i] !== 0) {
+          this.dropBlocks();
+          break;
+        }
+      }
+    }
     for (let i = first; i <= last; i++) this.ops[i] = 0;
+  }
+  /** Put back the interpreted ops where blocks started. */
+  dropBlocks(): void {
+    for (const b of this.blocks) {
+      if (this.ops[b.start >> 1] === 94) {
+        this.ops[b.start >> 1] = b.w0;
+        this.imm[b.start >> 1] = b.imm0;
+      }
+    }
+    this.blocks.length = 0;
+    this.covered = undefined;
   }
 }
 
@@ -386,6 +414,12 @@ export class Cpu implements InterruptTarget {
     return (this.#fpu.frm << 5) | this.#fpu.fflags;
   }
 
+  /**
+   * Whether hot straight-line code is compiled into JavaScript functions.
+   * Results are identical either way; turn it off to compare.
+   */
+  blocks = true;
+
   /** Ask `run` to return at the next instruction boundary. */
   requestStop(): void {
     this.#stop = true;
@@ -447,8 +481,12 @@ export class Cpu implements InterruptTarget {
     const tlbWTag = this.#tlbWTag, tlbWOff = this.#tlbWOff;
     const base = this.icount;
     let budget = maxInsns;
-    let ops = this.#scratch.ops;
-    let imms = this.#scratch.imm;
+    let page = this.#scratch;
+    let ops = page.ops;
+    let imms = page.imm;
+    let heat = page.heat;
+    let blocks = page.blocks;
+    const useBlocks = this.blocks;
     let vbLo = 0, vbHi = 0, pcOff = 0;
     this.#stop = false;
     this.#endSlice = false;
@@ -473,10 +511,13 @@ export class Cpu implements InterruptTarget {
         held = -1;
         if (budget <= 0) break;
         this.icount = base + (maxInsns - budget);
-        const page = this.#enter(budget);
-        if (page === undefined) break;
+        const entered = this.#enter(budget);
+        if (entered === undefined) break;
+        page = entered;
         ops = page.ops;
         imms = page.imm;
+        heat = page.heat;
+        blocks = page.blocks;
         vbLo = this.pcLo & ~0xfff;
         vbHi = this.pcHi;
         pcOff = this.pcLo & 0xfff;
@@ -488,7 +529,7 @@ export class Cpu implements InterruptTarget {
       switch (w & 0xff) {
         case 0: { // UNDECODED
           budget++;
-          this.#decodeSlot(ops === this.#scratch.ops, vbLo, vbHi, pcOff);
+          this.#decodeInto(page, pcOff);
           if (ops[slot] === 0) { // fetch fault on a page-crossing insn
             {
               held = budget;
@@ -554,6 +595,9 @@ export class Cpu implements InterruptTarget {
           const t = pcOff + imm;
           if ((t >>> 0) < 4096) {
             pcOff = t;
+            const h = heat[t >> 1]! + 1;
+            heat[t >> 1] = h;
+            if (h === 32 && useBlocks) this.#compile(page, t);
             continue;
           }
           this.#setPcOff(vbLo, vbHi, t);
@@ -576,6 +620,9 @@ export class Cpu implements InterruptTarget {
           x[rd + 1] = (vbHi + Math.floor(l / TWO32)) | 0;
           if (tHi === vbHi && (tLo & ~0xfff) === vbLo) {
             pcOff = tLo & 0xfff;
+            const h = heat[pcOff >> 1]! + 1;
+            heat[pcOff >> 1] = h;
+            if (h === 32 && useBlocks) this.#compile(page, pcOff);
             continue;
           }
           this.pcLo = tLo;
@@ -592,6 +639,9 @@ export class Cpu implements InterruptTarget {
             const t = pcOff + imm;
             if ((t >>> 0) < 4096) {
               pcOff = t;
+              const h = heat[t >> 1]! + 1;
+              heat[t >> 1] = h;
+              if (h === 32 && useBlocks) this.#compile(page, t);
               continue;
             }
             this.#setPcOff(vbLo, vbHi, t);
@@ -609,6 +659,9 @@ export class Cpu implements InterruptTarget {
             const t = pcOff + imm;
             if ((t >>> 0) < 4096) {
               pcOff = t;
+              const h = heat[t >> 1]! + 1;
+              heat[t >> 1] = h;
+              if (h === 32 && useBlocks) this.#compile(page, t);
               continue;
             }
             this.#setPcOff(vbLo, vbHi, t);
@@ -627,6 +680,9 @@ export class Cpu implements InterruptTarget {
             const t = pcOff + imm;
             if ((t >>> 0) < 4096) {
               pcOff = t;
+              const h = heat[t >> 1]! + 1;
+              heat[t >> 1] = h;
+              if (h === 32 && useBlocks) this.#compile(page, t);
               continue;
             }
             this.#setPcOff(vbLo, vbHi, t);
@@ -645,6 +701,9 @@ export class Cpu implements InterruptTarget {
             const t = pcOff + imm;
             if ((t >>> 0) < 4096) {
               pcOff = t;
+              const h = heat[t >> 1]! + 1;
+              heat[t >> 1] = h;
+              if (h === 32 && useBlocks) this.#compile(page, t);
               continue;
             }
             this.#setPcOff(vbLo, vbHi, t);
@@ -663,6 +722,9 @@ export class Cpu implements InterruptTarget {
             const t = pcOff + imm;
             if ((t >>> 0) < 4096) {
               pcOff = t;
+              const h = heat[t >> 1]! + 1;
+              heat[t >> 1] = h;
+              if (h === 32 && useBlocks) this.#compile(page, t);
               continue;
             }
             this.#setPcOff(vbLo, vbHi, t);
@@ -681,6 +743,9 @@ export class Cpu implements InterruptTarget {
             const t = pcOff + imm;
             if ((t >>> 0) < 4096) {
               pcOff = t;
+              const h = heat[t >> 1]! + 1;
+              heat[t >> 1] = h;
+              if (h === 32 && useBlocks) this.#compile(page, t);
               continue;
             }
             this.#setPcOff(vbLo, vbHi, t);
@@ -1484,6 +1549,45 @@ export class Cpu implements InterruptTarget {
           x[rd + 1] = x[rs1 + 1]!;
           break;
         }
+        case 94: { // BLOCK
+          const b = blocks[imm]!;
+          if (budget >= b.n - 1) {
+            const r = b.fn(
+              x,
+              vbLo,
+              vbHi,
+              ram8,
+              ram16,
+              ram32,
+              tlbRTag,
+              tlbROff,
+              tlbWTag,
+              tlbWOff,
+            );
+            const done = r >>> 13;
+            if (done > 0) {
+              pcOff = r & 8191;
+              budget -= done - 1;
+              if (pcOff < 4096) {
+                const h = heat[pcOff >> 1]! + 1;
+                heat[pcOff >> 1] = h;
+                if (h === 32 && useBlocks) this.#compile(page, pcOff);
+              }
+              continue;
+            }
+          }
+          // Not enough budget for the whole block, or its first instruction
+          // missed the TLB: interpret that instruction alone, from the
+          // scratch page.
+          budget++;
+          const sc = this.#scratch;
+          sc.ops.fill(1);
+          sc.ops[slot] = b.w0;
+          sc.imm[slot] = b.imm0;
+          ops = sc.ops;
+          imms = sc.imm;
+          continue;
+        }
       }
       pcOff += 2 + ((w >>> 26) & 2);
     }
@@ -1687,25 +1791,25 @@ export class Cpu implements InterruptTarget {
     return v < 0 ? 0 : v;
   }
 
-  #pageOf(vbLo: number, vbHi: number, scratch: boolean): DecodedPage {
-    if (scratch) return this.#scratch;
-    const key = (vbHi << 20) | (vbLo >>> 12);
-    return this.#tlbXPage[key & TLB_MASK] ?? this.#lastPage(vbLo, vbHi);
+  /** Compile the block at `off` of `page`, if it makes one. */
+  #compile(page: DecodedPage, off: number): void {
+    if (page.ramOff < 0 || page === this.#scratch) return;
+    if ((page.ops[off >> 1]! & 0xff) === 94) return;
+    const b = compileBlock(
+      page.ops,
+      page.imm,
+      off,
+      (o) => this.#decodeInto(page, o),
+    );
+    if (!b) return;
+    const idx = page.blocks.push(b) - 1;
+    page.ops[off >> 1] = 94;
+    page.imm[off >> 1] = idx;
+    const cov = page.covered ??= new Uint8Array(2048);
+    for (let o = b.start; o < b.end; o += 2) cov[o >> 1] = 1;
   }
 
-  #lastPage(vbLo: number, vbHi: number): DecodedPage {
-    // Uncached translation (e.g. a PMP-split page): translate again.
-    const pa = this.#translate(vbLo, vbHi, ACC_FETCH, 2);
-    const bus = this.#bus;
-    const ppage = pa - (pa % 4096);
-    if (pa >= 0 && bus.inRam(ppage, 4096)) {
-      return this.#codePages[(ppage - bus.ramBase) / 4096]!;
-    }
-    return this.#romPages.get(ppage) ?? this.#scratch;
-  }
-
-  #decodeSlot(scratch: boolean, vbLo: number, vbHi: number, off: number): void {
-    const page = this.#pageOf(vbLo, vbHi, scratch);
+  #decodeInto(page: DecodedPage, off: number): void {
     const lo = this.#fetch16(page, off);
     const t = this.#tmp;
     if ((lo & 3) !== 3) decode16(lo, t);

@@ -20,7 +20,8 @@
  * Traps: every trap goes to an M-mode handler.  A case that expects one
  * announces it with EXPECT_TRAP(cause, resume): the handler records mcause,
  * mtval and mepc in trap_rec, and returns to `resume` in the privilege mode
- * the trap came from.  Any other trap fails the current case.
+ * the trap came from (or in M-mode when bit 0 of the resume address is
+ * set).  Any other trap fails the current case.
  */
 #ifndef DEJA_ISA_TEST_MACROS_H
 #define DEJA_ISA_TEST_MACROS_H
@@ -141,7 +142,12 @@ m_trap_vector:                                                          \
         sd t4, TR_EXPECT(t6);                                           \
         sd t4, TR_ALT(t6);                                              \
         ld t4, TR_RESUME(t6);                                           \
-        csrw mepc, t4;                                                  \
+        andi t5, t4, 1;                                                 \
+        beqz t5, 2f;                                                    \
+        li t5, MSTATUS_MPP;                                             \
+        csrs mstatus, t5;                                               \
+        andi t4, t4, -2;                                                \
+2:      csrw mepc, t4;                                                  \
         ld t4, TR_SAVE + 8(t6);                                         \
         ld t5, TR_SAVE(t6);                                             \
         csrr t6, mscratch;                                              \
@@ -217,6 +223,31 @@ stack_top:                                                              \
         EXPECT_TRAP(cause, resume)                                      \
         li t5, alt;                                                     \
         sd t5, TR_ALT(t6);
+
+/* Enter privilege `mode` (0 = U, 1 = S) at the next instruction. */
+#define GOTO_MODE(mode)                                                 \
+        li t5, MSTATUS_MPP;                                             \
+        csrc mstatus, t5;                                               \
+        li t5, (mode) << 11;                                            \
+        csrs mstatus, t5;                                               \
+        la t5, 1f;                                                      \
+        csrw mepc, t5;                                                  \
+        mret;                                                           \
+1:
+
+/* From U or S (ecall cause `cause`), back to M-mode. */
+#define RETURN_TO_M(cause)                                              \
+        EXPECT_TRAP(cause, 1f + 1)                                      \
+        ecall;                                                          \
+        j fail;                                                         \
+1:
+
+/* Let S and U access all of memory through PMP entry 0 (NAPOT, RWX). */
+#define PMP_ALLOW_ALL                                                   \
+        li t5, -1;                                                      \
+        csrw pmpaddr0, t5;                                              \
+        li t5, 0x1f;                                                    \
+        csrw pmpcfg0, t5;
 
 /* Compare a recorded trap field with a constant or an address. */
 #define CHECK_TRAP_FIELD(off, val)                                      \

@@ -1,0 +1,204 @@
+// The block compiler changes speed, never results: every guest runs to the
+// same instruction count, output and state hash with blocks on and off.
+
+import { equal } from "node:assert/strict";
+import { VirtMachine } from "../devices/virt.ts";
+import type { VirtMachineOptions } from "../devices/virt.ts";
+import { readFirmware } from "./_console.ts";
+
+async function runOnce(
+  options: VirtMachineOptions,
+  blocks: boolean,
+  maxInsns: number,
+  input?: string,
+) {
+  let output = "";
+  const dec = new TextDecoder();
+  const m = new VirtMachine({
+    ...options,
+    hostClock: () => 1_700_000_000_000_000_000n,
+    output: (b) => (output += dec.decode(b, { stream: true })),
+  });
+  m.cpu.blocks = blocks;
+  if (input) m.sendInput(new TextEncoder().encode(input));
+  while (m.cpu.icount < maxInsns) {
+    const r = m.run(Math.min(1_000_000, maxInsns - m.cpu.icount), {
+      warpIdle: true,
+    });
+    if (r.kind === "exit" || r.kind === "idle") break;
+  }
+  return { icount: m.cpu.icount, output, hash: await m.stateHash(), m };
+}
+
+async function same(
+  options: VirtMachineOptions,
+  maxInsns: number,
+  input?: string,
+) {
+  const a = await runOnce(options, false, maxInsns, input);
+  const b = await runOnce(options, true, maxInsns, input);
+  equal(b.icount, a.icount, "instruction count");
+  equal(b.output, a.output, "serial output");
+  equal(b.hash, a.hash, "state hash");
+  return b;
+}
+
+// smc.S: a hot loop (compiled into a block) whose first instruction the
+// program then rewrites, from `addi a0, a0, 1` to `addi a0, a0, 2`, followed
+// by fence.i and 100 more iterations; then it powers off. a0 must be 300.
+const SMC = new Uint8Array([
+  0x13,
+  0x04,
+  0x00,
+  0x00,
+  0x13,
+  0x05,
+  0x00,
+  0x00,
+  0x93,
+  0x05,
+  0x00,
+  0x00,
+  0x13,
+  0x06,
+  0x00,
+  0x00,
+  0x93,
+  0x02,
+  0x00,
+  0x00,
+  0x13,
+  0x03,
+  0x40,
+  0x06,
+  0x13,
+  0x05,
+  0x15,
+  0x00,
+  0x93,
+  0x85,
+  0x35,
+  0x00,
+  0x33,
+  0x46,
+  0xb6,
+  0x00,
+  0x93,
+  0x96,
+  0x25,
+  0x00,
+  0x93,
+  0x82,
+  0x12,
+  0x00,
+  0xe3,
+  0x96,
+  0x62,
+  0xfe,
+  0x63,
+  0x12,
+  0x04,
+  0x02,
+  0x13,
+  0x04,
+  0x10,
+  0x00,
+  0x97,
+  0x03,
+  0x00,
+  0x00,
+  0x93,
+  0x83,
+  0x03,
+  0xfe,
+  0x37,
+  0x0e,
+  0x25,
+  0x00,
+  0x1b,
+  0x0e,
+  0x3e,
+  0x51,
+  0x23,
+  0xa0,
+  0xc3,
+  0x01,
+  0x0f,
+  0x10,
+  0x00,
+  0x00,
+  0x6f,
+  0xf0,
+  0x1f,
+  0xfc,
+  0xb7,
+  0x02,
+  0x10,
+  0x00,
+  0x37,
+  0x53,
+  0x00,
+  0x00,
+  0x1b,
+  0x03,
+  0x53,
+  0x55,
+  0x23,
+  0xa0,
+  0x62,
+  0x00,
+  0x6f,
+  0x00,
+  0x00,
+  0x00,
+]);
+
+Deno.test("Cpu block compiler sees code that the guest rewrites", async () => {
+  const r = await same(
+    { bios: "none", kernel: SMC, memoryBytes: 1 << 20 },
+    1e6,
+  );
+  equal(r.m.cpu.getX(10), 300n);
+});
+
+Deno.test("Cpu gives identical results with and without blocks", async (t) => {
+  const dir = new URL("./guest/build/", import.meta.url);
+  const names = [...Deno.readDirSync(dir)]
+    .filter((e) => e.name.endsWith(".elf"))
+    .map((e) => e.name)
+    .sort();
+  for (const name of names) {
+    await t.step(name, async () => {
+      await same(
+        {
+          bios: "none",
+          kernel: Deno.readFileSync(new URL(name, dir)),
+          memoryBytes: 32 << 20,
+        },
+        3e8,
+        name === "uart.elf" ? "hello\n" : undefined,
+      );
+    });
+  }
+  await t.step("bench (first 50M instructions)", async () => {
+    await same({
+      bios: "none",
+      kernel: Deno.readFileSync(
+        new URL("../bench/guest/bench.elf", import.meta.url),
+      ),
+      memoryBytes: 32 << 20,
+    }, 5e7);
+  });
+  await t.step("OpenSBI and U-Boot to the prompt", async () => {
+    await same({
+      bios: readFirmware(
+        "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf",
+        "opensbi",
+      ),
+      kernel: readFirmware(
+        "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin",
+        "u-boot-qemu",
+      ),
+    }, 3e8);
+  });
+});

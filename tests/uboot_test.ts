@@ -111,3 +111,27 @@ Deno.test("M-mode U-Boot boots with -bios and answers commands", async (t) => {
   match(banner, /DRAM:\s+128 MiB/);
   await drive(con, t, "M")();
 });
+
+Deno.test("U-Boot's reset reboots the board, or ends the run with -no-reboot", async (t) => {
+  await t.step("reset reboots into U-Boot again", () => {
+    const con = new Console({ bios: readFirmware(UBOOT_M, "u-boot-qemu") });
+    con.expect("Hit any key to stop autoboot");
+    con.send(" ");
+    con.expect(/=> $/);
+    con.send("reset\n");
+    con.expect("Hit any key to stop autoboot");
+    equal(con.machine.exitStatus, undefined);
+  });
+  await t.step("with noReboot, reset ends the run", () => {
+    const con = new Console({
+      bios: readFirmware(UBOOT_M, "u-boot-qemu"),
+      noReboot: true,
+    });
+    con.expect("Hit any key to stop autoboot");
+    con.send(" ");
+    con.expect(/=> $/);
+    con.send("reset\n");
+    const r = con.runToExit();
+    deepEqual(r.kind === "exit" ? r.status.kind : r.kind, "reset");
+  });
+});

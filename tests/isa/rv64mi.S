@@ -57,7 +57,7 @@ RVTEST_CODE_BEGIN
         TEST_CASE(17, a0, 0x222, li a1, -1; csrw mideleg, a1; csrr a0, mideleg; andi a0, a0, 0x333)
         TEST_CASE(18, a0, 0, csrw mideleg, x0; csrr a0, mideleg; andi a0, a0, 0x333)
         /* mie: the M and S interrupt enables */
-        TEST_CASE(19, a0, 0xaaa, li a1, -1; csrw mie, a1; csrr a0, mie; li a1, 0xfff; and a0, a0, a1; csrw mie, x0)
+        TEST_CASE(19, a0, 0xaaa, li a1, -1; csrw mie, a1; csrr a0, mie; li a1, 0xbbb; and a0, a0, a1; csrw mie, x0)
 
         /* ecall from M, S and U */
         TEST_TRAP_TVAL(20, CAUSE_ECALL_M, 0, ecall)
@@ -145,8 +145,9 @@ RVTEST_CODE_BEGIN
         RETURN_TO_M(CAUSE_ECALL_S)
         li a1, MSTATUS_TSR
         csrc mstatus, a1
-        /* wfi in M with an interrupt pending but not enabled: continues */
-        TEST_CASE(59, a0, 1, csrw mie, x0; wfi; li a0, 1)
+        /* wfi in M with the timer interrupt pending (mtimecmp = 0 at reset)
+           and enabled in mie but not in mstatus: continues, no trap */
+        TEST_CASE(59, a0, 1, csrci mstatus, MSTATUS_MIE; li a1, 1 << 7; csrw mie, a1; wfi; li a0, 1; csrw mie, x0)
 
         /* mret: MIE <- MPIE, MPIE <- 1, MPP <- U */
         TEST_CASE(60, a0, MSTATUS_MIE | MSTATUS_MPIE,
@@ -157,7 +158,7 @@ RVTEST_CODE_BEGIN
                   li a1, MSTATUS_MIE; csrc mstatus, a1)
         /* sret from S: SIE <- SPIE, SPIE <- 1, SPP <- U; to U-mode */
         TEST_CASE(61, a0, 0, li a1, MSTATUS_SPP; csrc mstatus, a1;
-                  li a1, MSTATUS_SPIE; csrs mstatus, a1)
+                  li a1, MSTATUS_SPIE; csrs mstatus, a1; li a0, 0)
         GOTO_MODE(1)
         la a1, 1f
         csrw sepc, a1
@@ -203,8 +204,6 @@ test_68_resume:
         CHECK_TRAP_FIELD(TR_CAUSE, 0x8000000000000003)
         li a1, CLINT_MSIP
         sw x0, 0(a1)
-        /* the handler's mret restored MIE: disable again */
-        csrci mstatus, MSTATUS_MIE
         /* vectored mode: interrupt 3 enters at base + 12 */
         test_69:
         li TESTNUM, 69
@@ -222,7 +221,6 @@ test_68_resume:
 test_69_resume:
         li a1, CLINT_MSIP
         sw x0, 0(a1)
-        csrci mstatus, MSTATUS_MIE
         TEST_CASE(70, a0, 1, la a1, vec_hits; ld a0, 0(a1))
         /* exceptions in vectored mode still go to the base */
         TEST_TRAP(71, CAUSE_ECALL_M, ecall)

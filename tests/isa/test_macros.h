@@ -21,7 +21,8 @@
  * announces it with EXPECT_TRAP(cause, resume): the handler records mcause,
  * mtval and mepc in trap_rec, and returns to `resume` in the privilege mode
  * the trap came from (or in M-mode when bit 0 of the resume address is
- * set).  Any other trap fails the current case.
+ * set); after an interrupt, with mstatus.MIE = 0.  Any other trap fails
+ * the current case.
  */
 #ifndef DEJA_ISA_TEST_MACROS_H
 #define DEJA_ISA_TEST_MACROS_H
@@ -141,7 +142,11 @@ m_trap_vector:                                                          \
         li t4, -1;                                                      \
         sd t4, TR_EXPECT(t6);                                           \
         sd t4, TR_ALT(t6);                                              \
-        ld t4, TR_RESUME(t6);                                           \
+        csrr t4, mcause;                                                \
+        bgez t4, 3f;                                                    \
+        li t4, MSTATUS_MPIE;                                            \
+        csrc mstatus, t4;                                               \
+3:      ld t4, TR_RESUME(t6);                                           \
         andi t5, t4, 1;                                                 \
         beqz t5, 2f;                                                    \
         li t5, MSTATUS_MPP;                                             \
@@ -224,9 +229,12 @@ stack_top:                                                              \
         li t5, alt;                                                     \
         sd t5, TR_ALT(t6);
 
-/* Enter privilege `mode` (0 = U, 1 = S) at the next instruction. */
+/*
+ * Enter privilege `mode` (0 = U, 1 = S) at the next instruction, with
+ * mstatus.MIE = 0 (so that MIE is still 0 when a trap brings us back).
+ */
 #define GOTO_MODE(mode)                                                 \
-        li t5, MSTATUS_MPP;                                             \
+        li t5, MSTATUS_MPP | MSTATUS_MPIE;                              \
         csrc mstatus, t5;                                               \
         li t5, (mode) << 11;                                            \
         csrs mstatus, t5;                                               \

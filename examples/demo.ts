@@ -9,7 +9,7 @@
  */
 
 import { assertReplayMatches, record, replay } from "../replay/session.ts";
-import type { InputContext } from "../replay/session.ts";
+import type { InputContext, SessionResult } from "../replay/session.ts";
 
 const ELF = new URL("./guest/demo.elf", import.meta.url);
 const LINES = ["hello, deja", "record and replay", "racecar", "quit"];
@@ -68,7 +68,7 @@ for (let i = 0; i < rec.log.length; i++) {
 
 console.log("\n== replaying from the log alone ==");
 const rep = await replay(rec.log, machine);
-const row = (name: string, r: typeof rec) =>
+const row = (name: string, r: SessionResult) =>
   `${name}: ${r.icount} instructions, exit ${
     JSON.stringify(r.exit)
   }, output ${r.output.length} bytes, state ${r.stateHash.slice(0, 16)}`;

@@ -2,7 +2,8 @@
  * The devices of the `virt` board, each modelled on QEMU's so that Debian's
  * OpenSBI and U-Boot boot unchanged: the 16550A UART, the CLINT, the PLIC,
  * the SiFive test finisher, the Goldfish RTC, empty virtio-mmio slots, the
- * reset-vector ROM, and the board's device tree.
+ * reset-vector ROM, the board's device tree, and HTIF (`tohost`/`fromhost`)
+ * for test binaries that define those symbols.
  *
  * Every device takes an options object, exposes the MMIO `regions` it
  * registers on the bus, and has `reset()`, `saveState()` and `loadState()`
@@ -29,6 +30,7 @@
 export * from "./boot_rom.ts";
 export * from "./clint.ts";
 export * from "./goldfish_rtc.ts";
+export * from "./htif.ts";
 export * from "./plic.ts";
 export * from "./sifive_test.ts";
 export * from "./uart_16550.ts";

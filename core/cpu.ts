@@ -1718,6 +1718,63 @@ export class Cpu implements InterruptTarget {
    */
   onTrap: ((cause: number, interrupt: boolean) => void) | undefined = undefined;
 
+  /**
+   * The raw instruction at the pc, read without side effects (no A/D
+   * updates, no traps, no TLB fill), for instrumentation.
+   *
+   * @returns the 16- or 32-bit instruction, or 0 if it cannot be read
+   */
+  peekInsn(): number {
+    const lo = this.pcLo, hi = this.pcHi;
+    const half = (l: number, h: number): number => {
+      const pa = this.#peekTranslate(l, h);
+      if (pa < 0) return -1;
+      if (this.#bus.inRam(pa, 2)) return this.#bus.read(pa, 2);
+      const r = this.#bus.find(pa);
+      return r?.executable ? r.read(pa - r.base, 2) & 0xffff : -1;
+    };
+    const a = half(lo, hi);
+    if (a < 0) return 0;
+    if ((a & 3) !== 3) return a;
+    const s = (lo >>> 0) + 2;
+    const b = half(s | 0, (hi + Math.floor(s / TWO32)) | 0);
+    return b < 0 ? 0 : (a | (b << 16)) >>> 0;
+  }
+
+  /** Sv39 walk for {@linkcode Cpu.peekInsn}: reads only, -1 on failure. */
+  #peekTranslate(lo: number, hi: number): number {
+    if (this.priv === PRIV_M || this.satpMode === 0) {
+      return hi * TWO32 + (lo >>> 0);
+    }
+    const t = this.#tmp;
+    let a = this.satpPpn * 4096;
+    const vpn = [
+      (lo >>> 12) & 0x1ff,
+      (lo >>> 21) & 0x1ff,
+      ((lo >>> 30) | (hi << 2)) & 0x1ff,
+    ];
+    for (let level = 2; level >= 0; level--) {
+      const pteAddr = a + vpn[level]! * 8;
+      if (!this.#bus.inRam(pteAddr, 8) || !this.#bus.read64(pteAddr, t)) {
+        return -1;
+      }
+      const pLo = t[0]!, pHi = t[1]!;
+      if (!(pLo & 1)) return -1;
+      const ppn = (pLo >>> 10) + (pHi & 0x3fffff) * 4194304;
+      if ((pLo & 0xa) === 0) {
+        a = ppn * 4096;
+        continue;
+      }
+      const vOff = level === 2
+        ? ((lo >>> 12) & 0x3ffff) * 4096
+        : level === 1
+        ? ((lo >>> 12) & 0x1ff) * 4096
+        : 0;
+      return ppn * 4096 + vOff + (lo & 0xfff);
+    }
+    return -1;
+  }
+
   #vector(lo: number, hi: number, cause: number, interrupt: boolean): void {
     const baseLo = lo & ~3;
     const off = interrupt && (lo & 3) === 1 ? cause * 4 : 0;

@@ -37,7 +37,7 @@ export interface ClintOptions {
   /** Physical base address (`CLINT_BASE` on `virt`). */
   base: number;
   /** The virtual clock that MTIME follows. */
-  clock: VirtualClock;
+  clock: Pick<VirtualClock, "nowNs" | "newTimer">;
   /** The hart whose MSIP and MTIP bits the CLINT drives. */
   hart: InterruptTarget;
 }
@@ -72,7 +72,7 @@ export class Clint {
   /** The MSWI window (at `base`) and the MTIMER window (at `base + 0x4000`). */
   readonly regions: MmioRegion[];
 
-  #clock: VirtualClock;
+  #clock: Pick<VirtualClock, "nowNs" | "newTimer">;
   #hart: InterruptTarget;
   #timer: VirtualTimer;
   #msip = 0;

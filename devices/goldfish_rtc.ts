@@ -41,7 +41,7 @@ export interface GoldfishRtcOptions {
   /** Physical base address (`RTC_BASE` on `virt`). */
   base: number;
   /** The virtual clock that the time advances with. */
-  clock: VirtualClock;
+  clock: Pick<VirtualClock, "nowNs" | "newTimer">;
   /** The interrupt line, usually a PLIC source. */
   irq: IrqLine;
   /**
@@ -80,7 +80,7 @@ export class GoldfishRtc {
   /** The register window. */
   readonly regions: MmioRegion[];
 
-  #clock: VirtualClock;
+  #clock: Pick<VirtualClock, "nowNs" | "newTimer">;
   #irq: IrqLine;
   #timer: VirtualTimer;
   /** RTC time minus virtual time, modulo 2^64, right after reset. */

@@ -79,7 +79,7 @@ export interface Uart16550Options {
    *
    * @default {undefined}
    */
-  clock?: VirtualClock;
+  clock?: Pick<VirtualClock, "nowNs" | "newTimer">;
   /**
    * Input clock divided by 16, in Hz; sets the character time.
    *
@@ -114,7 +114,7 @@ export class Uart16550 {
 
   #irq: IrqLine;
   #output: (byte: number) => void;
-  #clock: VirtualClock | undefined;
+  #clock: Pick<VirtualClock, "nowNs" | "newTimer"> | undefined;
   #timer: VirtualTimer | undefined;
   #baudBase: number;
 

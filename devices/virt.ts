@@ -31,7 +31,11 @@ import type { Uart16550 } from "./uart_16550.ts";
 import { buildVirtFdt } from "./virt_fdt.ts";
 import { ReplayDivergenceError } from "../replay/nondet.ts";
 import type { NondetEvent, NondetSource } from "../replay/nondet.ts";
-import type { DeviceContext, PluginRegistry } from "../plugins/registry.ts";
+import type { PluginRegistry } from "../plugins/registry.ts";
+import { PluginHost } from "../plugins/host.ts";
+import type { DeviceSpec, HostedDevice } from "../plugins/host.ts";
+import { runObserved } from "../plugins/instrumentation.ts";
+import type { InstrumentationHooks } from "../plugins/instrumentation.ts";
 import {
   builtinRegistry,
   clintPlugin,
@@ -96,6 +100,20 @@ export interface VirtMachineOptions {
    * @default {false}
    */
   noReboot?: boolean;
+  /**
+   * Plugin devices to add to the board (`-device`): each gets its MMIO
+   * window at `addr`, its PLIC line `irq`, and a device tree node.
+   *
+   * @default {[]}
+   */
+  devices?: readonly DeviceSpec[];
+  /**
+   * Instrumentation callbacks (`-plugin`). With any, the hart runs on the
+   * observed path, one instruction at a time; with none, the fast path.
+   *
+   * @default {[]}
+   */
+  instrumentation?: readonly InstrumentationHooks[];
 }
 
 /** How a run of the machine ended. */
@@ -199,19 +217,28 @@ export class VirtMachine {
     const cpu = this.cpu;
     clock.onChange = () => cpu.endSlice();
     const registry = options.registry ?? builtinRegistry();
-    const ctx: DeviceContext = {
+    const host = new PluginHost(registry, {
       bus: this.bus,
       clock,
       hart: cpu,
-      irq: (n) => refs.plic!.irq(n),
-    };
-    this.plic = registry.create(plicPlugin, ctx, { base: map.PLIC_BASE });
+      plicLine: (n) => refs.plic!.irq(n),
+      deliver: (kind, payload) => this.injectEvent(kind, payload),
+    });
+    this.plugins = host;
+    this.plic = host.createBuiltin(plicPlugin, { addr: map.PLIC_BASE }, {
+      base: map.PLIC_BASE,
+    });
     refs.plic = this.plic;
-    this.clint = registry.create(clintPlugin, ctx, { base: map.CLINT_BASE });
+    this.clint = host.createBuiltin(clintPlugin, { addr: map.CLINT_BASE }, {
+      base: map.CLINT_BASE,
+    });
     refs.clint = this.clint;
     const output = options.output;
     const outBuf: number[] = [];
-    this.uart = registry.create(uartPlugin, ctx, {
+    this.uart = host.createBuiltin(uartPlugin, {
+      addr: map.UART0_BASE,
+      irq: map.UART0_IRQ,
+    }, {
       base: map.UART0_BASE,
       irq: map.UART0_IRQ,
       output: output
@@ -222,12 +249,17 @@ export class VirtMachine {
         : () => {},
     });
     this.#outBuf = outBuf;
-    this.rtc = registry.create(rtcPlugin, ctx, {
+    this.rtc = host.createBuiltin(rtcPlugin, {
+      addr: map.RTC_BASE,
+      irq: map.RTC_IRQ,
+    }, {
       base: map.RTC_BASE,
       irq: map.RTC_IRQ,
       hostClock: () => this.#hostClock(),
     });
-    this.test = registry.create(sifiveTestPlugin, ctx, {
+    this.test = host.createBuiltin(sifiveTestPlugin, {
+      addr: map.TEST_BASE,
+    }, {
       base: map.TEST_BASE,
       onShutdown: (kind, code) => {
         this.#exit = { kind, code };
@@ -236,12 +268,17 @@ export class VirtMachine {
     });
     this.#virtio = [];
     for (let i = 0; i < map.VIRTIO_COUNT; i++) {
+      const base = map.VIRTIO_BASE + i * map.VIRTIO_SIZE;
       this.#virtio.push(
-        registry.create(virtioMmioPlugin, ctx, {
-          base: map.VIRTIO_BASE + i * map.VIRTIO_SIZE,
-        }),
+        host.createBuiltin(virtioMmioPlugin, {
+          name: `virtio-mmio.${i}`,
+          addr: base,
+          irq: map.VIRTIO_IRQ + i,
+        }, { base }),
       );
     }
+    this.#pluginDevices = (options.devices ?? []).map((spec) => host.add(spec));
+    this.#hooks = options.instrumentation ?? [];
 
     // Images.
     const ramEnd = map.DRAM_BASE + memoryBytes;
@@ -275,6 +312,17 @@ export class VirtMachine {
       ramSize: memoryBytes,
       ...(options.append !== undefined ? { bootargs: options.append } : {}),
       ...(initrd ? { initrd } : {}),
+      devices: this.#pluginDevices.map((d) => ({
+        name: d.name,
+        compatible: d.plugin.compatible ?? `deja,${d.plugin.name}`,
+        base: d.addr,
+        size: d.plugin.mmioSize ??
+          d.instance.regions.reduce(
+            (end, r) => Math.max(end, r.base + r.size),
+            d.addr,
+          ) - d.addr,
+        ...(d.irq !== undefined ? { irq: d.irq } : {}),
+      })),
     });
     // QEMU puts the FDT at the top of RAM (below 3 GiB), 2 MiB aligned; on a
     // tiny RAM that would hit the images, so fall back to 16-byte alignment.
@@ -311,6 +359,7 @@ export class VirtMachine {
       ...this.uart.regions,
     ];
     for (const v of this.#virtio) regions.push(...v.regions);
+    for (const d of this.#pluginDevices) regions.push(...d.instance.regions);
     for (const r of regions) this.bus.register(r);
     this.#loadImages();
     cpu.reset(map.MROM_BASE);
@@ -326,6 +375,47 @@ export class VirtMachine {
       });
     }
     this.htif = htif;
+    for (const h of this.#hooks) h.vcpuInit?.();
+  }
+
+  /** The board side of the device plugins (built-in and `-device`). */
+  readonly plugins: PluginHost;
+  #pluginDevices: HostedDevice[];
+  #hooks: readonly InstrumentationHooks[];
+  #finished = false;
+
+  /**
+   * Hand a plugin replay event to the device that brings its kind, as a
+   * backend or a device emitted it. Recorded at the current instruction;
+   * ignored in replay mode, where the log supplies the events.
+   *
+   * @param kind the event kind
+   * @param payload the value, encoded by the kind's codec
+   * @throws {PluginError} if no device on the board brings the kind
+   */
+  injectEvent(kind: string, payload: Uint8Array): void {
+    if (this.#replay) return;
+    this.plugins.apply(kind, payload);
+    this.#record?.({
+      kind: "plugin",
+      icount: this.cpu.icount,
+      event: kind,
+      payload,
+    });
+  }
+
+  /**
+   * Tell the instrumentation plugins that the run is over (`vcpuExit`,
+   * then `exit`). Only the first call counts.
+   *
+   * @param reason why the run ended
+   */
+  finishInstrumentation(reason: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    for (const h of this.#hooks) h.vcpuExit?.();
+    const info = Object.freeze({ icount: this.cpu.icount, reason });
+    for (const h of this.#hooks) h.exit?.(info);
   }
 
   #outBuf: number[];
@@ -511,6 +601,9 @@ export class VirtMachine {
           }
           break;
         }
+        case "plugin":
+          this.plugins.apply(e.event, e.payload);
+          break;
         case "end":
           return { kind: "replay-end", icount };
       }
@@ -525,6 +618,7 @@ export class VirtMachine {
     this.clint.reset();
     this.plic.reset();
     this.rtc.reset();
+    for (const d of this.#pluginDevices) d.instance.reset();
     const icount = this.cpu.icount;
     this.cpu.reset(map.MROM_BASE);
     this.cpu.icount = icount; // time keeps going across a reboot
@@ -555,7 +649,9 @@ export class VirtMachine {
         const slice = this.#input.length > 0 || htif ? 10_000 : this.sliceInsns;
         const n = Math.min(left, slice, toDeadline, toEvent);
         const before = cpu.icount;
-        const reason = cpu.run(n);
+        const reason = this.#hooks.length === 0
+          ? cpu.run(n)
+          : runObserved(cpu, n, this.#hooks);
         left -= cpu.icount - before;
         clock.runExpired();
         if (htif && !this.#exit) {

@@ -85,6 +85,19 @@ export interface VirtFdtOptions {
    * @default {undefined}
    */
   rngSeed?: Uint8Array;
+  /**
+   * Plugin devices (`-device`): one node each under `/soc`, with `reg`,
+   * `compatible` and, with an `irq`, `interrupts` on the PLIC.
+   *
+   * @default {[]}
+   */
+  devices?: readonly {
+    name: string;
+    compatible: string;
+    base: number;
+    size: number;
+    irq?: number;
+  }[];
 }
 
 /**
@@ -213,6 +226,18 @@ export function buildVirtFdt(options: VirtFdtOptions): Uint8Array {
       .propU32("interrupt-parent", plicPhandle)
       .propU64("reg", reg(addr, VIRTIO_SIZE))
       .propStr("compatible", "virtio,mmio")
+      .endNode();
+  }
+
+  for (const d of options.devices ?? []) {
+    const node = d.name.replace(/[^A-Za-z0-9,._+-]/g, "-");
+    fdt.beginNode(`${node}@${hex(d.base)}`);
+    if (d.irq !== undefined) {
+      fdt.propU32("interrupts", d.irq)
+        .propU32("interrupt-parent", plicPhandle);
+    }
+    fdt.propU64("reg", reg(d.base, d.size))
+      .propStr("compatible", d.compatible)
       .endNode();
   }
 

@@ -1,6 +1,14 @@
 /**
  * Plugins: the typed registry through which every device of the board is
- * created.
+ * created, backends feed it host data, and instrumentation observes it.
+ * See `docs/plugins.md` for the plugin author's guide.
+ *
+ * - `registry.ts`: the plugin kinds, `define*Plugin`, {@linkcode PluginRegistry}
+ * - `options.ts`: option schemas and `key=value` parsing
+ * - `state.ts`: declared device state, saved and restored as bytes
+ * - `host.ts`: the board side of device plugins
+ * - `instrumentation.ts`: callbacks and the built-in `insn`, `hotblocks`, `mem`
+ * - `testing.ts`: the test kit (state round trip, record and replay)
  *
  * @example Make a registry with the built-in devices
  * ```ts
@@ -13,3 +21,7 @@
  */
 
 export * from "./registry.ts";
+export * from "./options.ts";
+export * from "./state.ts";
+export * from "./host.ts";
+export * from "./instrumentation.ts";

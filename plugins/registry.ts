@@ -1,38 +1,224 @@
 /**
- * The typed plugin registry. Every device of the board, built-in or not, is
- * a plugin: a plain object with a `kind` discriminant, a unique `name`, a
- * `version`, the plugin API version it was written for, the names of the
- * plugins it depends on, the replay event kinds it may produce, and a
- * `create(ctx, options)` factory.
+ * The typed plugin registry. There are three kinds of plugin, told apart by
+ * `kind`:
  *
- * This is the first cut of the registry (device plugins); backend and
- * instrumentation plugins, replay event codecs and run-time loading build on
- * the same shapes.
+ * - **device**: a guest-visible model that runs with the vCPU (MMIO
+ *   registers, an interrupt line, declared state);
+ * - **backend**: host I/O that runs on the main loop (a terminal, a file, a
+ *   socket, a sensor's data source); it hands host data to the guest only by
+ *   emitting declared replay events;
+ * - **instrumentation**: observes execution (QEMU's TCG plugins); it cannot
+ *   change guest state.
+ *
+ * Every plugin has a unique `name`, a `version`, the plugin API version it
+ * was written for (the registry accepts
+ * {@linkcode MIN_PLUGIN_API_VERSION} to {@linkcode PLUGIN_API_VERSION}), the
+ * names of the plugins it depends on, and an option schema.
+ *
+ * A plugin lists in `produces` the replay event kinds it may emit. A device
+ * plugin that brings a new kind registers its codec in `events`: `encode` and
+ * `decode` (the bytes in the log) and `apply` (what the event does to the
+ * device). Emitting a kind that is not in `produces` throws
+ * {@linkcode UndeclaredEventError}, and the types make it a compile error.
  *
  * @module
  */
 
-import type { Bus, MmioRegion } from "../core/bus.ts";
-import type { VirtualClock } from "../core/clock.ts";
+import type { VirtualTimer } from "../core/clock.ts";
 import type { InterruptTarget, IrqLine } from "../core/irq.ts";
+import type { MmioRegion } from "../core/bus.ts";
+import type { OptionsOf, OptionsSchema } from "./options.ts";
+import type { StateDescription, StateFields, StateValues } from "./state.ts";
+import type { InstrumentationHooks } from "./instrumentation.ts";
 
-/** The plugin API version that this registry speaks. */
+/** The plugin API version that this registry speaks (the newest). */
 export const PLUGIN_API_VERSION = 1;
 
+/** The oldest plugin API version that this registry still accepts. */
+export const MIN_PLUGIN_API_VERSION = 1;
+
+/**
+ * Replay event kinds that the core itself logs and applies. A plugin may
+ * list them in `produces` without a codec: `serial` is bytes for the UART's
+ * receive FIFO, `clock` a host wall-clock reading.
+ */
+export const CORE_EVENT_KINDS: readonly string[] = ["serial", "clock"];
+
+// ---------------------------------------------------------------------------
+// Replay events
+
+/**
+ * How a replay event kind is stored and what it does: QEMU's
+ * `_save/_load/_run` triple. `encode` and `decode` must be inverses;
+ * `apply` runs on the device, at the same instruction count in the
+ * recording and in every replay.
+ */
+export interface EventCodec<T = unknown, I = never> {
+  /**
+   * Turn a value into the bytes stored in the log.
+   *
+   * @param value what was emitted
+   * @returns the bytes
+   */
+  encode(value: T): Uint8Array;
+  /**
+   * Turn logged bytes back into the value.
+   *
+   * @param bytes what `encode` returned
+   * @returns the value
+   */
+  decode(bytes: Uint8Array): T;
+  /**
+   * Deliver the event to the device (the recording and every replay call
+   * it with the decoded value, at the same instruction).
+   *
+   * @param device the device instance
+   * @param value the decoded value
+   */
+  apply(device: I, value: T): void;
+}
+
+/** The value type of a codec. */
+export type CodecValue<C> = C extends EventCodec<infer T, infer _I> ? T
+  : never;
+
+/**
+ * An emitted event kind is not in the plugin's `produces`. Names the plugin
+ * and the kind.
+ */
+export class UndeclaredEventError extends Error {
+  /** The plugin that emitted. */
+  readonly plugin: string;
+  /** The kind it emitted. */
+  readonly eventKind: string;
+
+  /**
+   * Create the error.
+   *
+   * @param plugin the plugin name
+   * @param kind the event kind
+   * @param declared what the plugin declared
+   */
+  constructor(plugin: string, kind: string, declared: readonly string[]) {
+    super(
+      `Plugin ${plugin} emitted replay event kind ${
+        JSON.stringify(kind)
+      }, which it does not declare; add it to produces (declared: ${
+        declared.length ? declared.join(", ") : "none"
+      })`,
+    );
+    this.name = "UndeclaredEventError";
+    this.plugin = plugin;
+    this.eventKind = kind;
+  }
+}
+
+/**
+ * A replay log holds event kinds that no loaded plugin provides, so it
+ * cannot be replayed with this set of plugins.
+ */
+export class UnknownEventKindError extends Error {
+  /** The kinds that no plugin provides. */
+  readonly kinds: readonly string[];
+
+  /**
+   * Create the error.
+   *
+   * @param kinds the unknown kinds
+   */
+  constructor(kinds: readonly string[]) {
+    super(
+      `Cannot replay this log: it holds replay event kinds that no loaded plugin provides: ${
+        kinds.join(", ")
+      }; load the plugins it was recorded with (-device PLUGIN.ts)`,
+    );
+    this.name = "UnknownEventKindError";
+    this.kinds = kinds;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Device plugins
+
+/** The guest's virtual clock, the only clock a device sees. */
+export interface GuestClock {
+  /** Virtual nanoseconds since power-on (from the instruction count). */
+  nowNs(): number;
+  /**
+   * Make a timer on the virtual clock: arm it with `mod(deadlineNs)`,
+   * disarm it with `del()`; the callback runs at the deadline's
+   * instruction on every run.
+   *
+   * @param name a name for debugging
+   * @param callback what runs when it expires
+   * @returns the timer
+   */
+  newTimer(name: string, callback: () => void): VirtualTimer;
+}
+
+/** Guest physical memory, for DMA. */
+export interface GuestMemory {
+  /**
+   * Read guest memory (RAM or MMIO).
+   *
+   * @param addr physical address
+   * @param size 1, 2 or 4 bytes
+   * @returns the value, zero-extended
+   */
+  read(addr: number, size: 1 | 2 | 4): number;
+  /**
+   * Write guest memory.
+   *
+   * @param addr physical address
+   * @param size 1, 2 or 4 bytes
+   * @param value the value
+   * @returns false if nothing is mapped there
+   */
+  write(addr: number, size: 1 | 2 | 4, value: number): boolean;
+}
+
+/** The emit function of a plugin that declared the kinds `K`. */
+export type Emit<K extends string, V extends Record<string, unknown>> = <
+  E extends K,
+>(
+  kind: E,
+  value: E extends keyof V ? V[E] : unknown,
+) => void;
+
 /** What a device plugin gets when it is created. */
-export interface DeviceContext {
-  /** The physical bus, to read guest memory (DMA). */
-  readonly bus: Bus;
+export interface DeviceContext<
+  K extends string = string,
+  V extends Record<string, unknown> = Record<string, unknown>,
+> {
+  /** The instance name (the plugin name, or `name=` from `-device`). */
+  readonly name: string;
+  /** Where the device's MMIO window starts (`addr=` of `-device`). */
+  readonly addr: number;
+  /** The PLIC source number of its interrupt (`irq=`), if it has one. */
+  readonly irqNumber: number | undefined;
+  /**
+   * The device's interrupt line to the PLIC (level-triggered). Setting it
+   * when the device has no `irq=` throws.
+   */
+  readonly irq: IrqLine;
   /** The virtual clock: the only clock that may change guest state. */
-  readonly clock: VirtualClock;
-  /** The hart's interrupt pending bits (for CLINT-like devices). */
+  readonly clock: GuestClock;
+  /** Guest physical memory (DMA). */
+  readonly memory: GuestMemory;
+  /**
+   * Report a nondeterministic input that the device itself read from the
+   * host. Prefer a backend plugin for host I/O.
+   */
+  readonly emit: Emit<K, V>;
+  /** Built-in wiring: the hart's pending-interrupt bits (CLINT, PLIC). */
   readonly hart: InterruptTarget;
   /**
-   * A PLIC input line.
+   * Built-in wiring: any PLIC input line.
    *
    * @param source PLIC source number, 1 to 95
+   * @returns the line
    */
-  irq(source: number): IrqLine;
+  plicLine(source: number): IrqLine;
 }
 
 /** What every device instance offers the board. */
@@ -43,11 +229,48 @@ export interface DeviceInstance {
   reset(): void;
 }
 
+/**
+ * A device's state: the declaration and how to read and write the values of
+ * an instance.
+ */
+export interface DeviceState<I, F extends StateFields = StateFields> {
+  /** The declaration (fields, version, postLoad). */
+  readonly description: StateDescription<F>;
+  /**
+   * Read the instance's state.
+   *
+   * @param device the instance
+   * @returns its values
+   */
+  save(device: I): StateValues<F>;
+  /**
+   * Set the instance's state (after `postLoad`).
+   *
+   * @param device the instance
+   * @param values the values
+   */
+  load(device: I, values: StateValues<F>): void;
+}
+
+/**
+ * The codecs of a device plugin, one per kind it brings; `V` maps each kind
+ * to its value type.
+ */
+export type EventCodecs<V extends Record<string, unknown>> = {
+  readonly [
+    // deno-lint-ignore no-explicit-any
+    E in keyof V
+  ]: EventCodec<V[E], any>;
+};
+
 /** A device plugin. */
 export interface DevicePlugin<
   Name extends string = string,
-  Options = unknown,
-  Instance extends DeviceInstance = DeviceInstance,
+  K extends string = string,
+  S extends OptionsSchema = OptionsSchema,
+  I extends DeviceInstance = DeviceInstance,
+  V extends Record<string, unknown> = Record<string, unknown>,
+  O = OptionsOf<S>,
 > {
   /** The discriminant. */
   readonly kind: "device";
@@ -59,26 +282,43 @@ export interface DevicePlugin<
   readonly apiVersion: number;
   /** Names of plugins that must be registered first. */
   readonly dependencies?: readonly string[];
-  /** Replay event kinds that the plugin may emit. */
-  readonly produces?: readonly string[];
+  /** A one-line description. */
+  readonly description?: string;
+  /** The `compatible` string of its device tree node. */
+  readonly compatible?: string;
+  /** Size of its MMIO window in bytes (for the device tree node). */
+  readonly mmioSize?: number;
+  /** The options it takes after `-device PLUGIN,` (typed by the schema). */
+  readonly options?: S;
+  /** Replay event kinds that the plugin (or its backend) may emit. */
+  readonly produces?: readonly K[];
+  /** Codecs of the event kinds it brings. */
+  readonly events?: EventCodecs<V>;
+  /** Its declared state. */
+  readonly state?: DeviceState<I, StateFields>;
+  /** The backend that feeds it from the host (runs on the main loop). */
+  readonly backend?: AnyBackendPlugin;
   /**
    * Make an instance.
    *
    * @param ctx what the board offers
-   * @param options the plugin's options
+   * @param options the parsed options (for built-ins, board wiring)
+   * @returns the instance
    */
-  create(ctx: DeviceContext, options: Options): Instance;
+  create(
+    ctx: DeviceContext<K, V>,
+    options: O,
+  ): I;
 }
 
-/** Any plugin. */
-export type Plugin = DevicePlugin<string, never, DeviceInstance>;
-
 /**
- * Define a device plugin, keeping its literal types (name, events).
+ * Define a device plugin, keeping its literal types: the name, the event
+ * kinds in `produces` (so that `ctx.emit` accepts only those), the option
+ * types from the schema.
  *
  * @param plugin the plugin object
  * @returns the same object
- * @example Define a scratch-register device
+ * @example A scratch-register device
  * ```ts
  * import { defineDevicePlugin, PLUGIN_API_VERSION } from "./registry.ts";
  * const scratch = defineDevicePlugin({
@@ -86,18 +326,21 @@ export type Plugin = DevicePlugin<string, never, DeviceInstance>;
  *   name: "scratch",
  *   version: "1.0.0",
  *   apiVersion: PLUGIN_API_VERSION,
- *   create: (_ctx, options: { base: number }) => {
- *     let value = 0;
+ *   compatible: "deja,scratch",
+ *   mmioSize: 4,
+ *   options: { initial: { type: "number", default: 0 } },
+ *   create: (ctx, options) => {
+ *     let value = options.initial;
  *     return {
  *       regions: [{
  *         name: "scratch",
- *         base: options.base,
+ *         base: ctx.addr,
  *         size: 4,
  *         accessSizes: [4],
  *         read: () => value,
- *         write: (_o: number, _s: number, v: number) => (value = v),
+ *         write: (_o, _s, v) => (value = v),
  *       }],
- *       reset: () => (value = 0),
+ *       reset: () => (value = options.initial),
  *     };
  *   },
  * });
@@ -107,16 +350,390 @@ export type Plugin = DevicePlugin<string, never, DeviceInstance>;
  */
 export function defineDevicePlugin<
   const Name extends string,
-  Options,
-  Instance extends DeviceInstance,
+  I extends DeviceInstance,
+  const K extends string = never,
+  const S extends OptionsSchema = Record<never, never>,
+  V extends Record<string, unknown> = Record<never, never>,
+  O = OptionsOf<S>,
 >(
-  plugin: DevicePlugin<Name, Options, Instance>,
-): DevicePlugin<Name, Options, Instance> {
+  plugin: DevicePlugin<Name, K, S, I, V, O>,
+): DevicePlugin<Name, K, S, I, V, O> {
   return plugin;
 }
 
+// ---------------------------------------------------------------------------
+// Backend plugins
+
+/** What a backend plugin gets when it is created. */
+export interface BackendContext<K extends string = string> {
+  /** The instance name. */
+  readonly name: string;
+  /**
+   * Hand host data to the guest as a replay event of a declared kind. In
+   * a recording it is logged at the instruction where the device takes it;
+   * in a replay the backend is not started and the log supplies it.
+   */
+  readonly emit: Emit<K, Record<string, unknown>>;
+}
+
+/** What a backend instance offers the host loop. */
+export interface BackendInstance {
+  /**
+   * Guest output for a character backend: bytes the device wrote.
+   *
+   * @param bytes the bytes
+   */
+  write?(bytes: Uint8Array): void;
+  /** Called by the host loop from time to time: read the host source. */
+  poll?(): void;
+  /** Release host resources (files, sockets). */
+  close?(): void | Promise<void>;
+}
+
+/** A host permission a backend needs, in Deno's terms. */
+export type BackendPermission =
+  | { name: "read" | "write"; path: string }
+  | { name: "net"; host: string };
+
+/** A backend plugin: host I/O on the main loop. */
+export interface BackendPlugin<
+  Name extends string = string,
+  K extends string = string,
+  S extends OptionsSchema = OptionsSchema,
+> {
+  /** The discriminant. */
+  readonly kind: "backend";
+  /** A unique name, as in `-serial NAME:...` for character backends. */
+  readonly name: Name;
+  /** The plugin's own version. */
+  readonly version: string;
+  /** The plugin API version it was written for. */
+  readonly apiVersion: number;
+  /** Names of plugins that must be registered first. */
+  readonly dependencies?: readonly string[];
+  /** A one-line description. */
+  readonly description?: string;
+  /** The options it takes (typed by the schema). */
+  readonly options?: S;
+  /** Replay event kinds it emits. */
+  readonly produces?: readonly K[];
+  /**
+   * The host permissions it needs with these options, so that the command
+   * line can name the exact flag before it starts.
+   *
+   * @param options the parsed options
+   * @returns the permissions
+   */
+  permissions?(options: OptionsOf<S>): BackendPermission[];
+  /**
+   * Open the host source. May be async (open a file, listen on a socket).
+   *
+   * @param ctx the emit function
+   * @param options the parsed options
+   * @returns the instance
+   */
+  create(
+    ctx: BackendContext<K>,
+    options: OptionsOf<S>,
+  ): BackendInstance | Promise<BackendInstance>;
+}
+
 /**
- * The set of plugins that a machine may use.
+ * Define a backend plugin, keeping its literal types.
+ *
+ * @param plugin the plugin object
+ * @returns the same object
+ * @example A backend that types "hi" once
+ * ```ts
+ * import { defineBackendPlugin, PLUGIN_API_VERSION } from "./registry.ts";
+ * const hello = defineBackendPlugin({
+ *   kind: "backend",
+ *   name: "hello",
+ *   version: "1.0.0",
+ *   apiVersion: PLUGIN_API_VERSION,
+ *   produces: ["serial"],
+ *   create: (ctx) => {
+ *     ctx.emit("serial", new TextEncoder().encode("hi"));
+ *     return {};
+ *   },
+ * });
+ * console.log(hello.produces); // ["serial"]
+ * ```
+ */
+export function defineBackendPlugin<
+  const Name extends string,
+  const K extends string,
+  const S extends OptionsSchema,
+>(plugin: BackendPlugin<Name, K, S>): BackendPlugin<Name, K, S> {
+  return plugin;
+}
+
+// ---------------------------------------------------------------------------
+// Instrumentation plugins
+
+/** What an instrumentation plugin gets when it is created. */
+export interface InstrumentationContext {
+  /** The instance name. */
+  readonly name: string;
+  /**
+   * Where its report goes (the CLI prints it on stderr, or to `outfile=`).
+   *
+   * @param line one line of text
+   */
+  output(line: string): void;
+}
+
+/** An instrumentation plugin: observes execution, changes nothing. */
+export interface InstrumentationPlugin<
+  Name extends string = string,
+  S extends OptionsSchema = OptionsSchema,
+> {
+  /** The discriminant. */
+  readonly kind: "instrumentation";
+  /** A unique name, as in `-plugin NAME`. */
+  readonly name: Name;
+  /** The plugin's own version. */
+  readonly version: string;
+  /** The plugin API version it was written for. */
+  readonly apiVersion: number;
+  /** Names of plugins that must be registered first. */
+  readonly dependencies?: readonly string[];
+  /** A one-line description. */
+  readonly description?: string;
+  /** The options it takes (typed by the schema). */
+  readonly options?: S;
+  /** Instrumentation never produces replay events. */
+  readonly produces?: readonly never[];
+  /**
+   * Make the callbacks.
+   *
+   * @param ctx where the report goes
+   * @param options the parsed options
+   * @returns the callbacks it wants
+   */
+  create(
+    ctx: InstrumentationContext,
+    options: OptionsOf<S>,
+  ): InstrumentationHooks;
+}
+
+/**
+ * Define an instrumentation plugin, keeping its literal types.
+ *
+ * @param plugin the plugin object
+ * @returns the same object
+ * @example Count traps
+ * ```ts
+ * import { defineInstrumentationPlugin, PLUGIN_API_VERSION } from "./registry.ts";
+ * const traps = defineInstrumentationPlugin({
+ *   kind: "instrumentation",
+ *   name: "traps",
+ *   version: "1.0.0",
+ *   apiVersion: PLUGIN_API_VERSION,
+ *   create: (ctx) => {
+ *     let n = 0;
+ *     return { trap: () => n++, exit: () => ctx.output(`traps: ${n}`) };
+ *   },
+ * });
+ * console.log(traps.name);
+ * ```
+ */
+export function defineInstrumentationPlugin<
+  const Name extends string,
+  const S extends OptionsSchema,
+>(plugin: InstrumentationPlugin<Name, S>): InstrumentationPlugin<Name, S> {
+  return plugin;
+}
+
+// ---------------------------------------------------------------------------
+// The registry
+
+/** Any device plugin. */
+export type AnyDevicePlugin =
+  // deno-lint-ignore no-explicit-any
+  & Omit<DevicePlugin<string, string, any, any, any, any>, "create" | "backend">
+  & {
+    /** Its backend, if any. */
+    readonly backend?: AnyBackendPlugin;
+    /**
+     * Make an instance.
+     *
+     * @param ctx what the board offers
+     * @param options the parsed options
+     */
+    // deno-lint-ignore no-explicit-any
+    create(ctx: any, options: any): any;
+  };
+/** Any backend plugin. */
+export type AnyBackendPlugin =
+  // deno-lint-ignore no-explicit-any
+  & Omit<BackendPlugin<string, string, any>, "create" | "permissions">
+  & {
+    /**
+     * The permissions it needs.
+     *
+     * @param options the parsed options
+     */
+    // deno-lint-ignore no-explicit-any
+    permissions?(options: any): BackendPermission[];
+    /**
+     * Open the host source.
+     *
+     * @param ctx the emit function
+     * @param options the parsed options
+     */
+    create(
+      // deno-lint-ignore no-explicit-any
+      ctx: any,
+      // deno-lint-ignore no-explicit-any
+      options: any,
+    ): BackendInstance | Promise<BackendInstance>;
+  };
+/** Any instrumentation plugin. */
+export type AnyInstrumentationPlugin =
+  // deno-lint-ignore no-explicit-any
+  & Omit<InstrumentationPlugin<string, any>, "create">
+  & {
+    /**
+     * Make the callbacks.
+     *
+     * @param ctx where the report goes
+     * @param options the parsed options
+     */
+    // deno-lint-ignore no-explicit-any
+    create(ctx: any, options: any): InstrumentationHooks;
+  };
+
+/** Any plugin: the union over `kind`. */
+export type Plugin =
+  | AnyDevicePlugin
+  | AnyBackendPlugin
+  | AnyInstrumentationPlugin;
+
+/** A plugin failed a registration check (API version, name, dependency). */
+export class PluginError extends Error {
+  /** The plugin's name, or its path when it has none. */
+  readonly plugin: string;
+
+  /**
+   * Create the error.
+   *
+   * @param plugin the plugin name or path
+   * @param detail what is wrong and how to fix it
+   * @param options the cause
+   */
+  constructor(plugin: string, detail: string, options?: ErrorOptions) {
+    super(`Cannot load plugin ${plugin}: ${detail}`, options);
+    this.name = "PluginError";
+    this.plugin = plugin;
+  }
+}
+
+const KINDS = ["device", "backend", "instrumentation"];
+
+/**
+ * Check that a value is a well-formed plugin object (any kind), and that its
+ * API version is one this registry speaks.
+ *
+ * @param value what a module exported
+ * @param where the plugin's name or path, for messages
+ * @returns the plugin
+ * @throws {PluginError} naming what is missing or wrong
+ * @example Refuse a plugin written for a newer API
+ * ```ts
+ * import { checkPlugin, PluginError } from "./registry.ts";
+ * try {
+ *   checkPlugin({ kind: "device", name: "x", version: "1", apiVersion: 99, create() {} }, "x.ts");
+ * } catch (e) {
+ *   if (!(e instanceof PluginError)) throw e;
+ *   console.log(e.message);
+ * }
+ * ```
+ */
+export function checkPlugin(value: unknown, where: string): Plugin {
+  if (typeof value !== "object" || value === null) {
+    throw new PluginError(
+      where,
+      "expected a plugin object made with defineDevicePlugin, defineBackendPlugin or defineInstrumentationPlugin",
+    );
+  }
+  const p = value as Record<string, unknown>;
+  if (typeof p.kind !== "string" || !KINDS.includes(p.kind)) {
+    throw new PluginError(
+      where,
+      `its kind is ${
+        JSON.stringify(p.kind)
+      }; expected "device", "backend" or "instrumentation"`,
+    );
+  }
+  if (typeof p.name !== "string" || !/^[A-Za-z0-9_.-]+$/.test(p.name)) {
+    throw new PluginError(
+      where,
+      "its name must be a non-empty string of letters, digits, _ . and -",
+    );
+  }
+  const name = p.name;
+  if (typeof p.version !== "string" || p.version === "") {
+    throw new PluginError(name, "its version must be a non-empty string");
+  }
+  if (typeof p.apiVersion !== "number") {
+    throw new PluginError(
+      name,
+      `it has no apiVersion; set apiVersion: PLUGIN_API_VERSION (${PLUGIN_API_VERSION})`,
+    );
+  }
+  if (
+    p.apiVersion < MIN_PLUGIN_API_VERSION || p.apiVersion > PLUGIN_API_VERSION
+  ) {
+    throw new PluginError(
+      name,
+      `it was written for plugin API version ${p.apiVersion}, and this deja speaks versions ${MIN_PLUGIN_API_VERSION} to ${PLUGIN_API_VERSION}; ${
+        p.apiVersion > PLUGIN_API_VERSION ? "update deja" : "update the plugin"
+      }`,
+    );
+  }
+  if (typeof p.create !== "function") {
+    throw new PluginError(name, "it has no create function");
+  }
+  if (
+    p.produces !== undefined &&
+    (!Array.isArray(p.produces) ||
+      !p.produces.every((k) => typeof k === "string"))
+  ) {
+    throw new PluginError(name, "produces must be an array of strings");
+  }
+  if (p.kind === "instrumentation" && (p.produces as unknown[])?.length) {
+    throw new PluginError(
+      name,
+      "an instrumentation plugin observes only and cannot produce replay events",
+    );
+  }
+  const events = (p.events ?? {}) as Record<string, unknown>;
+  for (const kind of Object.keys(events)) {
+    const c = events[kind] as Record<string, unknown> | undefined;
+    if (
+      !c || typeof c.encode !== "function" ||
+      typeof c.decode !== "function" || typeof c.apply !== "function"
+    ) {
+      throw new PluginError(
+        name,
+        `the codec of event kind ${kind} needs encode, decode and apply functions`,
+      );
+    }
+    if (!(p.produces as string[] | undefined)?.includes(kind)) {
+      throw new PluginError(
+        name,
+        `it has a codec for ${kind} but does not list it in produces`,
+      );
+    }
+  }
+  if (p.backend !== undefined) checkPlugin(p.backend, `${name} (backend)`);
+  return value as Plugin;
+}
+
+/**
+ * The set of plugins that a machine may use, and the replay event kinds
+ * they bring.
  *
  * @example Register a plugin twice
  * ```ts
@@ -135,43 +752,50 @@ export function defineDevicePlugin<
  * ```
  */
 export class PluginRegistry {
-  #plugins = new Map<string, DevicePlugin<string, never, DeviceInstance>>();
+  #plugins = new Map<string, Plugin>();
+  #kinds = new Map<string, string>(); // event kind -> plugin that brings it
 
   /**
    * Add a plugin.
    *
    * @param plugin the plugin
-   * @throws {TypeError} if the plugin is malformed
-   * @throws {RangeError} if the name is taken, the API version differs, or a
-   * dependency is missing
+   * @throws {PluginError} if it is malformed, its name is taken, its API
+   * version is not spoken here, a dependency is missing, or an event kind
+   * it brings is already brought by another plugin
    */
-  register<N extends string, O, I extends DeviceInstance>(
-    plugin: DevicePlugin<N, O, I>,
-  ): void {
-    if (
-      typeof plugin !== "object" || plugin === null ||
-      plugin.kind !== "device" || typeof plugin.name !== "string" ||
-      typeof plugin.create !== "function"
-    ) {
-      throw new TypeError(
-        'Cannot register plugin: expected an object with kind "device", a name and a create function',
-      );
-    }
+  register(plugin: Plugin): void {
+    checkPlugin(plugin, (plugin as { name?: string })?.name ?? "(unnamed)");
     if (this.#plugins.has(plugin.name)) {
-      throw new RangeError(
-        `Cannot register plugin ${plugin.name}: a plugin with that name is already registered`,
-      );
-    }
-    if (plugin.apiVersion !== PLUGIN_API_VERSION) {
-      throw new RangeError(
-        `Cannot register plugin ${plugin.name}: it needs plugin API version ${plugin.apiVersion}, deja provides ${PLUGIN_API_VERSION}`,
+      throw new PluginError(
+        plugin.name,
+        "a plugin with that name is already registered",
       );
     }
     for (const dep of plugin.dependencies ?? []) {
       if (!this.#plugins.has(dep)) {
-        throw new RangeError(
-          `Cannot register plugin ${plugin.name}: it depends on ${dep}, which is not registered; register ${dep} first`,
+        throw new PluginError(
+          plugin.name,
+          `it depends on ${dep}, which is not registered; register ${dep} first`,
         );
+      }
+    }
+    if (plugin.kind === "device") {
+      for (const kind of Object.keys(plugin.events ?? {})) {
+        const owner = this.#kinds.get(kind);
+        if (owner !== undefined || CORE_EVENT_KINDS.includes(kind)) {
+          throw new PluginError(
+            plugin.name,
+            `replay event kind ${kind} is already brought by ${
+              owner ?? "the core"
+            }; name it after the plugin (${plugin.name}.${kind})`,
+          );
+        }
+      }
+      for (const kind of Object.keys(plugin.events ?? {})) {
+        this.#kinds.set(kind, plugin.name);
+      }
+      if (plugin.backend) {
+        this.#plugins.set(plugin.backend.name, plugin.backend);
       }
     }
     this.#plugins.set(plugin.name, plugin);
@@ -188,6 +812,16 @@ export class PluginRegistry {
   }
 
   /**
+   * Look up a plugin.
+   *
+   * @param name plugin name
+   * @returns the plugin, or undefined
+   */
+  get(name: string): Plugin | undefined {
+    return this.#plugins.get(name);
+  }
+
+  /**
    * List the plugins.
    *
    * @returns the registered plugin names, in registration order
@@ -197,25 +831,101 @@ export class PluginRegistry {
   }
 
   /**
+   * Every replay event kind this registry can replay: the core's and those
+   * that registered plugins bring.
+   *
+   * @returns the kinds
+   */
+  eventKinds(): string[] {
+    return [...CORE_EVENT_KINDS, ...this.#kinds.keys()];
+  }
+
+  /**
+   * The plugin that brings an event kind.
+   *
+   * @param kind the event kind
+   * @returns the plugin name, or undefined for core kinds and unknown ones
+   */
+  eventOwner(kind: string): string | undefined {
+    return this.#kinds.get(kind);
+  }
+
+  /**
+   * Refuse a replay log that holds event kinds that no registered plugin
+   * brings.
+   *
+   * @param kinds the plugin event kinds found in the log
+   * @throws {UnknownEventKindError} listing the unknown kinds
+   * @example Refuse a log from a missing plugin
+   * ```ts
+   * import { PluginRegistry, UnknownEventKindError } from "./registry.ts";
+   * try {
+   *   new PluginRegistry().checkLogKinds(["sensor.sample"]);
+   * } catch (e) {
+   *   if (!(e instanceof UnknownEventKindError)) throw e;
+   *   console.log(e.message);
+   * }
+   * ```
+   */
+  checkLogKinds(kinds: Iterable<string>): void {
+    const known = new Set(this.eventKinds());
+    const unknown = [...new Set(kinds)].filter((k) => !known.has(k));
+    if (unknown.length > 0) throw new UnknownEventKindError(unknown.sort());
+  }
+
+  /**
    * Create a device from a registered plugin.
    *
    * @param plugin the plugin (it must be the registered one of that name)
    * @param ctx the board context
    * @param options the plugin's options
    * @returns the instance
-   * @throws {RangeError} if the plugin is not registered
+   * @throws {PluginError} if the plugin is not registered
    */
-  create<N extends string, O, I extends DeviceInstance>(
-    plugin: DevicePlugin<N, O, I>,
-    ctx: DeviceContext,
-    options: O,
-  ): I {
+  create<P extends AnyDevicePlugin>(
+    plugin: P,
+    ctx: Parameters<P["create"]>[0],
+    options: Parameters<P["create"]>[1],
+  ): ReturnType<P["create"]> {
     const registered = this.#plugins.get(plugin.name);
     if (registered !== (plugin as unknown)) {
-      throw new RangeError(
-        `Cannot create device ${plugin.name}: the plugin is not registered`,
+      throw new PluginError(
+        plugin.name,
+        "the plugin is not registered; register it first",
       );
     }
-    return plugin.create(ctx, options);
+    return plugin.create(ctx, options) as ReturnType<P["create"]>;
   }
+}
+
+/**
+ * Wrap an emit function so that it throws {@linkcode UndeclaredEventError}
+ * for a kind the plugin did not declare.
+ *
+ * @param plugin the plugin's name and `produces`
+ * @param sink where declared events go
+ * @returns the checked emit
+ * @example Reject an undeclared kind
+ * ```ts
+ * import { checkedEmit, UndeclaredEventError } from "./registry.ts";
+ * const emit = checkedEmit({ name: "p", produces: ["a"] }, () => {});
+ * emit("a", 1);
+ * try {
+ *   emit("b", 2);
+ * } catch (e) {
+ *   if (!(e instanceof UndeclaredEventError)) throw e;
+ * }
+ * ```
+ */
+export function checkedEmit(
+  plugin: { readonly name: string; readonly produces?: readonly string[] },
+  sink: (kind: string, value: unknown) => void,
+): (kind: string, value: unknown) => void {
+  const declared = plugin.produces ?? [];
+  return (kind, value) => {
+    if (!declared.includes(kind)) {
+      throw new UndeclaredEventError(plugin.name, kind, declared);
+    }
+    sink(kind, value);
+  };
 }

@@ -51,6 +51,19 @@ export type NondetEvent =
     status: ExitStatus;
   }
   | {
+    /**
+     * A plugin's replay event (a declared kind with its codec): host data
+     * that a device took at this instruction.
+     */
+    kind: "plugin";
+    /** Instruction count at which the device took it. */
+    icount: number;
+    /** The event kind, as the plugin declares it in `produces`. */
+    event: string;
+    /** The value, encoded by the kind's codec. */
+    payload: Uint8Array;
+  }
+  | {
     /** The recording stopped here (the user quit). */
     kind: "end";
     /** Instruction count at which it stopped. */

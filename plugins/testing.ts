@@ -1,0 +1,506 @@
+/**
+ * The test kit for plugin authors:
+ *
+ * - {@linkcode assertStateRoundTrip}: drive a device into some state, save
+ *   it, restore it into a fresh instance, save again: the bytes must be
+ *   equal (and differ from the power-on state, so the test is not vacuous).
+ * - {@linkcode recordSession} and {@linkcode replaySession}, and
+ *   {@linkcode assertDeterministicReplay} on top of them: run a guest
+ *   program with your device and its backend, record the nondeterministic
+ *   inputs, replay from the log alone (no backend), and check that the
+ *   output, the instruction count and the state hash match.
+ *
+ * @example Check a device's state round trip
+ * ```ts
+ * import { assertStateRoundTrip } from "./testing.ts";
+ * import { defineDevicePlugin, PLUGIN_API_VERSION } from "./registry.ts";
+ * import { defineState } from "./state.ts";
+ * type Reg = { value: number; regions: never[]; reset(): void };
+ * const reg = defineDevicePlugin({
+ *   kind: "device", name: "reg", version: "1", apiVersion: PLUGIN_API_VERSION,
+ *   state: {
+ *     description: defineState({ name: "reg", version: 1, fields: { value: "u32" } }),
+ *     save: (d: Reg) => ({ value: d.value }),
+ *     load: (d: Reg, v: { value: number }) => void (d.value = v.value),
+ *   },
+ *   create: (): Reg => ({ value: 0, regions: [], reset() {} }),
+ * });
+ * assertStateRoundTrip(reg, { drive: (d) => void (d.value = 42) });
+ * ```
+ *
+ * @module
+ */
+
+import { Bus } from "../core/bus.ts";
+import { VirtualClock } from "../core/clock.ts";
+import { VirtMachine } from "../devices/virt.ts";
+import type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
+import { arraySource } from "../replay/nondet.ts";
+import type { NondetEvent } from "../replay/nondet.ts";
+import { PluginHost } from "./host.ts";
+import type { DeviceSpec } from "./host.ts";
+import { parseOptions } from "./options.ts";
+import {
+  type AnyBackendPlugin,
+  type AnyDevicePlugin,
+  type BackendInstance,
+  checkedEmit,
+  PluginError,
+  PluginRegistry,
+  UnknownEventKindError,
+} from "./registry.ts";
+
+/** What a `drive` function of {@linkcode assertStateRoundTrip} gets. */
+export interface DriveTools {
+  /**
+   * Write one of the device's MMIO registers.
+   *
+   * @param offset offset from the device's address
+   * @param size 1, 2 or 4
+   * @param value the value
+   */
+  write(offset: number, size: 1 | 2 | 4, value: number): void;
+  /**
+   * Read one of the device's MMIO registers.
+   *
+   * @param offset offset from the device's address
+   * @param size 1, 2 or 4
+   * @returns the value
+   */
+  read(offset: number, size: 1 | 2 | 4): number;
+  /**
+   * Deliver a replay event of a kind the device brings, as its backend
+   * would.
+   *
+   * @param kind the event kind
+   * @param value the value
+   */
+  emit(kind: string, value: unknown): void;
+  /**
+   * Let virtual time pass (timers fire).
+   *
+   * @param insns instructions' worth of time
+   */
+  advance(insns: number): void;
+}
+
+/** Options for {@linkcode assertStateRoundTrip}. */
+export interface StateRoundTripOptions<I> {
+  /**
+   * Bring the instance into a non-trivial state.
+   *
+   * @default {undefined}
+   */
+  drive?: (device: I, tools: DriveTools) => void;
+  /**
+   * The device's options: `key=value` text for a third-party device, or
+   * the wiring object of a built-in (then passed as is).
+   *
+   * @default {""}
+   */
+  options?: string | Record<string, unknown>;
+  /**
+   * Its MMIO address.
+   *
+   * @default {0x10010000}
+   */
+  addr?: number;
+  /**
+   * Its PLIC source.
+   *
+   * @default {12}
+   */
+  irq?: number;
+  /**
+   * Fail if the driven state saves to the same bytes as the power-on
+   * state (the drive did nothing the state records).
+   *
+   * @default {true when drive is given}
+   */
+  requireChange?: boolean;
+}
+
+function makeHost(plugin: AnyDevicePlugin) {
+  let icount = 0;
+  const clock = new VirtualClock(() => icount, { shift: 0 });
+  const registry = new PluginRegistry();
+  for (const dep of plugin.dependencies ?? []) {
+    // Built-in dependencies (the PLIC) are board wiring here: stand-ins.
+    registry.register({
+      kind: "device",
+      name: dep,
+      version: "0",
+      apiVersion: plugin.apiVersion,
+      create: () => ({ regions: [], reset() {} }),
+    });
+  }
+  registry.register(plugin);
+  const host = new PluginHost(registry, {
+    bus: new Bus(1 << 16),
+    clock,
+    hart: { setPending() {} },
+    plicLine: () => ({ set() {} }),
+  });
+  return {
+    host,
+    clock,
+    advance(n: number) {
+      icount += n;
+      clock.runExpired();
+    },
+  };
+}
+
+function create<I>(
+  plugin: AnyDevicePlugin,
+  o: StateRoundTripOptions<I>,
+) {
+  const h = makeHost(plugin);
+  const addr = o.addr ?? 0x1001_0000;
+  const irq = o.irq ?? 12;
+  const dev = typeof o.options === "object"
+    ? (() => {
+      const instance = h.host.createBuiltin(plugin, { addr, irq }, o.options);
+      return h.host.devices.find((d) => d.instance === instance)!;
+    })()
+    : h.host.add({ plugin, addr, irq, options: o.options ?? "" });
+  const region = (offset: number) => {
+    const a = addr + offset;
+    const r = dev.instance.regions.find((r) =>
+      a >= r.base && a < r.base + r.size
+    );
+    if (!r) {
+      throw new RangeError(
+        `No MMIO region of ${plugin.name} at offset 0x${offset.toString(16)}`,
+      );
+    }
+    return { r, off: a - r.base };
+  };
+  const tools: DriveTools = {
+    write(offset, size, value) {
+      const { r, off } = region(offset);
+      r.write(off, size, value);
+    },
+    read(offset, size) {
+      const { r, off } = region(offset);
+      return r.read(off, size);
+    },
+    emit(kind, value) {
+      h.host.apply(kind, h.host.encode(kind, value));
+    },
+    advance: h.advance,
+  };
+  return { ...h, dev, tools };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
+/**
+ * Check a device's declared state: drive an instance, save it, restore the
+ * bytes into a fresh instance, save that: the two must be byte-equal.
+ *
+ * @param plugin the device plugin (it must declare `state`)
+ * @param options how to drive it, and its options
+ * @returns the saved bytes
+ * @throws {Error} if the plugin declares no state, the bytes differ (naming
+ * the first differing byte), or the drive left the state as at power-on
+ * @example See the module example
+ * ```ts
+ * import { assertStateRoundTrip } from "./testing.ts";
+ * import { clintPlugin } from "../devices/builtin_plugins.ts";
+ * assertStateRoundTrip(clintPlugin, {
+ *   options: { base: 0x200_0000 },
+ *   drive: (_c, t) => t.write(0x4000, 4, 1234),
+ * });
+ * ```
+ */
+export function assertStateRoundTrip<I>(
+  plugin: AnyDevicePlugin,
+  options: StateRoundTripOptions<I> = {},
+): Uint8Array {
+  if (!plugin.state) {
+    throw new PluginError(
+      plugin.name,
+      "it declares no state; add state: { description, save, load }",
+    );
+  }
+  const a = create(plugin, options);
+  const initial = a.host.saveState(a.dev)!;
+  options.drive?.(a.dev.instance as I, a.tools);
+  const saved = a.host.saveState(a.dev)!;
+  if (
+    (options.requireChange ?? options.drive !== undefined) &&
+    equalBytes(initial, saved) < 0
+  ) {
+    throw new Error(
+      `State round trip of ${plugin.name} proves nothing: the driven state saves to the same bytes as the power-on state`,
+    );
+  }
+  const b = create(plugin, options);
+  b.host.loadState(b.dev, saved);
+  const again = b.host.saveState(b.dev)!;
+  const at = equalBytes(saved, again);
+  if (at >= 0) {
+    throw new Error(
+      `State round trip of ${plugin.name} differs at byte ${at} of ${saved.length}: the restored instance saves other bytes`,
+    );
+  }
+  return saved;
+}
+
+// ---------------------------------------------------------------------------
+// Record and replay
+
+/** A backend to run while recording. */
+export interface BackendSpec {
+  /** The backend plugin. */
+  plugin: AnyBackendPlugin;
+  /**
+   * Its options (`key=value` text or pairs).
+   *
+   * @default {""}
+   */
+  options?: string | Readonly<Record<string, string>>;
+}
+
+/** The machine of a session: everything but I/O and replay hooks. */
+export type SessionOptions =
+  & Omit<
+    VirtMachineOptions,
+    "output" | "record" | "replay" | "devices"
+  >
+  & {
+    /** Plugin devices. */
+    devices?: readonly DeviceSpec[];
+    /**
+     * Stop after this many instructions.
+     *
+     * @default {2e8}
+     */
+    maxInsns?: number;
+    /**
+     * Instructions per slice between backend polls.
+     *
+     * @default {100000}
+     */
+    sliceInsns?: number;
+  };
+
+/** What a session produced. */
+export interface SessionOutcome {
+  /** Serial output as text. */
+  output: string;
+  /** Instructions retired. */
+  icount: number;
+  /** The machine's state hash at the end. */
+  stateHash: string;
+  /** How the guest exited, if it did. */
+  exit: ExitStatus | undefined;
+}
+
+/** A recorded session: its outcome and its log. */
+export interface SessionRecording extends SessionOutcome {
+  /** The nondeterministic inputs. */
+  log: NondetEvent[];
+}
+
+async function runSession(
+  machine: VirtMachine,
+  options: SessionOptions,
+  poll: () => void,
+  out: () => string,
+): Promise<SessionOutcome> {
+  const max = options.maxInsns ?? 2e8;
+  const slice = options.sliceInsns ?? 100_000;
+  let exit: ExitStatus | undefined;
+  while (machine.cpu.icount < max) {
+    poll();
+    const r = machine.run(slice, { warpIdle: true });
+    if (r.kind === "exit") {
+      exit = r.status;
+      break;
+    }
+    if (r.kind === "replay-end") break;
+    if (r.kind === "idle") {
+      poll();
+      if (machine.clock.nextDeadline() === Infinity) break;
+    }
+    // Let the host sources (async reads, sockets) make progress.
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  return {
+    output: out(),
+    icount: machine.cpu.icount,
+    stateHash: await machine.stateHash(),
+    exit,
+  };
+}
+
+function collect() {
+  const dec = new TextDecoder();
+  let text = "";
+  return {
+    sink: (b: Uint8Array) => (text += dec.decode(b, { stream: true })),
+    text: () => text,
+  };
+}
+
+/**
+ * Run a session with its backends and record its nondeterministic inputs.
+ *
+ * @param options the machine, plugin devices and limits
+ * @param backends the backends that feed the devices from the host
+ * @returns the outcome and the log
+ * @throws {PluginError} if a backend emits a kind no device brings
+ */
+export async function recordSession(
+  options: SessionOptions,
+  backends: readonly BackendSpec[] = [],
+): Promise<SessionRecording> {
+  const log: NondetEvent[] = [];
+  const out = collect();
+  const { maxInsns: _m, sliceInsns: _s, ...machine } = options;
+  const m = new VirtMachine({
+    ...machine,
+    output: out.sink,
+    record: (e) => log.push(e),
+  });
+  const instances: BackendInstance[] = [];
+  for (const b of backends) {
+    const plugin = b.plugin;
+    const opts = parseOptions(
+      plugin.name,
+      plugin.options ?? {},
+      b.options ?? "",
+    );
+    const emit = checkedEmit(plugin, (kind, value) => {
+      if (kind === "serial") m.sendInput(value as Uint8Array);
+      else m.injectEvent(kind, m.plugins.encode(kind, value));
+    });
+    instances.push(await plugin.create({ name: plugin.name, emit }, opts));
+  }
+  try {
+    const r = await runSession(
+      m,
+      options,
+      () => {
+        for (const i of instances) i.poll?.();
+      },
+      out.text,
+    );
+    if (!r.exit) m.endRecording();
+    return { ...r, log };
+  } finally {
+    for (const i of instances) await i.close?.();
+    m.finishInstrumentation("record-end");
+  }
+}
+
+/**
+ * Refuse a log that holds plugin event kinds that none of the plugin
+ * devices brings, before a machine is built.
+ *
+ * @param log the log
+ * @param devices the plugin devices of the replaying machine
+ * @throws {UnknownEventKindError} listing the kinds
+ * @example Refuse a sensor log without the sensor plugin
+ * ```ts
+ * import { checkLogKinds } from "./testing.ts";
+ * try {
+ *   checkLogKinds([{ kind: "plugin", icount: 1, event: "sensor.sample", payload: new Uint8Array() }], []);
+ * } catch (e) {
+ *   console.log((e as Error).name); // UnknownEventKindError
+ * }
+ * ```
+ */
+export function checkLogKinds(
+  log: readonly NondetEvent[],
+  devices: readonly DeviceSpec[],
+): void {
+  const known = new Set(
+    devices.flatMap((d) => Object.keys(d.plugin.events ?? {})),
+  );
+  const unknown = [
+    ...new Set(log.flatMap((e) => e.kind === "plugin" ? [e.event] : [])),
+  ].filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new UnknownEventKindError(unknown.sort());
+}
+
+/**
+ * Replay a session from its log alone: no backend runs.
+ *
+ * @param log the recording's log
+ * @param options the same machine as recorded
+ * @returns the outcome
+ * @throws {UnknownEventKindError} if the log holds event kinds that no
+ * device on the board brings
+ */
+export async function replaySession(
+  log: readonly NondetEvent[],
+  options: SessionOptions,
+): Promise<SessionOutcome> {
+  const out = collect();
+  const { maxInsns: _m, sliceInsns: _s, ...machine } = options;
+  checkLogKinds(log, options.devices ?? []);
+  const m = new VirtMachine({
+    ...machine,
+    output: out.sink,
+    replay: arraySource(log),
+  });
+  try {
+    return await runSession(m, options, () => {}, out.text);
+  } finally {
+    m.finishInstrumentation("replay-end");
+  }
+}
+
+/**
+ * Record a session with its backends, replay it from the log alone, and
+ * check that both runs agree on output, instruction count, exit and state
+ * hash.
+ *
+ * @param options the machine and plugin devices
+ * @param backends the backends that feed the devices while recording
+ * @param between called after recording and before replaying (delete the
+ * host source here to show the replay does not need it)
+ * @returns the recording
+ * @throws {Error} naming the first thing that differs
+ */
+export async function assertDeterministicReplay(
+  options: SessionOptions,
+  backends: readonly BackendSpec[] = [],
+  between?: () => void | Promise<void>,
+): Promise<SessionRecording> {
+  const rec = await recordSession(options, backends);
+  await between?.();
+  const rep = await replaySession(rec.log, options);
+  if (rep.output !== rec.output) {
+    let i = 0;
+    while (rec.output[i] === rep.output[i]) i++;
+    throw new Error(
+      `Replay does not match: output differs at character ${i}: recorded ${
+        JSON.stringify(rec.output.slice(i, i + 40))
+      }, replayed ${JSON.stringify(rep.output.slice(i, i + 40))}`,
+    );
+  }
+  if (rep.icount !== rec.icount) {
+    throw new Error(
+      `Replay does not match: recorded ${rec.icount} instructions, replayed ${rep.icount}`,
+    );
+  }
+  if (rep.exit?.kind !== rec.exit?.kind) {
+    throw new Error(
+      `Replay does not match: recorded exit ${rec.exit?.kind}, replayed ${rep.exit?.kind}`,
+    );
+  }
+  if (rep.stateHash !== rec.stateHash) {
+    throw new Error(
+      `Replay does not match: the state hash differs at instruction ${rec.icount}`,
+    );
+  }
+  return rec;
+}

@@ -11,7 +11,9 @@
  * ```
  *
  * As a library, it exports the machine so that tests can run a guest in
- * process, with no host I/O at all.
+ * process, with no host I/O at all, and `record` / `replay` /
+ * `assertReplayMatches` to record a session into a replay log (QEMU's
+ * `-icount rr=record` format) and check that it replays exactly.
  *
  * @example Run a guest that powers off at once
  * ```ts
@@ -39,20 +41,24 @@ export { Cpu, PRIV_M, PRIV_S, PRIV_U, StopReason } from "./core/cpu.ts";
 export { Bus } from "./core/bus.ts";
 export type { MmioRegion } from "./core/bus.ts";
 export { VirtualClock, VirtualTimer } from "./core/clock.ts";
-export {
-  assertReplayMatches,
-  record,
-  replay,
-} from "./replay/session.ts";
+export { assertReplayMatches, record, replay } from "./replay/session.ts";
 export type {
   InputContext,
   Recording,
   RecordOptions,
   ReplayOptions,
+  ReplayResult,
   SessionMachineOptions,
   SessionResult,
 } from "./replay/session.ts";
 export { arraySource, ReplayDivergenceError } from "./replay/nondet.ts";
+export { ReplayConfigError } from "./replay/config.ts";
+export { StateHashMismatchError } from "./replay/machine_log.ts";
+export {
+  ReplayLogError,
+  ReplayLogReader,
+  ReplayLogTruncatedError,
+} from "./replay/log.ts";
 export type { NondetEvent, NondetSource } from "./replay/nondet.ts";
 export { main } from "./cli/main.ts";
 export type { MainOptions } from "./cli/main.ts";

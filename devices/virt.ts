@@ -570,8 +570,18 @@ export class VirtMachine {
           `the log has a ${e.kind} event at instruction ${e.icount}, which the replay ran past`,
         );
       }
+      if (
+        e.kind === "shutdown" && e.status.kind === "trap-loop" && !this.#exit
+      ) {
+        return undefined; // expected: the run loop finds the trap loop
+      }
       src.take();
       switch (e.kind) {
+        case "random":
+          throw new ReplayDivergenceError(
+            icount,
+            "the log has host entropy that the replay did not ask for",
+          );
         case "serial":
           for (const b of e.bytes) {
             if (!this.uart.receive(b)) {
@@ -642,7 +652,8 @@ export class VirtMachine {
         if (this.#replay) {
           const r = this.#applyReplay();
           if (r) return r;
-          toEvent = this.#replay.peek()!.icount - cpu.icount;
+          // 0 only for a logged trap loop that is yet to come.
+          toEvent = this.#replay.peek()!.icount - cpu.icount || 10_000;
         } else if (this.#input.length > 0) this.#feed();
         const toDeadline = clock.insnsToDeadline();
         // While input waits for FIFO space, come back soon to offer it.
@@ -686,6 +697,15 @@ export class VirtMachine {
             pc: cpu.getPc(),
             cause: BigInt(cpu.csr64[cpu.priv === 3 ? 4 : 14]! >>> 0),
           };
+          if (this.#replay) this.#applyReplay(); // checks the logged one
+          else {
+            this.#record?.({
+              kind: "shutdown",
+              icount: cpu.icount,
+              status: this.#exit,
+            });
+          }
+          this.#ended = true;
           return { kind: "exit", status: this.#exit };
         }
         if (reason === StopReason.Requested) return { kind: "stopped" };

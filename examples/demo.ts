@@ -10,6 +10,7 @@
 
 import { assertReplayMatches, record, replay } from "../replay/session.ts";
 import type { InputContext, SessionResult } from "../replay/session.ts";
+import { ReplayLogReader } from "../replay/log.ts";
 
 const ELF = new URL("./guest/demo.elf", import.meta.url);
 const LINES = ["hello, deja", "record and replay", "racecar", "quit"];
@@ -41,28 +42,40 @@ console.log(
     (m) => `  [${m.split("\n").length - 1} ticks of 0.1 s guest time]\r\n`,
   ),
 );
-console.log(`== log: ${rec.log.length} events ==`);
+const events = [...new ReplayLogReader(rec.log)];
+console.log(
+  `== log: ${rec.log.length} bytes, ${events.length} events (QEMU 7.2 format) ==`,
+);
 const dec = new TextDecoder();
-for (let i = 0; i < rec.log.length; i++) {
-  const e = rec.log[i]!;
-  if (e.kind === "serial") {
+for (let i = 0; i < events.length; i++) {
+  const e = events[i]!;
+  if (e.kind === "instruction") continue;
+  if (e.kind === "serial-input") {
     // Fold a typed line (one event per byte) into one row.
     let text = dec.decode(e.bytes);
-    let j = i;
-    while (rec.log[j + 1]?.kind === "serial" && !text.endsWith("\n")) {
-      const n = rec.log[++j]!;
-      if (n.kind === "serial") text += dec.decode(n.bytes);
+    let j = i, last = e.icount;
+    while (!text.endsWith("\n") && j + 1 < events.length) {
+      const n = events[++j]!;
+      if (n.kind === "serial-input") {
+        text += dec.decode(n.bytes);
+        last = n.icount;
+      } else if (n.kind !== "instruction") {
+        j--;
+        break;
+      }
     }
-    console.log(
-      `  @${e.icount}..${rec.log[j]!.icount} serial input ${
-        JSON.stringify(text)
-      }`,
-    );
+    console.log(`  @${e.icount}..${last} serial input ${JSON.stringify(text)}`);
     i = j;
-  } else if (e.kind === "host-clock") {
-    console.log(`  @${e.icount} host clock read by the RTC: ${e.ns} ns`);
+  } else if (e.kind === "clock") {
+    console.log(`  @${e.icount} ${e.clock} clock read: ${e.value} ns`);
   } else if (e.kind === "shutdown") {
-    console.log(`  @${e.icount} shutdown ${JSON.stringify(e.status)}`);
+    console.log(`  @${e.icount} shutdown: ${e.cause}`);
+  } else if (e.kind === "config") {
+    console.log(
+      `  @0 config: ${e.config.board}, ${e.config.ramSize} bytes of RAM, kernel sha256 ${
+        e.config.kernel?.sha256.slice(0, 16)
+      }…`,
+    );
   } else console.log(`  @${e.icount} ${e.kind}`);
 }
 

@@ -52,3 +52,8 @@
 
 export * from "./log.ts";
 export * from "./dump.ts";
+export * from "./config.ts";
+export * from "./machine_log.ts";
+export * from "./state_hash.ts";
+export * from "./session.ts";
+export * from "./nondet.ts";

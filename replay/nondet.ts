@@ -43,6 +43,14 @@ export type NondetEvent =
     ns: bigint;
   }
   | {
+    /** Host entropy the guest sees (the FDT's `rng-seed`). */
+    kind: "random";
+    /** Instruction count at which it was taken. */
+    icount: number;
+    /** The bytes. */
+    bytes: Uint8Array;
+  }
+  | {
     /** The guest powered off or reset, or got stuck. */
     kind: "shutdown";
     /** Instruction count at which it happened. */

@@ -1,8 +1,8 @@
 /**
  * Record and replay whole sessions in process, for `deno test` suites:
  * {@linkcode record} runs a machine with scripted input and returns its
- * nondeterministic inputs as a log; {@linkcode replay} runs the same machine
- * from that log alone; {@linkcode assertReplayMatches} checks that the two
+ * replay log (the bytes of an `-icount rr=record` file); {@linkcode replay}
+ * runs the same machine from that log alone; {@linkcode assertReplayMatches} checks that the two
  * runs agree on output, instruction count, state hash and exit status.
  *
  * @module
@@ -10,14 +10,60 @@
 
 import { VirtMachine } from "../devices/virt.ts";
 import type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
-import { arraySource } from "./nondet.ts";
-import type { NondetEvent } from "./nondet.ts";
+import {
+  clintPlugin,
+  plicPlugin,
+  rtcPlugin,
+  sifiveTestPlugin,
+  uartPlugin,
+  virtioMmioPlugin,
+} from "../devices/builtin_plugins.ts";
+import { machineConfig } from "./config.ts";
+import type { ReplayConfig } from "./log.ts";
+import { LogRecorder, LogReplayer } from "./machine_log.ts";
 
 /** The machine to run: everything but the I/O and replay hooks. */
 export type SessionMachineOptions = Omit<
   VirtMachineOptions,
   "output" | "record" | "replay"
 >;
+
+/** The devices of the `virt` board, in creation order, for the log. */
+export const VIRT_DEVICES: readonly string[] = [
+  plicPlugin.name,
+  clintPlugin.name,
+  uartPlugin.name,
+  rtcPlugin.name,
+  sifiveTestPlugin.name,
+  ...Array.from({ length: 8 }, () => virtioMmioPlugin.name),
+];
+
+/**
+ * The configuration a session logs for a machine.
+ *
+ * @param options the machine
+ * @param rrcheck the state hash interval
+ * @returns the configuration
+ */
+export function sessionConfig(
+  options: SessionMachineOptions,
+  rrcheck = 0,
+): Promise<ReplayConfig> {
+  return machineConfig({
+    memoryBytes: options.memoryBytes ?? 128 * 1024 * 1024,
+    bios: options.bios ?? "none",
+    kernel: options.kernel,
+    initrd: options.initrd,
+    dtb: options.dtb,
+    append: options.append,
+    icountShift: options.icountShift ?? 3,
+    sleep: false,
+    noReboot: options.noReboot ?? false,
+    devices: [...VIRT_DEVICES],
+    plugins: [],
+    rrcheck,
+  });
+}
 
 /** What the input script sees between slices. */
 export interface InputContext {
@@ -49,6 +95,14 @@ export interface RecordOptions extends SessionMachineOptions {
    * @default {2e9}
    */
   maxInsns?: number;
+  /**
+   * Store a hash of the machine state every this many instructions
+   * (`-icount rrcheck=N`), so that a replay can tell where it diverged; 0
+   * for none.
+   *
+   * @default {0}
+   */
+  rrcheck?: number;
 }
 
 /** Options for {@linkcode replay}. */
@@ -59,6 +113,11 @@ export interface ReplayOptions extends SessionMachineOptions {
    * @default {2e9}
    */
   maxInsns?: number;
+  /**
+   * Run `fn` on the machine when the replay reaches instruction `icount`,
+   * before it goes on: for tests that change the guest state on purpose.
+   */
+  at?: { icount: number; fn: (machine: VirtMachine) => void };
 }
 
 /** What a recorded or replayed session produced. */
@@ -75,8 +134,21 @@ export interface SessionResult {
 
 /** A recording: the session's result and its log. */
 export interface Recording extends SessionResult {
-  /** The nondeterministic inputs, in order. */
-  log: NondetEvent[];
+  /** The replay log, in QEMU's format with deja's events (`replay/log.ts`). */
+  log: Uint8Array;
+}
+
+/** What a replay produced, and how its log ended. */
+export interface ReplayResult extends SessionResult {
+  /**
+   * Why the replay stopped: the guest exited, the log's `EVENT_END`, the
+   * log was cut short (`truncated` says where), or `maxInsns`.
+   */
+  end: "exit" | "end" | "truncated" | "max-insns";
+  /** For a log that was cut short: what the reader said, with the icount. */
+  truncated?: string;
+  /** State hashes (`rrcheck`) compared on the way. */
+  checks: number;
 }
 
 function collect(): { text: () => string; sink: (b: Uint8Array) => void } {
@@ -86,6 +158,16 @@ function collect(): { text: () => string; sink: (b: Uint8Array) => void } {
     text: () => out,
     sink: (b) => (out += dec.decode(b, { stream: true })),
   };
+}
+
+function join(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /**
@@ -106,13 +188,24 @@ function collect(): { text: () => string; sink: (b: Uint8Array) => void } {
  * ```
  */
 export async function record(options: RecordOptions): Promise<Recording> {
-  const { input, sliceInsns = 100_000, maxInsns = 2e9, ...machine } = options;
-  const log: NondetEvent[] = [];
+  const {
+    input,
+    sliceInsns = 100_000,
+    maxInsns = 2e9,
+    rrcheck = 0,
+    ...machine
+  } = options;
+  const chunks: Uint8Array[] = [];
+  const recorder = new LogRecorder(
+    { write: (b) => chunks.push(b) },
+    await sessionConfig(machine, rrcheck),
+    { rrcheck },
+  );
   const out = collect();
   const m = new VirtMachine({
     ...machine,
     output: out.sink,
-    record: (e) => log.push(e),
+    record: recorder.hook,
   });
   let exit: ExitStatus | undefined;
   let idle = false;
@@ -124,22 +217,28 @@ export async function record(options: RecordOptions): Promise<Recording> {
       );
     }
     // Idle time passes deterministically (to the next timer deadline).
-    const r = m.run(sliceInsns, { warpIdle: true });
+    const budget = recorder.budget(
+      m.cpu.icount,
+      Math.min(sliceInsns, maxInsns - m.cpu.icount),
+    );
+    const r = m.run(budget, { warpIdle: true });
     idle = r.kind === "idle";
     if (r.kind === "exit") {
       exit = r.status;
       break;
     }
+    recorder.afterRun(m);
     // Idle with no timer and nothing typed: nothing more will happen.
     if (idle && typed === undefined && m.pendingInput === 0) break;
   }
   if (!exit) m.endRecording();
+  recorder.finish(exit ? "guest" : "host-ui", m.cpu.icount);
   return {
     icount: m.cpu.icount,
     stateHash: await m.stateHash(),
     output: out.text(),
     exit,
-    log,
+    log: join(chunks),
   };
 }
 
@@ -148,7 +247,11 @@ export async function record(options: RecordOptions): Promise<Recording> {
  *
  * @param log the recording's log
  * @param options the same machine as recorded
- * @returns what the replay produced
+ * @returns what the replay produced, and how the log ended
+ * @throws {ReplayConfigError} if the machine is not the one recorded
+ * @throws {ReplayLogError} if the log is corrupt (not if it is cut short)
+ * @throws {ReplayDivergenceError} if the replay leaves the recording,
+ *   including a {@linkcode StateHashMismatchError} under `rrcheck`
  * @example Replay a recording
  * ```ts
  * import { record, replay, assertReplayMatches } from "./session.ts";
@@ -162,30 +265,51 @@ export async function record(options: RecordOptions): Promise<Recording> {
  * ```
  */
 export async function replay(
-  log: readonly NondetEvent[],
+  log: Uint8Array,
   options: ReplayOptions,
-): Promise<SessionResult> {
-  const { maxInsns = 2e9, ...machine } = options;
+): Promise<ReplayResult> {
+  const { maxInsns = 2e9, at, ...machine } = options;
+  const replayer = new LogReplayer(log);
+  replayer.checkConfig(await sessionConfig(machine, replayer.rrcheck));
   const out = collect();
   const m = new VirtMachine({
     ...machine,
     output: out.sink,
-    replay: arraySource(log),
+    replay: replayer.source,
   });
   let exit: ExitStatus | undefined;
+  let end: ReplayResult["end"] = "max-insns";
+  let pending = at;
   while (m.cpu.icount < maxInsns) {
-    const r = m.run(1_000_000, { warpIdle: true });
+    if (pending && m.cpu.icount >= pending.icount) {
+      pending.fn(m);
+      pending = undefined;
+    }
+    let budget = replayer.budget(
+      m.cpu.icount,
+      Math.min(1_000_000, maxInsns - m.cpu.icount),
+    );
+    if (pending) budget = Math.min(budget, pending.icount - m.cpu.icount);
+    const r = m.run(budget, { warpIdle: true });
     if (r.kind === "exit") {
       exit = r.status;
+      end = "exit";
       break;
     }
-    if (r.kind === "replay-end" || r.kind === "idle") break;
+    replayer.afterRun(m);
+    if (r.kind === "replay-end" || r.kind === "idle") {
+      end = replayer.truncated ? "truncated" : "end";
+      break;
+    }
   }
   return {
     icount: m.cpu.icount,
     stateHash: await m.stateHash(),
     output: out.text(),
     exit,
+    end,
+    ...(replayer.truncated ? { truncated: replayer.truncated.message } : {}),
+    checks: replayer.checks,
   };
 }
 

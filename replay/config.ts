@@ -1,0 +1,205 @@
+/**
+ * The machine configuration that a log starts with (`EVENT_DEJA_CONFIG`),
+ * and the check a replay makes against it: a replay on another machine
+ * (another kernel, RAM size, icount shift...) would diverge silently, so it
+ * is refused with the difference named instead.
+ *
+ * @module
+ */
+
+import type { ReplayConfig, ReplayImage } from "./log.ts";
+
+/** What a configuration is built from. */
+export interface MachineDescription {
+  /** RAM size in bytes. */
+  memoryBytes: number;
+  /** Firmware image, or "none". */
+  bios: Uint8Array | "none";
+  /** Kernel image. */
+  kernel?: Uint8Array | undefined;
+  /** Initial ramdisk. */
+  initrd?: Uint8Array | undefined;
+  /** A device tree given instead of the generated one. */
+  dtb?: Uint8Array | undefined;
+  /** Kernel command line. */
+  append?: string | undefined;
+  /** icount shift. */
+  icountShift: number;
+  /** Whether idle time follows real time (`sleep=on`). */
+  sleep: boolean;
+  /** Whether a guest reset exits (`-no-reboot`). */
+  noReboot: boolean;
+  /** Devices on the board, in creation order. */
+  devices: string[];
+  /** Plugins, in registration order. */
+  plugins: { name: string; version: string }[];
+  /** State hash interval (`rrcheck`), 0 for none. */
+  rrcheck: number;
+}
+
+async function image(bytes: Uint8Array | undefined): Promise<
+  ReplayImage | null
+> {
+  if (bytes === undefined) return null;
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+  );
+  const sha256 = [...digest].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+  return { sha256, size: bytes.length };
+}
+
+/**
+ * Build the configuration of a machine, hashing its images.
+ *
+ * @param d the machine
+ * @returns the configuration to log
+ * @example Describe a machine without images
+ * ```ts
+ * import { machineConfig } from "./config.ts";
+ * const c = await machineConfig({
+ *   memoryBytes: 1 << 20, bios: "none", icountShift: 3, sleep: false,
+ *   noReboot: false, devices: [], plugins: [], rrcheck: 0,
+ * });
+ * console.log(c.board, c.kernel); // virt null
+ * ```
+ */
+export async function machineConfig(
+  d: MachineDescription,
+): Promise<ReplayConfig> {
+  return {
+    board: "virt",
+    ramSize: d.memoryBytes,
+    firmware: d.bios === "none" ? null : await image(d.bios),
+    kernel: await image(d.kernel),
+    initrd: await image(d.initrd),
+    dtb: await image(d.dtb),
+    append: d.append ?? null,
+    icountShift: d.icountShift,
+    sleep: d.sleep,
+    noReboot: d.noReboot,
+    devices: d.devices,
+    plugins: d.plugins,
+    rrcheck: d.rrcheck,
+  };
+}
+
+/**
+ * The replay's machine is not the one the log was recorded on. The message
+ * names the first difference.
+ */
+export class ReplayConfigError extends Error {
+  /** The configuration field that differs, such as `"kernel"`. */
+  readonly field: string;
+
+  /**
+   * Create the error.
+   *
+   * @param field the field that differs
+   * @param detail how it differs
+   */
+  constructor(field: string, detail: string) {
+    super(`Cannot replay this log on this machine: ${detail}`);
+    this.name = "ReplayConfigError";
+    this.field = field;
+  }
+}
+
+const IMAGE_NAMES: Record<string, string> = {
+  firmware: "firmware image (-bios)",
+  kernel: "kernel image (-kernel)",
+  initrd: "initrd image (-initrd)",
+  dtb: "device tree (-dtb)",
+};
+
+function short(i: unknown): string {
+  if (i === null || i === undefined) return "none";
+  const img = i as ReplayImage;
+  return `sha256 ${img.sha256.slice(0, 16)}… (${img.size} bytes)`;
+}
+
+/**
+ * Compare a recorded configuration with the replay's.
+ *
+ * @param recorded the log's configuration
+ * @param given the replaying machine's
+ * @throws {ReplayConfigError} naming the first difference
+ * @example A different kernel
+ * ```ts
+ * import { checkConfig, machineConfig, ReplayConfigError } from "./config.ts";
+ * const base = {
+ *   memoryBytes: 1 << 20, bios: "none" as const, icountShift: 3, sleep: false,
+ *   noReboot: false, devices: [], plugins: [], rrcheck: 0,
+ * };
+ * const a = await machineConfig({ ...base, kernel: new Uint8Array([1]) });
+ * const b = await machineConfig({ ...base, kernel: new Uint8Array([2]) });
+ * try {
+ *   checkConfig(a, b);
+ * } catch (e) {
+ *   if (!(e instanceof ReplayConfigError)) throw e;
+ *   console.log(e.message); // ...kernel image (-kernel) differs: recorded sha256 4bf5122f344554c5… (1 bytes), given sha256 dbc1b4c900ffe48d… (1 bytes)
+ * }
+ * ```
+ */
+export function checkConfig(recorded: ReplayConfig, given: ReplayConfig): void {
+  if (recorded.board !== given.board) {
+    throw new ReplayConfigError(
+      "board",
+      `the board differs: recorded ${recorded.board}, given ${given.board}`,
+    );
+  }
+  if (recorded.ramSize !== given.ramSize) {
+    throw new ReplayConfigError(
+      "ramSize",
+      `the RAM size differs: recorded ${recorded.ramSize} bytes, given ${given.ramSize} bytes; use -m ${
+        recorded.ramSize / (1024 * 1024)
+      }M`,
+    );
+  }
+  for (const key of Object.keys(IMAGE_NAMES)) {
+    const r = (recorded[key] ?? null) as ReplayImage | null;
+    const g = (given[key] ?? null) as ReplayImage | null;
+    if (r?.sha256 !== g?.sha256 || r?.size !== g?.size) {
+      throw new ReplayConfigError(
+        key,
+        `the ${IMAGE_NAMES[key]} differs: recorded ${short(r)}, given ${
+          short(g)
+        }`,
+      );
+    }
+  }
+  const scalars: [string, string][] = [
+    ["append", "kernel command line (-append)"],
+    ["icountShift", "icount shift (-icount shift=N)"],
+    ["sleep", "idle mode (-icount sleep=on|off)"],
+    ["noReboot", "-no-reboot setting"],
+  ];
+  for (const [key, name] of scalars) {
+    const r = recorded[key] ?? null, g = given[key] ?? null;
+    if (r !== g) {
+      throw new ReplayConfigError(
+        key,
+        `the ${name} differs: recorded ${JSON.stringify(r)}, given ${
+          JSON.stringify(g)
+        }`,
+      );
+    }
+  }
+  const list = (v: unknown) => JSON.stringify(v ?? []);
+  if (list(recorded.devices) !== list(given.devices)) {
+    throw new ReplayConfigError(
+      "devices",
+      `the devices differ: recorded ${list(recorded.devices)}, given ${
+        list(given.devices)
+      }`,
+    );
+  }
+  if (list(recorded.plugins) !== list(given.plugins)) {
+    throw new ReplayConfigError(
+      "plugins",
+      `the plugins differ: recorded ${list(recorded.plugins)}, given ${
+        list(given.plugins)
+      }`,
+    );
+  }
+}

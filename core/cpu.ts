@@ -1440,6 +1440,17 @@ export class Cpu implements InterruptTarget {
         case 75: // FSW
         case 76: { // FSD
           this.icount = base + (maxInsns - budget) - 1;
+          if ((this.mstatus & MS_FS) === 0) {
+            // mtval is the instruction, re-read at the pc: set it first.
+            budget++;
+            this.#setPcOff(vbLo, vbHi, pcOff);
+            this.#raise(Cause.IllegalInsn, this.#insnBits(w, imm), 0);
+            {
+              held = budget;
+              budget = 0;
+              continue;
+            }
+          }
           if (!this.#fpMem(w, imm)) {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);

@@ -6,6 +6,7 @@ import { equal } from "node:assert/strict";
 const DIRS = [
   "tests/guest",
   "tests/guest/fpu_vectors",
+  "tests/isa",
   "bench/guest",
   "examples/guest",
 ];

@@ -1,5 +1,12 @@
 // Internal: messages between the main loop and the vCPU worker.
 
+import type { ReplayConfig } from "../replay/log.ts";
+
+/** Record or replay settings for the worker (`-icount rr=...`). */
+export type RrStart =
+  | { mode: "record"; path: string; config: ReplayConfig; rrcheck: number }
+  | { mode: "replay"; path: string; log: Uint8Array };
+
 /** Main loop to worker. */
 export type ToWorker = {
   type: "start";
@@ -13,6 +20,7 @@ export type ToWorker = {
   shift: number;
   sleep: boolean;
   noReboot: boolean;
+  rr?: RrStart;
 };
 
 /** Worker to main loop. */
@@ -20,7 +28,7 @@ export type ToMain =
   | { type: "output"; bytes: Uint8Array }
   | {
     type: "exit";
-    reason: "poweroff" | "reset" | "quit" | "trap-loop";
+    reason: "poweroff" | "reset" | "quit" | "trap-loop" | "replay-end";
     code: number;
     icount: number;
     detail?: string;

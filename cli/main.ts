@@ -14,6 +14,10 @@ import type { RequiredPermission } from "./permissions.ts";
 import { EscapeFilter, withRawStdin } from "./terminal.ts";
 import { InputRing } from "./_input_ring.ts";
 import type { ToMain, ToWorker } from "./_protocol.ts";
+import { machineConfig } from "../replay/config.ts";
+import { dumpLog } from "../replay/dump.ts";
+import { LogReplayer } from "../replay/machine_log.ts";
+import { VIRT_DEVICES } from "../replay/session.ts";
 
 /** The version that `-version` prints. */
 export const VERSION = "0.1.0";
@@ -55,9 +59,7 @@ export async function main(
         console.log(`deja ${VERSION} (RISC-V virt, QEMU-compatible options)`);
         return 0;
       case "dump":
-        throw new Error(
-          `Cannot dump ${cmd.file}: replay logs are not implemented in this version`,
-        );
+        return await dumpFile(cmd.file);
       case "run":
         return await runMachine(cmd.config);
     }
@@ -90,7 +92,9 @@ async function runMachine(config: MachineConfig): Promise<number> {
   if (config.gdb) {
     unsupported("-gdb (the GDB stub comes with reverse debugging)");
   }
-  if (config.icount.rr) unsupported("-icount rr=... (record/replay)");
+  if (config.icount.rrsnapshot !== undefined) {
+    unsupported("-icount rrsnapshot=NAME (snapshots)");
+  }
   if (config.devices.length) unsupported("-device (plugin devices)");
   if (config.plugins.length) unsupported("-plugin (instrumentation plugins)");
   if (config.startPaused) unsupported("-S without -gdb");
@@ -116,6 +120,36 @@ async function runMachine(config: MachineConfig): Promise<number> {
   }
   if (config.dtb) start.dtb = await readImage(config.dtb, "device tree (-dtb)");
   if (config.append !== undefined) start.append = config.append;
+  const { rr, rrfile } = config.icount;
+  if (rr !== undefined && rrfile !== undefined) {
+    const given = await machineConfig({
+      memoryBytes: config.memoryBytes,
+      bios: start.bios,
+      kernel: start.kernel,
+      initrd: start.initrd,
+      dtb: start.dtb,
+      append: start.append,
+      icountShift: config.icount.shift,
+      sleep: config.icount.sleep,
+      noReboot: config.noReboot,
+      devices: [...VIRT_DEVICES],
+      plugins: [],
+      rrcheck: config.icount.rrcheck ?? 0,
+    });
+    if (rr === "record") {
+      start.rr = {
+        mode: "record",
+        path: rrfile,
+        config: given,
+        rrcheck: config.icount.rrcheck ?? 0,
+      };
+    } else {
+      const log = await readImage(rrfile, "replay log (-icount rrfile=)");
+      // Check the header and the machine here, before the worker starts.
+      new LogReplayer(log).checkConfig(given);
+      start.rr = { mode: "replay", path: rrfile, log };
+    }
+  }
 
   // Serial output sink.
   let write: (b: Uint8Array) => void = () => {};
@@ -133,6 +167,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
     write = (b) => writeAll(f, b);
   }
   const interactive = serial.kind === "stdio" || serial.kind === "mon:stdio";
+  const enc = new TextEncoder();
   const ring = new InputRing(start.inputBuffer);
 
   const worker = new Worker(new URL("./_vcpu_worker.ts", import.meta.url), {
@@ -156,6 +191,11 @@ async function runMachine(config: MachineConfig): Promise<number> {
                 ),
               );
             } else resolve(m.reason === "reset" ? 0 : m.code);
+            if (m.reason === "replay-end" && interactive) {
+              write(enc.encode(
+                `\r\ndeja: replay reached the end of ${rrfile} at instruction ${m.icount}\r\n`,
+              ));
+            }
           }
         };
         worker.onerror = (e) => {
@@ -163,6 +203,8 @@ async function runMachine(config: MachineConfig): Promise<number> {
           reject(new Error(`The vCPU worker failed: ${e.message}`));
         };
       });
+      // In a replay, input comes only from the log: the pump only watches
+      // for the quit keys (the machine ignores what it types).
       const pump = interactive
         ? pumpStdin(ring, serial.kind === "mon:stdio", write)
         : undefined;
@@ -265,4 +307,31 @@ function pumpStdin(
       reader.cancel().catch(() => {});
     },
   };
+}
+
+async function dumpFile(path: string): Promise<number> {
+  const status = await Deno.permissions.query({ name: "read", path });
+  if (status.state !== "granted") {
+    throw new PermissionError([{
+      name: "read",
+      path,
+      reason: "dump reads the log",
+    }]);
+  }
+  const bytes = await readImage(path, "replay log");
+  const enc = new TextEncoder();
+  let pending: string[] = [];
+  const flush = () => {
+    writeAll(Deno.stdout, enc.encode(pending.join("")));
+    pending = [];
+  };
+  try {
+    dumpLog(bytes, (line) => {
+      pending.push(line, "\n");
+      if (pending.length > 4096) flush();
+    });
+  } finally {
+    flush();
+  }
+  return 0;
 }

@@ -357,7 +357,7 @@ const TABLE: readonly Op[] = [
         `fcvt.${s}.${t}`,
         OPC | F7 | RS2,
         0x53 | f7(0x68 | k) | (i << 20),
-        "fx_rm",
+        s === "d" && i < 2 ? "fx" : "fx_rm", // exact: no rounding mode
       ),
     ]),
     op(
@@ -375,7 +375,7 @@ const TABLE: readonly Op[] = [
     ),
   ]),
   op("fcvt.s.d", OPC | F7 | RS2, 0x53 | f7(0x20) | (1 << 20), "f1_rm"),
-  op("fcvt.d.s", OPC | F7 | RS2, 0x53 | f7(0x21), "f1_rm"),
+  op("fcvt.d.s", OPC | F7 | RS2, 0x53 | f7(0x21), "f1"), // exact
 ];
 
 const RM_NAMES = ["rne", "rtz", "rdn", "rup", "rmm", "rm5", "rm6", "dyn"];

@@ -60,16 +60,38 @@ export class GdbConnectionClosedError extends Error {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Escape the bytes that may not appear raw in a packet body. */
-function escape(body: string): string {
+/**
+ * Escape the characters that may not appear raw in a packet body (`#`, `$`,
+ * `}` and `*`): `}` followed by the character XOR 0x20.
+ *
+ * @param body the packet body
+ * @returns the escaped body
+ * @example
+ * ```ts
+ * import { escapeBody } from "./gdb_client.ts";
+ * if (escapeBody("a#b") !== "a}\x03b") throw new Error("unreachable");
+ * ```
+ */
+export function escapeBody(body: string): string {
   return body.replace(
     /[#$}*]/g,
     (c) => "}" + String.fromCharCode(c.charCodeAt(0) ^ 0x20),
   );
 }
 
-/** Undo escaping and run-length encoding in a received packet body. */
-function unescape(body: string): string {
+/**
+ * Undo escaping and run-length encoding (`X*n`: X repeated n - 29 more
+ * times) in a received packet body.
+ *
+ * @param body the body as received
+ * @returns the decoded body
+ * @example
+ * ```ts
+ * import { unescapeBody } from "./gdb_client.ts";
+ * if (unescapeBody("0* ") !== "0000") throw new Error("unreachable");
+ * ```
+ */
+export function unescapeBody(body: string): string {
   let out = "";
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
@@ -83,10 +105,38 @@ function unescape(body: string): string {
   return out;
 }
 
-function checksum(s: string): string {
+/**
+ * The packet checksum: the sum of the body's bytes modulo 256, as two
+ * lower-case hex digits.
+ *
+ * @param s the (escaped) body
+ * @returns the checksum
+ * @example
+ * ```ts
+ * import { checksum } from "./gdb_client.ts";
+ * if (checksum("OK") !== "9a") throw new Error("unreachable");
+ * ```
+ */
+export function checksum(s: string): string {
   let sum = 0;
   for (let i = 0; i < s.length; i++) sum = (sum + s.charCodeAt(i)) & 0xff;
   return sum.toString(16).padStart(2, "0");
+}
+
+/**
+ * Frame a packet: `$`, the escaped body, `#` and the checksum.
+ *
+ * @param body the packet body
+ * @returns the bytes to send, as a string
+ * @example
+ * ```ts
+ * import { framePacket } from "./gdb_client.ts";
+ * if (framePacket("g") !== "$g#67") throw new Error("unreachable");
+ * ```
+ */
+export function framePacket(body: string): string {
+  const e = escapeBody(body);
+  return `$${e}#${checksum(e)}`;
 }
 
 /**
@@ -234,7 +284,7 @@ export class GdbClient {
           continue;
         }
       }
-      const text = unescape(body);
+      const text = unescapeBody(body);
       this.log?.("<-", text);
       const w = /^W([0-9a-fA-F]{2})/.exec(text);
       if (w) this.#exitCode = parseInt(w[1]!, 16);
@@ -266,8 +316,7 @@ export class GdbClient {
   }
 
   async #send(packet: string): Promise<void> {
-    const body = escape(packet);
-    const framed = `$${body}#${checksum(body)}`;
+    const framed = framePacket(packet);
     this.log?.("->", packet);
     for (let tries = 0;; tries++) {
       await this.#write(framed);
@@ -297,8 +346,7 @@ export class GdbClient {
   async pipeline(packets: readonly string[]): Promise<string[]> {
     let framed = "";
     for (const p of packets) {
-      const body = escape(p);
-      framed += `$${body}#${checksum(body)}`;
+      framed += framePacket(p);
       this.log?.("->", p);
     }
     await this.#write(framed);

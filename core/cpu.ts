@@ -435,6 +435,15 @@ export class Cpu implements InterruptTarget {
   #endSlice = false;
 
   /**
+   * What the last `run` was asked and did not act on yet: 2 for a stop
+   * request, 1 for a slice end, 0 for neither. The instrumentation path
+   * (one-instruction runs) reads it to end its slice where `run` would.
+   */
+  get pendingStop(): number {
+    return this.#stop ? 2 : this.#endSlice ? 1 : 0;
+  }
+
+  /**
    * Set or clear hardware-driven `mip` bits (CLINT and PLIC lines).
    *
    * @param mask one or more `MIP_*` bits

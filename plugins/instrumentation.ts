@@ -332,17 +332,26 @@ export function runObserved(
           (BigInt(pcHi) << 32n) | BigInt(pcLo >>> 0),
         );
       }
-      if (!wantInsn) continue;
-      const size: 2 | 4 = (insn & 3) === 3 ? 4 : 2;
-      for (const h of insnHooks) h.insn!(pc, insn, size);
-      if (m) reportMem(cpu, pc, m, memHooks);
-      if (blockHooks.length) {
-        if (block.length === 0) blockPc = pc;
-        block.push(Object.freeze({ pc, insn, size }));
-        const next = pc + BigInt(size);
-        if (endsBlock(insn) || trapped || pcOf(cpu) !== next) flush();
+      if (wantInsn) {
+        const size: 2 | 4 = (insn & 3) === 3 ? 4 : 2;
+        for (const h of insnHooks) h.insn!(pc, insn, size);
+        if (m) reportMem(cpu, pc, m, memHooks);
+        if (blockHooks.length) {
+          if (trapped) flush(); // a trap ends the block before it
+          if (block.length === 0) blockPc = pc;
+          block.push(Object.freeze({ pc, insn, size }));
+          const next = pc + BigInt(size);
+          if (endsBlock(insn) || pcOf(cpu) !== next) flush();
+        }
       }
       if (reason !== 0) break;
+      // A device asked to stop or a timer moved: end the slice here, as
+      // the fast path does right after such an instruction.
+      const pending = cpu.pendingStop;
+      if (pending !== 0) {
+        reason = pending === 2 ? 2 : 0;
+        break;
+      }
     }
   } finally {
     cpu.onTrap = previous;

@@ -257,11 +257,12 @@ export interface DeviceState<I, F extends StateFields = StateFields> {
  * to its value type.
  */
 export type EventCodecs<V extends Record<string, unknown>> = {
-  readonly [
-    // deno-lint-ignore no-explicit-any
-    E in keyof V
-  ]: EventCodec<V[E], any>;
+  readonly [E in keyof V]: EventCodec<V[E], AnyDevice>;
 };
+
+// The device an event applies to: whatever the plugin's create returns.
+// deno-lint-ignore no-explicit-any
+type AnyDevice = any;
 
 /** A device plugin. */
 export interface DevicePlugin<

@@ -101,6 +101,8 @@ function detail(e: ReplayLogEntry): string {
     case "async-char-read":
     case "serial-input":
       return `device ${e.device} ${quoted(e.bytes)}`;
+    case "plugin-event":
+      return `${e.event} ${e.payload.length} bytes`;
     case "async-net":
       return `device ${e.device} flags 0x${
         e.flags.toString(16)

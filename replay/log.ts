@@ -46,6 +46,11 @@
  *     vCPU and take input between two instructions, so the event is bound to
  *     its icount alone. A separate id keeps the two from being confused;
  *     `EVENT_ASYNC_CHAR_READ` still reads, for QEMU's logs.
+ *   - `EVENT_DEJA_PLUGIN`: a replay event of a kind that a plugin declares
+ *     (`produces`) and brings a codec for: the kind's name (an array of
+ *     UTF-8) and the codec's bytes (an array). One id serves every plugin
+ *     kind, so new plugins need no new ids; a replay refuses a log whose
+ *     kinds no loaded plugin brings.
  *
  * @module
  */
@@ -172,6 +177,8 @@ export const REPLAY_EVENT_ID = {
   DEJA_STATE_HASH: 0xc1,
   /** deja: bytes into a UART's receive FIFO: u8 device, array. */
   DEJA_SERIAL_INPUT: 0xc2,
+  /** deja: a plugin's replay event: array kind (UTF-8), array payload. */
+  DEJA_PLUGIN: 0xc3,
 } as const;
 
 /**
@@ -509,6 +516,14 @@ export type ReplayEvent =
     device: number;
     /** The bytes. */
     bytes: Uint8Array;
+  }
+  | {
+    /** deja: a plugin's replay event, taken by a device at this icount. */
+    kind: "plugin-event";
+    /** The event kind, as the plugin declares it. */
+    event: string;
+    /** The value, encoded by the kind's codec. */
+    payload: Uint8Array;
   };
 
 /** Where an event is in its log. */
@@ -653,9 +668,7 @@ function hex(n: number): string {
 
 const KNOWN_IDS = `${hex(0)}-${hex(REPLAY_EVENT_ID.SHUTDOWN_SNAPSHOT_LOAD)}, ` +
   `${hex(REPLAY_EVENT_ID.CHAR_WRITE)}-${hex(REPLAY_EVENT_ID.END)}, ` +
-  `${hex(REPLAY_EVENT_ID.DEJA_CONFIG)}-${
-    hex(REPLAY_EVENT_ID.DEJA_SERIAL_INPUT)
-  }`;
+  `${hex(REPLAY_EVENT_ID.DEJA_CONFIG)}-${hex(REPLAY_EVENT_ID.DEJA_PLUGIN)}`;
 
 // ---------------------------------------------------------------------------
 // Config validation, shared by the encoder and the reader
@@ -901,6 +914,14 @@ function encodeInto(enc: Encoder, e: ReplayEvent): void {
       );
       enc.u8(checkInt("device", e.device, 0, 0xff));
       enc.array(checkBytes("bytes", e.bytes));
+      return;
+    case "plugin-event":
+      if (typeof e.event !== "string" || e.event === "") {
+        typeFail("event: expected a non-empty kind name");
+      }
+      enc.u8(ID.DEJA_PLUGIN);
+      enc.array(utf8.encode(e.event));
+      enc.array(checkBytes("payload", e.payload));
       return;
     case "async-net":
       enc.u8(ID.ASYNC_NET);
@@ -1652,6 +1673,27 @@ export class ReplayLogReader {
         return id === ID.ASYNC_CHAR_READ
           ? { kind: "async-char-read", device, bytes }
           : { kind: "serial-input", device, bytes };
+      }
+      case ID.DEJA_PLUGIN: {
+        const at = this.#pos;
+        const name = this.#array("EVENT_DEJA_PLUGIN kind");
+        let event: string;
+        try {
+          event = new TextDecoder("utf-8", { fatal: true }).decode(name);
+        } catch {
+          throw new ReplayLogError(
+            at + 4,
+            "EVENT_DEJA_PLUGIN kind is not UTF-8; expected a kind name",
+          );
+        }
+        if (event === "") {
+          throw new ReplayLogError(
+            at,
+            "EVENT_DEJA_PLUGIN kind is empty; expected a kind name",
+          );
+        }
+        const payload = this.#array("EVENT_DEJA_PLUGIN payload");
+        return { kind: "plugin-event", event, payload };
       }
       case ID.ASYNC_BLOCK:
         return { kind: "async-block", id: this.#u64() };

@@ -14,6 +14,7 @@
  * | idle warp (`sleep=on`)  | `EVENT_CP_CLOCK_WARP_ACCOUNT`, `EVENT_CLOCK_VIRTUAL_RT` (the clock bias) |
  * | RTC host clock read     | `EVENT_CLOCK_HOST` (ns since the epoch)          |
  * | FDT `rng-seed`          | `EVENT_RANDOM` (the bytes)                       |
+ * | plugin event            | `EVENT_DEJA_PLUGIN` (the kind, the codec's bytes) |
  * | guest power-off         | `EVENT_SHUTDOWN_GUEST_SHUTDOWN`                  |
  * | guest reset             | `EVENT_SHUTDOWN_GUEST_RESET`                     |
  * | guest stuck (trap loop) | `EVENT_SHUTDOWN_GUEST_PANIC`                     |
@@ -134,6 +135,9 @@ export class LogRecorder {
         return;
       case "random":
         w.write({ kind: "random", result: 0, bytes: e.bytes });
+        return;
+      case "plugin":
+        w.write({ kind: "plugin-event", event: e.event, payload: e.payload });
         return;
       case "shutdown":
         w.write({ kind: "shutdown", cause: causeOf(e.status) });
@@ -406,6 +410,9 @@ export class LogReplayer {
         return true;
       case "random":
         q.push({ kind: "random", icount, bytes: e.bytes });
+        return true;
+      case "plugin-event":
+        q.push({ kind: "plugin", icount, event: e.event, payload: e.payload });
         return true;
       case "shutdown": {
         const status = statusOf(e.cause);

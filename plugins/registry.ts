@@ -272,6 +272,7 @@ export interface DevicePlugin<
   I extends DeviceInstance = DeviceInstance,
   V extends Record<string, unknown> = Record<string, unknown>,
   O = OptionsOf<S>,
+  F extends StateFields = StateFields,
 > {
   /** The discriminant. */
   readonly kind: "device";
@@ -296,7 +297,7 @@ export interface DevicePlugin<
   /** Codecs of the event kinds it brings. */
   readonly events?: EventCodecs<V>;
   /** Its declared state. */
-  readonly state?: DeviceState<I, StateFields>;
+  readonly state?: DeviceState<I, F>;
   /** The backend that feeds it from the host (runs on the main loop). */
   readonly backend?: AnyBackendPlugin;
   /**
@@ -356,9 +357,10 @@ export function defineDevicePlugin<
   const S extends OptionsSchema = Record<never, never>,
   V extends Record<string, unknown> = Record<never, never>,
   O = OptionsOf<S>,
+  const F extends StateFields = Record<never, never>,
 >(
-  plugin: DevicePlugin<Name, K, S, I, V, O>,
-): DevicePlugin<Name, K, S, I, V, O> {
+  plugin: DevicePlugin<Name, K, S, I, V, O, F>,
+): DevicePlugin<Name, K, S, I, V, O, F> {
   return plugin;
 }
 
@@ -375,6 +377,8 @@ export interface BackendContext<K extends string = string> {
    * in a replay the backend is not started and the log supplies it.
    */
   readonly emit: Emit<K, Record<string, unknown>>;
+  /** Ask the machine to stop, as Ctrl-A x does. */
+  readonly quit: () => void;
 }
 
 /** What a backend instance offers the host loop. */
@@ -551,8 +555,11 @@ export function defineInstrumentationPlugin<
 
 /** Any device plugin. */
 export type AnyDevicePlugin =
-  // deno-lint-ignore no-explicit-any
-  & Omit<DevicePlugin<string, string, any, any, any, any>, "create" | "backend">
+  & Omit<
+    // deno-lint-ignore no-explicit-any
+    DevicePlugin<string, string, any, any, any, any, any>,
+    "create" | "backend"
+  >
   & {
     /** Its backend, if any. */
     readonly backend?: AnyBackendPlugin;

@@ -288,6 +288,13 @@ export type SessionOptions =
      * @default {100000}
      */
     sliceInsns?: number;
+    /**
+     * While recording, how long (host time) the guest may wait idle for a
+     * backend's input before the session fails.
+     *
+     * @default {30000}
+     */
+    hostWaitMs?: number;
   };
 
 /** What a session produced. */
@@ -311,24 +318,36 @@ export interface SessionRecording extends SessionOutcome {
 async function runSession(
   machine: VirtMachine,
   options: SessionOptions,
-  poll: () => void,
+  host: { poll(): void; stopped(): boolean; live: boolean },
   out: () => string,
 ): Promise<SessionOutcome> {
   const max = options.maxInsns ?? 2e8;
   const slice = options.sliceInsns ?? 100_000;
+  const waitMs = options.hostWaitMs ?? 30_000;
   let exit: ExitStatus | undefined;
+  let idleSince: number | undefined;
   while (machine.cpu.icount < max) {
-    poll();
+    host.poll();
+    if (host.stopped()) break;
     const r = machine.run(slice, { warpIdle: true });
     if (r.kind === "exit") {
       exit = r.status;
       break;
     }
     if (r.kind === "replay-end") break;
-    if (r.kind === "idle") {
-      poll();
-      if (machine.clock.nextDeadline() === Infinity) break;
+    if (r.kind === "idle" && machine.clock.nextDeadline() === Infinity) {
+      // Waiting for host input: only a live backend can bring it.
+      if (!host.live) break;
+      idleSince ??= performance.now();
+      if (performance.now() - idleSince > waitMs) {
+        throw new Error(
+          `The guest waited ${waitMs} ms of host time for input that no backend brought; check the backend's host source`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 2));
+      continue;
     }
+    idleSince = undefined;
     // Let the host sources (async reads, sockets) make progress.
     await new Promise((r) => setTimeout(r, 0));
   }
@@ -363,13 +382,14 @@ export async function recordSession(
 ): Promise<SessionRecording> {
   const log: NondetEvent[] = [];
   const out = collect();
-  const { maxInsns: _m, sliceInsns: _s, ...machine } = options;
+  const { maxInsns: _m, sliceInsns: _s, hostWaitMs: _w, ...machine } = options;
   const m = new VirtMachine({
     ...machine,
     output: out.sink,
     record: (e) => log.push(e),
   });
   const instances: BackendInstance[] = [];
+  let quit = false;
   for (const b of backends) {
     const plugin = b.plugin;
     const opts = parseOptions(
@@ -381,14 +401,24 @@ export async function recordSession(
       if (kind === "serial") m.sendInput(value as Uint8Array);
       else m.injectEvent(kind, m.plugins.encode(kind, value));
     });
-    instances.push(await plugin.create({ name: plugin.name, emit }, opts));
+    instances.push(
+      await plugin.create({
+        name: plugin.name,
+        emit,
+        quit: () => (quit = true),
+      }, opts),
+    );
   }
   try {
     const r = await runSession(
       m,
       options,
-      () => {
-        for (const i of instances) i.poll?.();
+      {
+        poll: () => {
+          for (const i of instances) i.poll?.();
+        },
+        stopped: () => quit,
+        live: instances.length > 0,
       },
       out.text,
     );
@@ -444,7 +474,7 @@ export async function replaySession(
   options: SessionOptions,
 ): Promise<SessionOutcome> {
   const out = collect();
-  const { maxInsns: _m, sliceInsns: _s, ...machine } = options;
+  const { maxInsns: _m, sliceInsns: _s, hostWaitMs: _w, ...machine } = options;
   checkLogKinds(log, options.devices ?? []);
   const m = new VirtMachine({
     ...machine,
@@ -452,7 +482,11 @@ export async function replaySession(
     replay: arraySource(log),
   });
   try {
-    return await runSession(m, options, () => {}, out.text);
+    return await runSession(m, options, {
+      poll: () => {},
+      stopped: () => false,
+      live: false,
+    }, out.text);
   } finally {
     m.finishInstrumentation("replay-end");
   }

@@ -47,6 +47,8 @@ export class GdbConnectionClosedError extends Error {
   readonly exitCode: number | undefined;
 
   /**
+   * Make the error.
+   *
    * @param message what happened
    * @param exitCode the target's exit status, if known
    */

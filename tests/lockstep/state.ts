@@ -56,11 +56,11 @@ export const PRIV = 1;
 /** Index of x1 (x_i is at X1 + i - 1). */
 export const X1 = 2;
 /** Index of f0. */
-export const F0 = X1 + 31;
+export const F0: number = X1 + 31;
 /** Index of fcsr. */
-export const FCSR = F0 + 32;
+export const FCSR: number = F0 + 32;
 /** Index of the first CSR of {@linkcode CSR_NAMES}. */
-export const CSR0 = FCSR + 1;
+export const CSR0: number = FCSR + 1;
 
 /** A state: one 64-bit value per entry of {@linkcode REG_NAMES}. */
 export type ArchState = BigUint64Array;

@@ -143,7 +143,7 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
  * @param diff the differing register indexes
  * @param c the step
  * @param cpu deja's hart
- * @returns the name of each rule used, or undefined when some difference is
+ * @returns the name of each rule used (once per rule), or undefined when some difference is
  * unexplained
  */
 export function explainDifferences(
@@ -161,7 +161,7 @@ export function explainDifferences(
     adopt(cpu, i, c.qemu[i]!);
     c.deja[i] = c.qemu[i]!;
   }
-  return used;
+  return [...new Set(used)];
 }
 
 /** Set deja's register `i` (a state index) to `v`. */

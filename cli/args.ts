@@ -68,12 +68,16 @@ export const MAX_MEMORY_BYTES: number = 2047 * MiB;
  *   `-nographic` selects it when `-serial` is not given, as in QEMU.
  * - `null`: output is discarded and there is no input.
  * - `file`: output is written to `path`; there is no input.
+ * - `tcp`: a TCP server on `host:port` (`-serial
+ *   tcp:127.0.0.1:PORT,server,nowait`); one client is the console. With
+ *   `wait`, the guest starts once a client has connected.
  */
 export type SerialConfig =
   | { kind: "stdio" }
   | { kind: "null" }
   | { kind: "file"; path: string }
-  | { kind: "mon:stdio" };
+  | { kind: "mon:stdio" }
+  | { kind: "tcp"; host: string; port: number; wait: boolean };
 
 /** Instruction counting and record/replay settings, from `-icount`. */
 export interface IcountConfig {
@@ -206,7 +210,8 @@ export class UsageError extends Error {
 
 const SIZE_EXAMPLE = "expected a size such as 256M or 1G";
 const FILE_EXPECTED = "expected a file name";
-const SERIAL_EXPECTED = "expected stdio, mon:stdio, null or file:PATH";
+const SERIAL_EXPECTED =
+  "expected stdio, mon:stdio, null, file:PATH or tcp:127.0.0.1:PORT,server,nowait";
 const GDB_EXPECTED = "expected tcp::PORT or tcp:HOST:PORT, such as tcp::1234";
 
 function invalidValue(
@@ -474,6 +479,7 @@ function parseSerial(option: string, text: string): SerialConfig {
     if (path === "") throw invalidValue(option, text, "file: needs a PATH");
     return { kind: "file", path };
   }
+  if (text.startsWith("tcp:")) return parseTcpSerial(option, text);
   if (text === "none") {
     throw unsupported(
       option,
@@ -485,9 +491,48 @@ function parseSerial(option: string, text: string): SerialConfig {
   throw unsupported(
     option,
     text,
-    "deja supports stdio, mon:stdio, null and file:PATH backends",
+    "deja supports stdio, mon:stdio, null, file:PATH and tcp:HOST:PORT,server backends",
     `use ${option} stdio`,
   );
+}
+
+/** `tcp:[HOST]:PORT,server[=on][,nowait|wait=off]`, QEMU's syntax. */
+function parseTcpSerial(option: string, text: string): SerialConfig {
+  const [addr = "", ...flags] = text.slice("tcp:".length).split(",");
+  const m = /^(\[[^\]]*\]|[^:]*):(\d+)$/.exec(addr);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) {
+    throw invalidValue(
+      option,
+      text,
+      "expected tcp:HOST:PORT,server,nowait, such as tcp:127.0.0.1:4444,server,nowait",
+    );
+  }
+  const host = m[1] === "" ? "127.0.0.1" : m[1]!.replace(/^\[|\]$/g, "");
+  let server = false, wait = true;
+  for (const f of flags) {
+    const [k, v = "on"] = f.split("=");
+    const on = v === "on" || v === "true" || v === "yes";
+    if (k === "server") server = on;
+    else if (k === "nowait") wait = false;
+    else if (k === "wait") wait = on;
+    else {
+      throw invalidValue(
+        option,
+        text,
+        `"${f}" is not a tcp option; expected server, nowait or wait=on|off`,
+      );
+    }
+  }
+  if (!server) {
+    throw unsupported(
+      option,
+      text,
+      "deja's tcp backend listens; it does not connect out",
+      `add ,server (and ,nowait to start without a client): ${option} ${text},server,nowait`,
+    );
+  }
+  return { kind: "tcp", host, port, wait };
 }
 
 /**
@@ -1135,10 +1180,10 @@ Display and serial console:
 -nographic           no graphical output; unless -serial is given, the
                      serial console is mon:stdio (Ctrl-A h lists the keys)
 -display none        no graphical output (the only display)
--serial stdio|mon:stdio|null|file:PATH
+-serial stdio|mon:stdio|null|file:PATH|tcp:HOST:PORT,server[,nowait]
                      connect the serial console to the terminal, the
-                     terminal with Ctrl-A escapes, nothing, or a file
-                     (default stdio)
+                     terminal with Ctrl-A escapes, nothing, a file, or a
+                     TCP server (needs --allow-net=HOST; default stdio)
 -monitor none        no monitor (the only choice)
 
 Network options:

@@ -61,6 +61,8 @@ export class PermissionError extends Error {
 }
 
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+const BUILTIN_PLUGIN =
+  /^(?:insn|hotblocks|execlog|mem)$|^(?:.*\/)?lib(?:insn|hotblocks|execlog|mem)\.so$/;
 const MODULE_EXTENSION = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 
 /** A module reference: a local file, a remote URL, or neither (jsr:, npm:). */
@@ -158,7 +160,11 @@ export function requiredPermissions(
       add({ name: "read", path: file, reason: `-device ${device.driver}` });
     }
   }
-  for (const plugin of config.plugins) addModule(plugin.path, "-plugin");
+  for (const plugin of config.plugins) {
+    // Built-in instrumentation (-plugin insn, or QEMU's libinsn.so) needs
+    // nothing; see plugins/loader.ts.
+    if (!BUILTIN_PLUGIN.test(plugin.path)) addModule(plugin.path, "-plugin");
+  }
   const { rr, rrfile } = config.icount;
   if (rrfile !== undefined && rr === "replay") {
     add({ name: "read", path: rrfile, reason: "-icount rr=replay" });
@@ -167,6 +173,8 @@ export function requiredPermissions(
   }
   if (config.serial.kind === "file") {
     add({ name: "write", path: config.serial.path, reason: "-serial" });
+  } else if (config.serial.kind === "tcp") {
+    add({ name: "net", host: config.serial.host, reason: "-serial tcp" });
   }
   if (config.gdb !== undefined) {
     const { hostname, port } = gdbListenAddress(config.gdb);

@@ -101,6 +101,15 @@ Deno.test("parseCommandLine accepts every supported option form", async (t) => {
     [["-serial", "stdio"], { serial: { kind: "stdio" } }],
     [["-serial", "null"], { serial: { kind: "null" } }],
     [["-serial", "mon:stdio"], { serial: { kind: "mon:stdio" } }],
+    [["-serial", "tcp:127.0.0.1:4444,server,nowait"], {
+      serial: { kind: "tcp", host: "127.0.0.1", port: 4444, wait: false },
+    }],
+    [["-serial", "tcp::5555,server=on,wait=off"], {
+      serial: { kind: "tcp", host: "127.0.0.1", port: 5555, wait: false },
+    }],
+    [["-serial", "tcp:localhost:5556,server"], {
+      serial: { kind: "tcp", host: "localhost", port: 5556, wait: true },
+    }],
     [["-serial", "file:out.log"], {
       serial: { kind: "file", path: "out.log" },
     }],
@@ -274,7 +283,7 @@ Deno.test("parseCommandLine rejects bad command lines with a usage error", async
     [["-kernel"], "Missing value for -kernel: expected a file name"],
     [
       ["-serial"],
-      "Missing value for -serial: expected stdio, mon:stdio, null or file:PATH",
+      "Missing value for -serial: expected stdio, mon:stdio, null, file:PATH or tcp:127.0.0.1:PORT,server,nowait",
     ],
     [
       ["-nographic=on"],
@@ -383,7 +392,15 @@ Deno.test("parseCommandLine rejects bad command lines with a usage error", async
     ],
     [
       ["-serial", "pty"],
-      "Unsupported option: -serial pty: deja supports stdio, mon:stdio, null and file:PATH backends; use -serial stdio",
+      "Unsupported option: -serial pty: deja supports stdio, mon:stdio, null, file:PATH and tcp:HOST:PORT,server backends; use -serial stdio",
+    ],
+    [
+      ["-serial", "tcp:127.0.0.1:4444"],
+      "Unsupported option: -serial tcp:127.0.0.1:4444: deja's tcp backend listens; it does not connect out; add ,server (and ,nowait to start without a client): -serial tcp:127.0.0.1:4444,server,nowait",
+    ],
+    [
+      ["-serial", "tcp:127.0.0.1:99999,server"],
+      "Invalid value for -serial: \"tcp:127.0.0.1:99999,server\"; expected tcp:HOST:PORT,server,nowait, such as tcp:127.0.0.1:4444,server,nowait",
     ],
     [
       ["-serial", "none"],
@@ -395,7 +412,7 @@ Deno.test("parseCommandLine rejects bad command lines with a usage error", async
     ],
     [
       ["-serial", ""],
-      'Invalid value for -serial: ""; expected stdio, mon:stdio, null or file:PATH',
+      'Invalid value for -serial: ""; expected stdio, mon:stdio, null, file:PATH or tcp:127.0.0.1:PORT,server,nowait',
     ],
     [
       ["-serial", "stdio", "-serial", "null"],

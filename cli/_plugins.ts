@@ -1,0 +1,334 @@
+// Internal: `-device`, `-plugin` and the `-serial` backend in the deja
+// command. The main loop loads every plugin module first (so that a broken
+// plugin fails before the machine starts, with a clear error), starts the
+// backends, and passes the module URLs to the vCPU worker, which imports
+// them again (device plugins run there). Backend events travel to the
+// worker through a shared byte ring, framed as
+// [u16 kind length][kind][u32 payload length][payload]; the worker injects
+// each at its current instruction count, which a recording logs.
+
+import type { MachineConfig, SerialConfig } from "./args.ts";
+import type { VirtMachine } from "../devices/virt.ts";
+import { InputRing } from "./_input_ring.ts";
+import type { DeviceSpec } from "../plugins/host.ts";
+import type { InstrumentationHooks } from "../plugins/instrumentation.ts";
+import {
+  createInstrumentation,
+  cwdUrl,
+  importPlugin,
+  loadInstrumentation,
+  pluginUrl,
+  splitDeviceProps,
+} from "../plugins/loader.ts";
+import { parseOptions } from "../plugins/options.ts";
+import {
+  type AnyBackendPlugin,
+  type AnyDevicePlugin,
+  type BackendInstance,
+  checkedEmit,
+  UnknownEventKindError,
+} from "../plugins/registry.ts";
+import {
+  fileBackend,
+  nullBackend,
+  socketBackend,
+  stdioBackend,
+} from "../plugins/char_backends.ts";
+import { ReplayLogReader } from "../replay/log.ts";
+
+/** What the worker needs to load the plugins (structured-cloneable). */
+export interface PluginStart {
+  /** `-device` plugins. */
+  devices: {
+    url: string;
+    shown: string;
+    addr: number;
+    irq?: number;
+    name?: string;
+    options: Record<string, string>;
+  }[];
+  /** `-plugin` instrumentation. */
+  instrumentation: {
+    specifier: string;
+    base: string;
+    options: Record<string, string>;
+  }[];
+  /** The event ring's buffer. */
+  eventBuffer: SharedArrayBuffer;
+}
+
+/** The plugins of a command line, loaded on the main loop. */
+export interface CliPlugins {
+  /** For the worker. */
+  start: PluginStart;
+  /** Device plugins `{ name, version }`, for the recording's config. */
+  refs: { name: string; version: string }[];
+  /** Event kinds the device plugins bring. */
+  eventKinds: string[];
+  /**
+   * Start the device plugins' backends (not in a replay).
+   *
+   * @param wake wakes an idle vCPU
+   */
+  startBackends(wake: () => void): Promise<void>;
+  /** Stop the backends. */
+  close(): Promise<void>;
+}
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
+/** Load the `-device` and `-plugin` modules and check their options. */
+export async function loadCliPlugins(
+  config: MachineConfig,
+): Promise<CliPlugins> {
+  const base = cwdUrl();
+  const loaded: {
+    plugin: AnyDevicePlugin;
+    backend: Record<string, string>;
+  }[] = [];
+  const start: PluginStart = {
+    devices: [],
+    instrumentation: [],
+    eventBuffer: new InputRing().buffer,
+  };
+  for (const d of config.devices) {
+    const url = pluginUrl(d.driver, base);
+    if (!/[/.]/.test(d.driver) && !/^[a-z]+:/.test(d.driver)) {
+      throw new Error(
+        `Cannot add device ${d.driver}: deja has no built-in device of that name (the virt board's devices are always there); give the path of a device plugin module, such as -device ./my_device.ts,addr=0x10010000`,
+      );
+    }
+    const plugin = await importPlugin(
+      url,
+      d.driver,
+      "device",
+    ) as AnyDevicePlugin;
+    const placed = splitDeviceProps(plugin, d.props);
+    loaded.push({ plugin, backend: placed.backend });
+    start.devices.push({
+      url: url.href,
+      shown: d.driver,
+      addr: placed.addr,
+      ...(placed.irq !== undefined ? { irq: placed.irq } : {}),
+      ...(placed.name !== undefined ? { name: placed.name } : {}),
+      options: placed.device,
+    });
+  }
+  for (const p of config.plugins) {
+    const plugin = await loadInstrumentation(p.path, base);
+    parseOptions(plugin.name, plugin.options ?? {}, p.props); // fail early
+    start.instrumentation.push({
+      specifier: p.path,
+      base: base.href,
+      options: p.props,
+    });
+  }
+  const ring = new InputRing(start.eventBuffer);
+  const instances: BackendInstance[] = [];
+  const backlog: Uint8Array[] = [];
+  let wake = () => {};
+  const pump = () => {
+    while (backlog.length > 0) {
+      const frame = backlog[0]!;
+      const n = ring.put(frame);
+      if (n < frame.length) {
+        backlog[0] = frame.subarray(n);
+        setTimeout(pump, 2);
+        return;
+      }
+      backlog.shift();
+    }
+    wake();
+  };
+  return {
+    start,
+    refs: loaded.map((l) => ({
+      name: l.plugin.name,
+      version: l.plugin.version,
+    })),
+    eventKinds: loaded.flatMap((l) => Object.keys(l.plugin.events ?? {})),
+    async startBackends(w) {
+      wake = w;
+      for (const { plugin, backend } of loaded) {
+        const b = plugin.backend as AnyBackendPlugin | undefined;
+        if (!b) continue;
+        const codecs = plugin.events ?? {};
+        const emit = checkedEmit(b, (kind, value) => {
+          const codec = codecs[kind];
+          if (!codec) {
+            throw new Error(
+              `Plugin ${b.name} emitted ${kind}, but ${plugin.name} brings no codec for it`,
+            );
+          }
+          const payload = codec.encode(value);
+          const k = utf8.encode(kind);
+          const frame = new Uint8Array(6 + k.length + payload.length);
+          const v = new DataView(frame.buffer);
+          v.setUint16(0, k.length, true);
+          frame.set(k, 2);
+          v.setUint32(2 + k.length, payload.length, true);
+          frame.set(payload, 6 + k.length);
+          backlog.push(frame);
+          if (backlog.length === 1) pump();
+        });
+        const options = parseOptions(b.name, b.options ?? {}, backend);
+        instances.push(
+          await b.create({ name: b.name, emit, quit: () => {} }, options),
+        );
+      }
+    },
+    async close() {
+      for (const i of instances) await i.close?.();
+    },
+  };
+}
+
+/**
+ * Refuse a log that holds plugin event kinds that none of the loaded
+ * device plugins brings, before anything runs.
+ */
+export function checkLogPluginKinds(log: Uint8Array, known: string[]): void {
+  const kinds = new Set<string>();
+  try {
+    for (const e of new ReplayLogReader(log)) {
+      if (e.kind === "plugin-event") kinds.add(e.event);
+    }
+  } catch {
+    // A corrupt or cut log: the replayer reports that itself.
+  }
+  const unknown = [...kinds].filter((k) => !known.includes(k)).sort();
+  if (unknown.length > 0) throw new UnknownEventKindError(unknown);
+}
+
+/** The backend plugin and options of a `-serial` setting. */
+export function serialBackend(
+  serial: SerialConfig,
+): { plugin: AnyBackendPlugin; options: Record<string, string> } {
+  switch (serial.kind) {
+    case "stdio":
+      return { plugin: stdioBackend, options: {} };
+    case "mon:stdio":
+      return { plugin: stdioBackend, options: { mux: "on" } };
+    case "null":
+      return { plugin: nullBackend, options: {} };
+    case "file":
+      return { plugin: fileBackend, options: { path: serial.path } };
+    case "tcp":
+      return {
+        plugin: socketBackend,
+        options: {
+          host: serial.host,
+          port: String(serial.port),
+          wait: serial.wait ? "on" : "off",
+        },
+      };
+  }
+}
+
+/**
+ * Open the `-serial` backend.
+ *
+ * @param serial the setting
+ * @param input where serial input goes (the UART ring)
+ * @param quit asks the machine to stop
+ * @param replay whether this is a replay (input is not read)
+ */
+export async function openSerial(
+  serial: SerialConfig,
+  input: (bytes: Uint8Array) => void,
+  quit: () => void,
+  replay: boolean,
+): Promise<BackendInstance> {
+  const { plugin, options } = serialBackend(serial);
+  if (replay && plugin === stdioBackend) options.input = "off";
+  const emit = checkedEmit(plugin, (_kind, value) => {
+    if (!replay) input(value as Uint8Array);
+  });
+  return await plugin.create(
+    { name: plugin.name, emit, quit },
+    parseOptions(plugin.name, plugin.options ?? {}, options),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Worker side
+
+/** The plugins as the worker builds the machine with them. */
+export interface WorkerPlugins {
+  /** Plugin devices for the machine. */
+  devices: DeviceSpec[];
+  /** Instrumentation callbacks. */
+  hooks: InstrumentationHooks[];
+  /** Inject the backend events that arrived. */
+  drain(m: VirtMachine): void;
+  /** Send the instrumentation output lines that are buffered. */
+  flush(): void;
+}
+
+/** Import the plugins in the worker. */
+export async function workerPlugins(
+  start: PluginStart | undefined,
+  post: (lines: string[]) => void,
+): Promise<WorkerPlugins> {
+  if (!start) {
+    return { devices: [], hooks: [], drain() {}, flush() {} };
+  }
+  const devices: DeviceSpec[] = [];
+  for (const d of start.devices) {
+    const plugin = await importPlugin(
+      new URL(d.url),
+      d.shown,
+      "device",
+    ) as AnyDevicePlugin;
+    devices.push({
+      plugin,
+      addr: d.addr,
+      ...(d.irq !== undefined ? { irq: d.irq } : {}),
+      ...(d.name !== undefined ? { name: d.name } : {}),
+      options: d.options,
+    });
+  }
+  let lines: string[] = [];
+  const flush = () => {
+    if (lines.length > 0) {
+      post(lines);
+      lines = [];
+    }
+  };
+  const hooks: InstrumentationHooks[] = [];
+  for (const p of start.instrumentation) {
+    const plugin = await loadInstrumentation(p.specifier, p.base);
+    hooks.push(createInstrumentation(plugin, p.options, (line) => {
+      lines.push(line);
+      if (lines.length >= 512) flush();
+    }));
+  }
+  const ring = new InputRing(start.eventBuffer);
+  let pending = new Uint8Array(0);
+  return {
+    devices,
+    hooks,
+    flush,
+    drain(m) {
+      const got = ring.take();
+      if (got.length === 0) return;
+      const all = new Uint8Array(pending.length + got.length);
+      all.set(pending);
+      all.set(got, pending.length);
+      const v = new DataView(all.buffer);
+      let at = 0;
+      while (all.length - at >= 2) {
+        const kl = v.getUint16(at, true);
+        if (all.length - at < 6 + kl) break;
+        const pl = v.getUint32(at + 2 + kl, true);
+        if (all.length - at < 6 + kl + pl) break;
+        const kind = utf8d.decode(all.subarray(at + 2, at + 2 + kl));
+        const payload = all.slice(at + 6 + kl, at + 6 + kl + pl);
+        m.injectEvent(kind, payload);
+        at += 6 + kl + pl;
+      }
+      pending = all.slice(at);
+    },
+  };
+}

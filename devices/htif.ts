@@ -106,10 +106,12 @@ export class Htif {
    */
   constructor(options: HtifOptions) {
     const { bus } = options;
-    for (const [name, addr] of [
-      ["tohost", options.tohost],
-      ["fromhost", options.fromhost],
-    ] as const) {
+    for (
+      const [name, addr] of [
+        ["tohost", options.tohost],
+        ["fromhost", options.fromhost],
+      ] as const
+    ) {
       if (addr !== undefined && !bus.inRam(addr, 8)) {
         throw new RangeError(
           `Cannot use HTIF: ${name} at 0x${addr.toString(16)} is not in RAM`,

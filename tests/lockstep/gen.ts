@@ -10,7 +10,7 @@
  * normals, ±1, values near the integer conversion limits; singles both
  * properly NaN-boxed and not (so that they read as the canonical NaN); and
  * random bit patterns. Every static rounding mode (RNE, RTZ, RDN, RUP, RMM)
- * appears, and the dynamic mode with `frm` set by `fsrm`/`fsrmi`/`fscsr`.
+ * appears, and the dynamic mode with `frm` set by `fsrmi` and `fscsr`.
  *
  * Register use: `sp` (x2), `s0` (x8) and `s1` (x9) hold the scratch and
  * value-table addresses and are never written; `t6` (x31) is the address
@@ -21,7 +21,7 @@
 
 import { F_NAMES, X_NAMES } from "../../core/disasm.ts";
 
-/** A seeded generator (xorshift128+ on two 32-bit halves via BigInt-free math). */
+/** A seeded generator: xoshiro128** seeded through splitmix32. */
 class Rng {
   #a: number;
   #b: number;

@@ -17,6 +17,7 @@
 
 import { EscapeFilter } from "../cli/terminal.ts";
 import {
+  type AnyBackendPlugin,
   type BackendInstance,
   defineBackendPlugin,
   PLUGIN_API_VERSION,
@@ -34,7 +35,7 @@ function writeAll(w: { writeSync(p: Uint8Array): number }, b: Uint8Array) {
 }
 
 /** `-serial null`: output is dropped, there is no input. */
-export const nullBackend = defineBackendPlugin({
+export const nullBackend: AnyBackendPlugin = defineBackendPlugin({
   ...common,
   name: "null",
   description: "discard output, no input",
@@ -42,7 +43,7 @@ export const nullBackend = defineBackendPlugin({
 });
 
 /** `-serial file:PATH`: output goes to a file (created or truncated). */
-export const fileBackend = defineBackendPlugin({
+export const fileBackend: AnyBackendPlugin = defineBackendPlugin({
   ...common,
   name: "file",
   description: "write output to a file",
@@ -68,7 +69,7 @@ export const fileBackend = defineBackendPlugin({
  * Ctrl-A x quits and Ctrl-A h lists the keys; without, Ctrl-C quits when
  * stdin is a terminal in raw mode.
  */
-export const stdioBackend = defineBackendPlugin({
+export const stdioBackend: AnyBackendPlugin = defineBackendPlugin({
   ...common,
   name: "stdio",
   description: "the terminal",
@@ -137,7 +138,7 @@ export const stdioBackend = defineBackendPlugin({
  * `wait=on` (QEMU's default for `server`), the guest starts only once a
  * client has connected.
  */
-export const socketBackend = defineBackendPlugin({
+export const socketBackend: AnyBackendPlugin = defineBackendPlugin({
   ...common,
   name: "socket",
   description: "a TCP server on 127.0.0.1",
@@ -231,9 +232,9 @@ export const socketBackend = defineBackendPlugin({
 });
 
 /** The built-in character backends. */
-export const CHAR_BACKENDS: readonly [
-  typeof stdioBackend,
-  typeof nullBackend,
-  typeof fileBackend,
-  typeof socketBackend,
-] = [stdioBackend, nullBackend, fileBackend, socketBackend];
+export const CHAR_BACKENDS: readonly AnyBackendPlugin[] = [
+  stdioBackend,
+  nullBackend,
+  fileBackend,
+  socketBackend,
+];

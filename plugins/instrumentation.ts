@@ -18,7 +18,11 @@
  */
 
 import type { Cpu } from "../core/cpu.ts";
-import { defineInstrumentationPlugin, PLUGIN_API_VERSION } from "./registry.ts";
+import {
+  type AnyInstrumentationPlugin,
+  defineInstrumentationPlugin,
+  PLUGIN_API_VERSION,
+} from "./registry.ts";
 
 /** One executed instruction. */
 export interface InsnInfo {
@@ -404,57 +408,60 @@ const common = {
  * `insn`: counts executed instructions (QEMU's `libinsn.so`). The count
  * equals the machine's icount.
  */
-export const insnPlugin = defineInstrumentationPlugin({
-  ...common,
-  name: "insn",
-  description: "count executed instructions",
-  create: (ctx) => {
-    let n = 0;
-    return {
-      insn: () => void n++,
-      exit: () => ctx.output(`insns: ${n}`),
-    };
-  },
-});
-
-/** `hotblocks`: lists the most executed blocks (QEMU's `libhotblocks.so`). */
-export const hotblocksPlugin = defineInstrumentationPlugin({
-  ...common,
-  name: "hotblocks",
-  description: "list the most executed blocks",
-  options: {
-    limit: {
-      type: "number",
-      default: 20,
-      min: 1,
-      description: "how many blocks to list",
+export const insnPlugin: AnyInstrumentationPlugin = defineInstrumentationPlugin(
+  {
+    ...common,
+    name: "insn",
+    description: "count executed instructions",
+    create: (ctx) => {
+      let n = 0;
+      return {
+        insn: () => void n++,
+        exit: () => ctx.output(`insns: ${n}`),
+      };
     },
   },
-  create: (ctx, options) => {
-    const seen = new Map<bigint, { execs: number; insns: number }>();
-    return {
-      block: (pc, insns) => {
-        const e = seen.get(pc);
-        if (e) e.execs++;
-        else seen.set(pc, { execs: 1, insns: insns.length });
+);
+
+/** `hotblocks`: lists the most executed blocks (QEMU's `libhotblocks.so`). */
+export const hotblocksPlugin: AnyInstrumentationPlugin =
+  defineInstrumentationPlugin({
+    ...common,
+    name: "hotblocks",
+    description: "list the most executed blocks",
+    options: {
+      limit: {
+        type: "number",
+        default: 20,
+        min: 1,
+        description: "how many blocks to list",
       },
-      exit: () => {
-        const top = [...seen].sort((a, b) =>
-          b[1].execs - a[1].execs || (a[0] < b[0] ? -1 : 1)
-        ).slice(0, options.limit);
-        ctx.output("pc, insns, execs");
-        for (const [pc, e] of top) {
-          ctx.output(
-            `0x${pc.toString(16).padStart(16, "0")}, ${e.insns}, ${e.execs}`,
-          );
-        }
-      },
-    };
-  },
-});
+    },
+    create: (ctx, options) => {
+      const seen = new Map<bigint, { execs: number; insns: number }>();
+      return {
+        block: (pc, insns) => {
+          const e = seen.get(pc);
+          if (e) e.execs++;
+          else seen.set(pc, { execs: 1, insns: insns.length });
+        },
+        exit: () => {
+          const top = [...seen].sort((a, b) =>
+            b[1].execs - a[1].execs || (a[0] < b[0] ? -1 : 1)
+          ).slice(0, options.limit);
+          ctx.output("pc, insns, execs");
+          for (const [pc, e] of top) {
+            ctx.output(
+              `0x${pc.toString(16).padStart(16, "0")}, ${e.insns}, ${e.execs}`,
+            );
+          }
+        },
+      };
+    },
+  });
 
 /** `mem`: one line per memory access (QEMU's `libmem.so` with tracing). */
-export const memPlugin = defineInstrumentationPlugin({
+export const memPlugin: AnyInstrumentationPlugin = defineInstrumentationPlugin({
   ...common,
   name: "mem",
   description: "trace memory accesses",
@@ -488,8 +495,8 @@ export const memPlugin = defineInstrumentationPlugin({
 });
 
 /** The built-in instrumentation plugins. */
-export const BUILTIN_INSTRUMENTATION: readonly [
-  typeof insnPlugin,
-  typeof hotblocksPlugin,
-  typeof memPlugin,
-] = [insnPlugin, hotblocksPlugin, memPlugin];
+export const BUILTIN_INSTRUMENTATION: readonly AnyInstrumentationPlugin[] = [
+  insnPlugin,
+  hotblocksPlugin,
+  memPlugin,
+];

@@ -86,13 +86,15 @@ export type OptionSpec =
 /** A plugin's option schema: option name to declaration. */
 export type OptionsSchema = { readonly [key: string]: OptionSpec };
 
-type ValueOf<S extends OptionSpec> = S extends NumberOption ? number
+/** The parsed value type of one option declaration. */
+export type OptionValue<S extends OptionSpec> = S extends NumberOption ? number
   : S extends StringOption ? string
   : S extends BooleanOption ? boolean
   : S extends EnumOption<infer V> ? V
   : never;
 
-type Present<S> = S extends { default: unknown } ? true
+/** Whether an option is always present after parsing (default or required). */
+export type OptionPresent<S> = S extends { default: unknown } ? true
   : S extends { required: true } ? true
   : false;
 
@@ -102,13 +104,12 @@ type Present<S> = S extends { default: unknown } ? true
  */
 export type OptionsOf<S extends OptionsSchema> =
   & {
-    -readonly [K in keyof S as Present<S[K]> extends true ? K : never]: ValueOf<
-      S[K]
-    >;
+    -readonly [K in keyof S as OptionPresent<S[K]> extends true ? K : never]:
+      OptionValue<S[K]>;
   }
   & {
-    -readonly [K in keyof S as Present<S[K]> extends true ? never : K]?:
-      | ValueOf<S[K]>
+    -readonly [K in keyof S as OptionPresent<S[K]> extends true ? never : K]?:
+      | OptionValue<S[K]>
       | undefined;
   };
 

@@ -260,9 +260,9 @@ export type EventCodecs<V extends Record<string, unknown>> = {
   readonly [E in keyof V]: EventCodec<V[E], AnyDevice>;
 };
 
-// The device an event applies to: whatever the plugin's create returns.
+/** The device an event applies to: whatever the plugin's create returns. */
 // deno-lint-ignore no-explicit-any
-type AnyDevice = any;
+export type AnyDevice = any;
 
 /** A device plugin. */
 export interface DevicePlugin<

@@ -38,6 +38,8 @@ import type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
 import { arraySource } from "../replay/nondet.ts";
 import type { NondetEvent } from "../replay/nondet.ts";
 import { PluginHost } from "./host.ts";
+export type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
+export type { NondetEvent, NondetSource } from "../replay/nondet.ts";
 import type { DeviceSpec } from "./host.ts";
 import { parseOptions } from "./options.ts";
 import {
@@ -102,7 +104,7 @@ export interface StateRoundTripOptions<I> {
   /**
    * Its MMIO address.
    *
-   * @default {0x10010000}
+   * @default {options.base for a built-in, else 0x10010000}
    */
   addr?: number;
   /**
@@ -156,7 +158,9 @@ function create<I>(
   o: StateRoundTripOptions<I>,
 ) {
   const h = makeHost(plugin);
-  const addr = o.addr ?? 0x1001_0000;
+  const wiredBase = typeof o.options === "object" ? o.options.base : undefined;
+  const addr = o.addr ??
+    (typeof wiredBase === "number" ? wiredBase : 0x1001_0000);
   const irq = o.irq ?? 12;
   const dev = typeof o.options === "object"
     ? (() => {
@@ -218,8 +222,11 @@ function equalBytes(a: Uint8Array, b: Uint8Array): number {
  * });
  * ```
  */
-export function assertStateRoundTrip<I>(
-  plugin: AnyDevicePlugin,
+export function assertStateRoundTrip<
+  P extends AnyDevicePlugin,
+  I = ReturnType<P["create"]>,
+>(
+  plugin: P,
   options: StateRoundTripOptions<I> = {},
 ): Uint8Array {
   if (!plugin.state) {

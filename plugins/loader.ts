@@ -130,10 +130,14 @@ export async function importPlugin(
       : "the device plugin that it feeds (its backend field)";
     throw new PluginError(
       plugin.name,
-      `it is a ${plugin.kind} plugin, not a ${kind} plugin; load it with ${how}`,
+      `it is ${an(plugin.kind)} plugin, not ${an(kind)} plugin; load it with ${how}`,
     );
   }
   return plugin;
+}
+
+function an(word: string): string {
+  return `${/^[aeiou]/.test(word) ? "an" : "a"} ${word}`;
 }
 
 /** Where a `-device` plugin sits and what its parts get. */

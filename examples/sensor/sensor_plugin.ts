@@ -110,6 +110,8 @@ interface Sensor {
   reset(): void;
   /** Take a reading from the host (the replay event's `apply`). */
   push(value: number): void;
+  /** Drive the interrupt line from the FIFO and CTRL. */
+  update(): void;
   fifo: number[];
   ctrl: number;
   dropped: number;
@@ -152,6 +154,7 @@ const sensor = defineDevicePlugin({
       }
       d.ctrl = s.ctrl;
       d.dropped = s.dropped;
+      d.update(); // the line follows from the state: re-drive it
     },
   },
   backend: sensorFile,
@@ -162,6 +165,7 @@ const sensor = defineDevicePlugin({
       fifo: [],
       ctrl: 0,
       dropped: 0,
+      update,
       regions: [{
         name: "sensor",
         base: ctx.addr,

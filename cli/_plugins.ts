@@ -251,6 +251,33 @@ export async function openSerial(
   );
 }
 
+/**
+ * Send the plugins to the worker and wait until it has imported them.
+ * Prints their report lines (instrumentation output) on stderr from then
+ * on. Resolves false if the worker reported an error instead (the caller's
+ * own message handler shows it).
+ */
+export function sendPlugins(
+  worker: Worker,
+  start: PluginStart,
+): Promise<boolean> {
+  const enc = new TextEncoder();
+  return new Promise((resolve) => {
+    worker.addEventListener("message", (e: MessageEvent) => {
+      const m = e.data as { type: string; lines?: string[] };
+      if (m.type === "plugins-ready") resolve(true);
+      else if (m.type === "error") resolve(false);
+      else if (m.type === "plugin-output") {
+        const text = m.lines!.join("\n") + "\n";
+        const b = enc.encode(text);
+        let off = 0;
+        while (off < b.length) off += Deno.stderr.writeSync(b.subarray(off));
+      }
+    });
+    worker.postMessage({ type: "plugins", start });
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Worker side
 
@@ -265,6 +292,14 @@ export interface WorkerPlugins {
   /** Send the instrumentation output lines that are buffered. */
   flush(): void;
 }
+
+/** No plugins: what the worker has without -device and -plugin. */
+export const NO_PLUGINS: WorkerPlugins = {
+  devices: [],
+  hooks: [],
+  drain() {},
+  flush() {},
+};
 
 /** Import the plugins in the worker. */
 export async function workerPlugins(

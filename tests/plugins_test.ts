@@ -37,6 +37,11 @@ import {
   UnknownEventKindError,
 } from "../plugins/mod.ts";
 import { assertStateRoundTrip, replaySession } from "../plugins/testing.ts";
+import {
+  fileBackend,
+  nullBackend,
+  socketBackend,
+} from "../plugins/char_backends.ts";
 
 Deno.test("every built-in device survives a state round trip", async (t) => {
   await t.step("plic", () => {
@@ -393,5 +398,67 @@ Deno.test("a log with event kinds from no loaded plugin is refused at start", as
   equal(
     err.message,
     "Cannot replay this log: it holds replay event kinds that no loaded plugin provides: thermo.reading; load the plugins it was recorded with (-device PLUGIN.ts)",
+  );
+});
+
+Deno.test("the file, null and socket character backends", async (t) => {
+  const noQuit = () => {};
+  await t.step("file writes guest output to its path", async () => {
+    const path = await Deno.makeTempFile();
+    try {
+      const b = await fileBackend.create({
+        name: "file",
+        emit: () => {},
+        quit: noQuit,
+      }, parseOptions("file", fileBackend.options!, { path }));
+      b.write!(new TextEncoder().encode("hello"));
+      await b.close?.();
+      equal(await Deno.readTextFile(path), "hello");
+      deepEqual(fileBackend.permissions!({ path }), [{ name: "write", path }]);
+    } finally {
+      await Deno.remove(path);
+    }
+  });
+  await t.step("null drops output", async () => {
+    const b = await nullBackend.create(
+      { name: "null", emit: () => {}, quit: noQuit },
+      {},
+    );
+    b.write!(new Uint8Array([1, 2, 3]));
+  });
+  await t.step(
+    "socket listens on 127.0.0.1: input is serial, output goes to the client",
+    async () => {
+      const got: unknown[] = [];
+      const b = await socketBackend.create(
+        {
+          name: "socket",
+          emit: (k: string, v: unknown) => got.push([k, v]),
+          quit: noQuit,
+        },
+        parseOptions("socket", socketBackend.options!, "port=0"),
+      ) as { port: number; write(b: Uint8Array): void; close(): void };
+      try {
+        const c = await Deno.connect({ hostname: "127.0.0.1", port: b.port });
+        await c.write(new TextEncoder().encode("hi"));
+        for (let i = 0; i < 100 && got.length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        deepEqual(got, [["serial", new TextEncoder().encode("hi")]]);
+        b.write(new TextEncoder().encode("out"));
+        const buf = new Uint8Array(8);
+        const n = await c.read(buf);
+        equal(new TextDecoder().decode(buf.subarray(0, n!)), "out");
+        c.close();
+      } finally {
+        b.close();
+      }
+      deepEqual(
+        socketBackend.permissions!({ host: "127.0.0.1", port: 0, wait: false }),
+        [
+          { name: "net", host: "127.0.0.1" },
+        ],
+      );
+    },
   );
 });

@@ -97,7 +97,8 @@ function isModuleSpecifier(driver: string): boolean {
  * - read access to the `-bios` file ({@linkcode DEFAULT_BIOS_PATH} for
  *   `default`, nothing for `none`), the `-kernel`, `-initrd` and `-dtb`
  *   files, `-plugin` modules, `-device` drivers that are module paths,
- *   `file=` properties of `-device`, and the rrfile with `rr=replay`;
+ *   `file=` properties of `-device` (not in a replay, where the log holds
+ *   the device's host data), and the rrfile with `rr=replay`;
  * - import access to the host of a plugin or device module given by an
  *   http(s) URL;
  * - write access to the `-serial file:PATH` file and the rrfile with
@@ -156,7 +157,8 @@ export function requiredPermissions(
   for (const device of config.devices) {
     if (isModuleSpecifier(device.driver)) addModule(device.driver, "-device");
     const file = device.props["file"];
-    if (file !== undefined) {
+    // A replay takes the device's host data from the log: no file needed.
+    if (file !== undefined && config.icount.rr !== "replay") {
       add({ name: "read", path: file, reason: `-device ${device.driver}` });
     }
   }

@@ -130,7 +130,9 @@ export async function importPlugin(
       : "the device plugin that it feeds (its backend field)";
     throw new PluginError(
       plugin.name,
-      `it is ${an(plugin.kind)} plugin, not ${an(kind)} plugin; load it with ${how}`,
+      `it is ${an(plugin.kind)} plugin, not ${
+        an(kind)
+      } plugin; load it with ${how}`,
     );
   }
   return plugin;

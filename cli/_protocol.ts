@@ -11,6 +11,10 @@ export type RrStart =
 export type ToWorker = {
   type: "start";
   inputBuffer: SharedArrayBuffer;
+  /** The replay mutex (replay/mutex.ts); the worker is owner 2. */
+  mutexBuffer: SharedArrayBuffer;
+  /** The vCPU's published status ({@linkcode VcpuStatus}). */
+  statusBuffer: SharedArrayBuffer;
   memoryBytes: number;
   bios?: Uint8Array | "none";
   kernel?: Uint8Array;
@@ -33,4 +37,58 @@ export type ToMain =
     icount: number;
     detail?: string;
   }
-  | { type: "error"; message: string; name: string };
+  | { type: "error"; message: string; name: string }
+  | { type: "plugin-output"; lines: string[] }
+  | { type: "plugins-ready" };
+
+/** Owner id of the main loop on the replay mutex. */
+export const MAIN_LOOP_OWNER = 1;
+/** Owner id of the vCPU worker on the replay mutex. */
+export const VCPU_OWNER = 2;
+
+/**
+ * What the vCPU publishes at each checkpoint, for the monitor's `info`:
+ * written by the worker while it holds the replay mutex, read by the main
+ * loop while it holds it, so the fields agree with each other.
+ */
+export class VcpuStatus {
+  readonly buffer: SharedArrayBuffer;
+  readonly #f: Float64Array;
+
+  constructor(buffer?: SharedArrayBuffer) {
+    this.buffer = buffer ?? new SharedArrayBuffer(4 * 8);
+    this.#f = new Float64Array(this.buffer);
+  }
+
+  /** Instructions retired at the last checkpoint. */
+  get icount(): number {
+    return this.#f[0]!;
+  }
+  set icount(v: number) {
+    this.#f[0] = v;
+  }
+
+  /** Byte offset in the replay log (written or read so far). */
+  get logOffset(): number {
+    return this.#f[1]!;
+  }
+  set logOffset(v: number) {
+    this.#f[1] = v;
+  }
+
+  /** Checkpoints passed (vCPU periods ended). */
+  get checkpoints(): number {
+    return this.#f[2]!;
+  }
+  set checkpoints(v: number) {
+    this.#f[2] = v;
+  }
+
+  /** 0 running, 1 idle (waiting in wfi), 2 finished. */
+  get state(): number {
+    return this.#f[3]!;
+  }
+  set state(v: number) {
+    this.#f[3] = v;
+  }
+}

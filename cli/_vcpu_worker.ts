@@ -5,7 +5,11 @@
 
 import { VirtMachine } from "../devices/virt.ts";
 import { LogRecorder, LogReplayer } from "../replay/machine_log.ts";
+import { ReplayMutex } from "../replay/mutex.ts";
 import { InputRing } from "./_input_ring.ts";
+import { NO_PLUGINS, workerPlugins } from "./_plugins.ts";
+import type { PluginStart, WorkerPlugins } from "./_plugins.ts";
+import { VCPU_OWNER, VcpuStatus } from "./_protocol.ts";
 import type { RrStart, ToMain, ToWorker } from "./_protocol.ts";
 
 const self = globalThis as unknown as {
@@ -14,16 +18,44 @@ const self = globalThis as unknown as {
   close(): void;
 };
 
+// -device and -plugin: the main loop sends the plugins before the start
+// message, and waits until they are imported (see cli/_plugins.ts).
+let plugins: WorkerPlugins = NO_PLUGINS;
+let machine: VirtMachine | undefined;
+globalThis.addEventListener("message", (e: Event) => {
+  const data = (e as MessageEvent).data as { type: string; start: PluginStart };
+  if (data?.type !== "plugins") return;
+  workerPlugins(data.start, (lines) => post({ type: "plugin-output", lines }))
+    .then((loaded) => {
+      plugins = loaded;
+      post({ type: "plugins-ready" });
+    }, (err) => {
+      post({
+        type: "error",
+        message: err instanceof Error ? err.message : String(err),
+        name: err instanceof Error ? err.name : "Error",
+      });
+    });
+});
+
 function post(m: ToMain, transfer?: Transferable[]): void {
+  if (m.type === "exit" || m.type === "error") {
+    machine?.finishInstrumentation(m.type === "exit" ? m.reason : "error");
+    plugins.flush();
+  }
   self.postMessage(m, transfer);
 }
+
+let mutex: ReplayMutex | undefined;
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   const msg = e.data;
   if (msg.type !== "start") return;
   try {
-    start(msg);
+    mutex = new ReplayMutex(msg.mutexBuffer, { owner: VCPU_OWNER });
+    start(msg, mutex);
   } catch (err) {
+    if (mutex?.isHeldByMe()) mutex.unlock();
     post({
       type: "error",
       message: err instanceof Error ? err.message : String(err),
@@ -37,14 +69,19 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
  * happens, so a recorder killed at any moment leaves a log that replays up
  * to its last event. `rr=replay`: the inputs come from the log.
  */
-function openRr(rr: RrStart | undefined): {
+function openRr(rr: RrStart | undefined, mutex: ReplayMutex): {
   recorder?: LogRecorder;
   replayer?: LogReplayer;
   close(): void;
 } {
   if (rr === undefined) return { close() {} };
+  // Every access to the log happens with the replay mutex held.
+  const held = () => mutex.assertHeld("access the replay log");
   if (rr.mode === "replay") {
-    return { replayer: new LogReplayer(rr.log), close() {} };
+    return {
+      replayer: new LogReplayer(rr.log, { assertHeld: held }),
+      close() {},
+    };
   }
   const file = Deno.openSync(rr.path, {
     write: true,
@@ -60,25 +97,52 @@ function openRr(rr: RrStart | undefined): {
       sync: () => file.syncSync(),
     },
     rr.config,
-    { rrcheck: rr.rrcheck },
+    { rrcheck: rr.rrcheck, assertHeld: held },
   );
   return { recorder, close: () => file.close() };
 }
 
-function start(msg: Extract<ToWorker, { type: "start" }>): void {
-  const rr = openRr(msg.rr);
+function start(
+  msg: Extract<ToWorker, { type: "start" }>,
+  mutex: ReplayMutex,
+): void {
+  // The vCPU holds the mutex for a whole execution period. The first
+  // period begins once the main loop lets go (it holds on with -S).
+  mutex.lock();
+  const rr = openRr(msg.rr, mutex);
   try {
-    run(msg, rr);
+    run(msg, rr, mutex);
   } finally {
     rr.close();
+    if (mutex.isHeldByMe()) mutex.unlock();
   }
 }
 
 function run(
   msg: Extract<ToWorker, { type: "start" }>,
   { recorder, replayer }: ReturnType<typeof openRr>,
+  mutex: ReplayMutex,
 ): void {
   const ring = new InputRing(msg.inputBuffer);
+  const status = new VcpuStatus(msg.statusBuffer);
+  const logOffset = () => recorder?.writer.offset ?? replayer?.offset ?? 0;
+  // A checkpoint: publish the status, and give the main loop its turn if it
+  // asked for one (the ticket lock serves it before this thread's next
+  // period); it delivers queued input, or keeps the mutex to stop the
+  // machine.
+  const checkpoint = () => {
+    status.icount = m.cpu.icount;
+    status.logOffset = logOffset();
+    status.checkpoints++;
+    mutex.unlock();
+    mutex.lock();
+    status.state = 0;
+  };
+  const finished = () => {
+    status.icount = m.cpu.icount;
+    status.logOffset = logOffset();
+    status.state = 2;
+  };
   const m = new VirtMachine({
     ...(recorder ? { record: recorder.hook } : {}),
     ...(replayer ? { replay: replayer.source } : {}),
@@ -90,17 +154,22 @@ function run(
     ...(msg.append !== undefined ? { append: msg.append } : {}),
     icountShift: msg.shift,
     noReboot: msg.noReboot,
+    devices: plugins.devices,
+    instrumentation: plugins.hooks,
     output: (bytes) =>
       post({ type: "output", bytes }, [bytes.buffer as ArrayBuffer]),
   });
+  machine = m;
   const slice = 1 << 22;
   const check = recorder ?? replayer;
   for (;;) {
     const input = ring.take();
     if (input.length > 0) m.sendInput(input);
+    plugins.drain(m); // backend events: at this instruction
     if (ring.quitRequested) {
       m.endRecording();
       recorder?.finish("host-signal", m.cpu.icount);
+      finished();
       post({ type: "exit", reason: "quit", code: 0, icount: m.cpu.icount });
       return;
     }
@@ -108,6 +177,7 @@ function run(
     const r = m.run(budget, { warpIdle: !msg.sleep });
     if (r.kind === "exit") {
       recorder?.finish("guest", m.cpu.icount);
+      finished();
       const s = r.status;
       if (s.kind === "trap-loop") {
         post({
@@ -129,6 +199,7 @@ function run(
     }
     check?.afterRun(m);
     if (r.kind === "replay-end") {
+      finished();
       const cut = replayer?.truncated;
       if (cut) {
         post({
@@ -152,12 +223,23 @@ function run(
       // then move the virtual clock by the time that passed (sleep=on).
       const now = m.clock.nowNs();
       const waitNs = r.deadlineNs === Infinity ? Infinity : r.deadlineNs - now;
+      // The main loop may deliver input meanwhile: let go of the mutex.
+      status.state = 1;
+      status.icount = m.cpu.icount;
+      status.logOffset = logOffset();
+      mutex.unlock();
       const t0 = performance.now();
       ring.wait(waitNs === Infinity ? 1000 : Math.max(0, waitNs / 1e6));
+      // Real time spent stopped (the main loop holding the mutex) is not
+      // idle time: measure before taking the mutex back.
       const elapsedNs = (performance.now() - t0) * 1e6;
+      mutex.lock();
+      status.state = 0;
       // Recorded as a warp with rr=record (the machine clamps it to the
       // deadline and keeps the clock on instruction boundaries).
       m.idleFor(Math.min(elapsedNs, r.deadlineNs - now));
+    } else {
+      checkpoint();
     }
   }
 }

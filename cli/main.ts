@@ -12,7 +12,15 @@ import { printError } from "./error.ts";
 import { checkPermissions, PermissionError } from "./permissions.ts";
 import type { RequiredPermission } from "./permissions.ts";
 import { EscapeFilter, withRawStdin } from "./terminal.ts";
+import { Monitor } from "./monitor.ts";
 import { InputRing } from "./_input_ring.ts";
+import { MainLoop } from "./_main_loop.ts";
+import {
+  checkLogPluginKinds,
+  loadCliPlugins,
+  openSerial,
+  sendPlugins,
+} from "./_plugins.ts";
 import type { ToMain, ToWorker } from "./_protocol.ts";
 import { machineConfig } from "../replay/config.ts";
 import { dumpLog } from "../replay/dump.ts";
@@ -95,16 +103,31 @@ async function runMachine(config: MachineConfig): Promise<number> {
   if (config.icount.rrsnapshot !== undefined) {
     unsupported("-icount rrsnapshot=NAME (snapshots)");
   }
-  if (config.devices.length) unsupported("-device (plugin devices)");
-  if (config.plugins.length) unsupported("-plugin (instrumentation plugins)");
-  if (config.startPaused) unsupported("-S without -gdb");
+  const replaying = config.icount.rr === "replay";
+  // The monitor is on stdin when it is a mon:stdio console, and in a replay,
+  // where stdin is not the guest's.
+  const hasMonitor = config.serial.kind === "mon:stdio" || replaying;
+  if (config.startPaused && !hasMonitor) {
+    throw new Error(
+      "Cannot start stopped (-S): the machine would wait for the monitor's cont, and there is no monitor; add -nographic or -serial mon:stdio (C-a c opens the monitor)",
+    );
+  }
   if (config.icount.shift === "auto") unsupported("-icount shift=auto");
   await checkAllPermissions(config);
+  // -device and -plugin modules: loaded and checked before anything starts.
+  const plugins = await loadCliPlugins(config);
 
   const biosPath = config.bios === "default" ? DEFAULT_BIOS_PATH : config.bios;
+  const ring = new InputRing();
+  const loop = new MainLoop(ring, {
+    rr: config.icount.rr,
+    rrfile: config.icount.rrfile,
+  });
   const start: ToWorker = {
     type: "start",
-    inputBuffer: new InputRing().buffer,
+    inputBuffer: ring.buffer,
+    mutexBuffer: loop.mutex.buffer,
+    statusBuffer: loop.status.buffer,
     memoryBytes: config.memoryBytes,
     shift: config.icount.shift,
     sleep: config.icount.sleep,
@@ -133,7 +156,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
       sleep: config.icount.sleep,
       noReboot: config.noReboot,
       devices: [...VIRT_DEVICES],
-      plugins: [],
+      plugins: plugins.refs,
       rrcheck: config.icount.rrcheck ?? 0,
     });
     if (rr === "record") {
@@ -146,29 +169,30 @@ async function runMachine(config: MachineConfig): Promise<number> {
     } else {
       const log = await readImage(rrfile, "replay log (-icount rrfile=)");
       // Check the header and the machine here, before the worker starts.
+      checkLogPluginKinds(log, plugins.eventKinds);
       new LogReplayer(log).checkConfig(given);
       start.rr = { mode: "replay", path: rrfile, log };
     }
   }
 
-  // Serial output sink.
+  // Serial output sink. The terminal's input is the main loop's (with the
+  // monitor); null, file:PATH and tcp:... are backend plugins
+  // (plugins/char_backends.ts), whose input reaches the guest at the next
+  // checkpoint, as typed input does.
   let write: (b: Uint8Array) => void = () => {};
-  let file: Deno.FsFile | undefined;
   const serial = config.serial;
-  if (serial.kind === "stdio" || serial.kind === "mon:stdio") {
-    write = (b) => writeAll(Deno.stdout, b);
-  } else if (serial.kind === "file") {
-    file = await Deno.open(serial.path, {
-      write: true,
-      create: true,
-      truncate: true,
-    });
-    const f = file;
-    write = (b) => writeAll(f, b);
-  }
+  const backend = serial.kind === "stdio" || serial.kind === "mon:stdio"
+    ? undefined
+    : await openSerial(
+      serial,
+      (bytes) => loop.input(bytes),
+      () => void loop.quit(),
+      replaying,
+    );
+  if (backend) write = (b) => backend.write?.(b);
+  else write = (b) => writeAll(Deno.stdout, b);
   const interactive = serial.kind === "stdio" || serial.kind === "mon:stdio";
   const enc = new TextEncoder();
-  const ring = new InputRing(start.inputBuffer);
 
   const worker = new Worker(new URL("./_vcpu_worker.ts", import.meta.url), {
     type: "module",
@@ -203,21 +227,38 @@ async function runMachine(config: MachineConfig): Promise<number> {
           reject(new Error(`The vCPU worker failed: ${e.message}`));
         };
       });
-      // In a replay, input comes only from the log: the pump only watches
-      // for the quit keys (the machine ignores what it types).
-      const pump = interactive
-        ? pumpStdin(ring, serial.kind === "mon:stdio", write)
+      // In a replay, input comes only from the log: the pump only serves
+      // the monitor and the quit keys.
+      const pump = interactive || replaying
+        ? pumpStdin(loop, {
+          escapes: hasMonitor,
+          replay: replaying,
+          stdout: (b) => writeAll(Deno.stdout, b),
+        })
         : undefined;
-      worker.postMessage(start);
+      if (config.startPaused) {
+        await loop.stop();
+        if (Deno.stdin.isTerminal()) {
+          console.error(
+            "deja: stopped (-S); C-a c opens the monitor, where cont starts the machine",
+          );
+        }
+      }
+      if (!replaying) await plugins.startBackends(() => ring.put(NO_BYTES));
+      // The worker imports the plugin modules before it starts; on a
+      // failure it reports an error, which ends `done`.
+      if (await sendPlugins(worker, plugins.start)) worker.postMessage(start);
       try {
         return await done;
       } finally {
+        loop.close();
         pump?.stop();
       }
     });
   } finally {
     worker.terminate();
-    file?.close();
+    await backend?.close?.();
+    await plugins.close();
   }
 }
 
@@ -254,47 +295,87 @@ async function checkAllPermissions(config: MachineConfig): Promise<void> {
   if (missing.length > 0) throw new PermissionError(missing);
 }
 
+const NO_BYTES = new Uint8Array(0); // put into the input ring: a wake-up
+
 function writeAll(w: { writeSync(p: Uint8Array): number }, b: Uint8Array) {
   let off = 0;
   while (off < b.length) off += w.writeSync(b.subarray(off));
 }
 
+/**
+ * Read stdin on the main loop. Bytes for the guest are queued and delivered
+ * at the next checkpoint; C-a escapes (with `escapes`) switch to the monitor
+ * or quit. In a replay, stdin is not the guest's: what is typed outside the
+ * monitor is dropped, and Ctrl-C stops the machine and opens the monitor.
+ */
 function pumpStdin(
-  ring: InputRing,
-  escapes: boolean,
-  write: (b: Uint8Array) => void,
+  loop: MainLoop,
+  options: {
+    escapes: boolean;
+    replay: boolean;
+    stdout: (b: Uint8Array) => void;
+  },
 ): { stop(): void } {
   const filter = new EscapeFilter();
   const tty = Deno.stdin.isTerminal();
   const reader = Deno.stdin.readable.getReader();
   let stopped = false;
   const enc = new TextEncoder();
+  const say = (text: string) => options.stdout(enc.encode(text));
+  const monitor = new Monitor(loop, { write: say, echo: tty });
+  // Bytes outside the escapes: to the monitor, the guest, or nowhere.
+  const route = async (data: Uint8Array): Promise<boolean> => {
+    if (data.length === 0) return true;
+    if (monitor.active) {
+      await monitor.push(data);
+      return true;
+    }
+    const ctrlC = data.indexOf(3);
+    if (options.replay) {
+      if (ctrlC < 0) return true;
+      await loop.stop();
+      monitor.enter();
+      await monitor.push(data.subarray(ctrlC + 1));
+      return true;
+    }
+    if (!options.escapes && tty && ctrlC >= 0) { // Ctrl-C in raw mode quits
+      await loop.quit();
+      return false;
+    }
+    loop.input(data);
+    return true;
+  };
   (async () => {
     try {
       while (!stopped) {
         const { value, done } = await reader.read();
         if (done || !value) return;
-        let data: Uint8Array = value;
-        if (escapes) {
-          const r = filter.push(value);
-          data = r.data;
-          for (const n of r.notes) write(enc.encode(n));
+        if (!options.escapes) {
+          if (!await route(value)) return;
+          continue;
+        }
+        // Keep the order of bytes and escapes: feed the filter up to and
+        // including each escape key.
+        let rest: Uint8Array = value;
+        while (rest.length > 0) {
+          const at = rest.indexOf(1);
+          const cut = at < 0 ? rest.length : Math.min(rest.length, at + 2);
+          const r = filter.push(rest.subarray(0, cut));
+          rest = rest.subarray(cut);
+          if (!await route(r.data)) return;
+          for (const n of r.notes) say(n);
           for (const a of r.actions) {
             if (a === "quit") {
-              write(enc.encode("\r\ndeja: terminating on C-a x\r\n"));
-              ring.requestQuit();
+              say("\r\ndeja: terminating on C-a x\r\n");
+              await loop.quit();
               return;
             }
-            if (a === "help") write(enc.encode(EscapeFilter.helpText));
+            if (a === "help") say(EscapeFilter.helpText);
+            if (a === "monitor") {
+              if (monitor.active) monitor.leave();
+              else monitor.enter();
+            }
           }
-        } else if (tty && data.includes(3)) { // Ctrl-C in raw mode quits
-          ring.requestQuit();
-          return;
-        }
-        let off = 0;
-        while (off < data.length && !stopped) {
-          off += ring.put(data.subarray(off));
-          if (off < data.length) await new Promise((r) => setTimeout(r, 5));
         }
       }
     } catch {

@@ -6,7 +6,7 @@
  */
 
 /** What an escape key asks the emulator to do. */
-export type EscapeAction = "quit" | "help" | "break";
+export type EscapeAction = "quit" | "help" | "break" | "monitor";
 
 /** The result of {@linkcode EscapeFilter.push}. */
 export interface EscapeResult {
@@ -19,8 +19,6 @@ export interface EscapeResult {
 }
 
 const CTRL_A = 0x01;
-const NO_MONITOR_NOTE =
-  "deja has no monitor: C-a c is ignored (C-a h lists the keys)\r\n";
 
 /**
  * Takes QEMU's Ctrl-A escapes out of the bytes that the user types into the
@@ -32,7 +30,7 @@ const NO_MONITOR_NOTE =
  * | C-a h, C-a ? | the `help` action (print {@linkcode helpText}) |
  * | C-a b        | the `break` action (a serial break)         |
  * | C-a C-a      | one C-a for the guest                       |
- * | C-a c        | nothing, with a note: there is no monitor   |
+ * | C-a c        | the `monitor` action (switch to or from the monitor) |
  * | C-a other    | both bytes go to the guest                  |
  *
  * (QEMU drops the other key; deja passes it on, so that nothing typed is
@@ -57,7 +55,7 @@ export class EscapeFilter {
     "C-a h    print this help",
     "C-a x    exit emulator",
     "C-a b    send break (magic sysrq)",
-    "C-a c    (no monitor in deja: ignored)",
+    "C-a c    switch between console and monitor",
     "C-a C-a  sends C-a",
     "",
   ].join("\r\n");
@@ -119,7 +117,7 @@ export class EscapeFilter {
           actions.push("break");
           break;
         case 0x63: // c
-          notes.push(NO_MONITOR_NOTE);
+          actions.push("monitor");
           break;
         default:
           data[length++] = CTRL_A;

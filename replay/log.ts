@@ -1060,6 +1060,15 @@ export interface ReplayLogWriterOptions {
    * @default {false}
    */
   syncEachEvent?: boolean;
+  /**
+   * Called at every entry point (each event, instruction count, sync and
+   * end) before the log is touched; it throws when the caller may not
+   * write now. The CLI passes the replay mutex's `assertHeld`, so that the
+   * log is only ever written under the mutex (see `replay/mutex.ts`).
+   *
+   * @default {undefined}
+   */
+  assertHeld?: () => void;
 }
 
 /**
@@ -1089,6 +1098,7 @@ export interface ReplayLogWriterOptions {
 export class ReplayLogWriter {
   #sink: ReplayLogSink;
   #syncEachEvent: boolean;
+  #assertHeld: (() => void) | undefined;
   #icount = 0;
   #pending = 0;
   #offset = 0;
@@ -1105,6 +1115,7 @@ export class ReplayLogWriter {
   constructor(sink: ReplayLogSink, options: ReplayLogWriterOptions = {}) {
     this.#sink = sink;
     this.#syncEachEvent = options.syncEachEvent ?? false;
+    this.#assertHeld = options.assertHeld;
     const header = new Uint8Array(REPLAY_HEADER_SIZE);
     new DataView(header.buffer).setUint32(0, REPLAY_VERSION);
     this.#emit(header);
@@ -1207,6 +1218,7 @@ export class ReplayLogWriter {
 
   /** Ask the sink to make what was written durable. */
   sync(): void {
+    this.#assertHeld?.();
     if (this.#failure !== undefined) throw this.#failed();
     try {
       this.#sink.sync?.();
@@ -1230,6 +1242,7 @@ export class ReplayLogWriter {
   }
 
   #emit(bytes: Uint8Array): void {
+    this.#assertHeld?.();
     try {
       this.#sink.write(bytes);
     } catch (cause) {
@@ -1250,6 +1263,7 @@ export class ReplayLogWriter {
   }
 
   #checkOpen(): void {
+    this.#assertHeld?.();
     if (this.#failure !== undefined) throw this.#failed();
     if (this.#ended) {
       throw new Error("Cannot write replay log: the log has ended");
@@ -1305,6 +1319,13 @@ export interface ReplayLogReaderOptions {
    * @default {false}
    */
   allowMissingVersion?: boolean;
+  /**
+   * Called before each event is read; it throws when the caller may not
+   * read now. The CLI passes the replay mutex's `assertHeld`.
+   *
+   * @default {undefined}
+   */
+  assertHeld?: () => void;
 }
 
 /** Thrown inside the reader when the bytes run out mid-event. */
@@ -1352,6 +1373,7 @@ export class ReplayLogReader {
   #bytes: Uint8Array;
   #view: DataView;
   #maxArray: number;
+  #assertHeld: (() => void) | undefined;
   #pos = REPLAY_HEADER_SIZE;
   #start = REPLAY_HEADER_SIZE;
   #icount = 0;
@@ -1371,6 +1393,7 @@ export class ReplayLogReader {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     this.#maxArray = options.maxArrayLength ?? 16 * 1024 * 1024;
+    this.#assertHeld = options.assertHeld;
     if (bytes.length < REPLAY_HEADER_SIZE) {
       throw new ReplayLogTruncatedError(
         0,
@@ -1456,6 +1479,7 @@ export class ReplayLogReader {
    * @throws {ReplayLogError} if the log is corrupt
    */
   next(): ReplayLogEntry | undefined {
+    this.#assertHeld?.();
     if (this.#error !== undefined) throw this.#error;
     if (this.#ended) return undefined;
     try {

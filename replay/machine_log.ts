@@ -55,6 +55,13 @@ export interface LogRecorderOptions {
    * @default {false}
    */
   syncEachEvent?: boolean;
+  /**
+   * Called before every write to the log; throws when the caller may not
+   * write now (the CLI passes the replay mutex's `assertHeld`).
+   *
+   * @default {undefined}
+   */
+  assertHeld?: () => void;
 }
 
 /** How a recording ended, for {@linkcode LogRecorder.finish}. */
@@ -107,6 +114,7 @@ export class LogRecorder {
   ) {
     this.writer = new ReplayLogWriter(sink, {
       syncEachEvent: options.syncEachEvent ?? false,
+      ...(options.assertHeld ? { assertHeld: options.assertHeld } : {}),
     });
     this.rrcheck = options.rrcheck ?? 0;
     this.#nextCheck = this.rrcheck > 0 ? this.rrcheck : Infinity;
@@ -335,6 +343,15 @@ export class LogReplayer {
    */
   checkConfig(given: ReplayConfig): void {
     checkConfig(this.config, given);
+  }
+
+  /**
+   * Byte offset in the log of the next event to read.
+   *
+   * @returns the offset
+   */
+  get offset(): number {
+    return this.#reader.offset;
   }
 
   /** Set when the log was cut short; the replay ends where it was cut. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { REPLAY_MUTEX_BYTES, ReplayMutex } from "../replay/mutex.ts";
+import { ReplayLogReader, ReplayLogWriter } from "../replay/log.ts";
 
 interface Report {
   owner: number;
@@ -153,4 +154,39 @@ Deno.test("ReplayMutex rejects misuse with clear errors", async (t) => {
       RangeError,
     );
   });
+});
+
+Deno.test("ReplayLogWriter and ReplayLogReader with assertHeld touch the log only under the mutex", () => {
+  const mutex = new ReplayMutex(undefined, { owner: 2 });
+  const held = () => mutex.assertHeld("access the replay log");
+  const chunks: Uint8Array[] = [];
+  assert.throws(
+    () =>
+      new ReplayLogWriter({ write: (b) => chunks.push(b) }, {
+        assertHeld: held,
+      }),
+    /Cannot access the replay log: the replay mutex is not held/,
+  );
+  mutex.lock();
+  const w = new ReplayLogWriter({ write: (b) => chunks.push(b) }, {
+    assertHeld: held,
+  });
+  w.instruction(10);
+  mutex.unlock();
+  assert.throws(() => w.instruction(1), /not held/);
+  assert.throws(
+    () => w.write({ kind: "checkpoint", checkpoint: "init" }),
+    /not held/,
+  );
+  assert.throws(() => w.end(), /not held/);
+  mutex.lock();
+  w.end();
+  mutex.unlock();
+  const log = new Uint8Array(chunks.flatMap((c) => [...c]));
+  const r = new ReplayLogReader(log, { assertHeld: held });
+  assert.throws(() => r.next(), /not held/);
+  mutex.lock();
+  assert.equal(r.next()?.kind, "instruction");
+  assert.equal(r.next()?.kind, "end");
+  mutex.unlock();
 });

@@ -140,7 +140,7 @@ export async function lockstep(
     memoryMiB,
     ...(options.qemu ? { qemu: options.qemu } : {}),
   });
-  const d = newState(), r = newState();
+  const d = newState(), r = newState(), prev = newState();
   let steps = 0;
   const known = new Map<string, number>();
   const done = (
@@ -169,6 +169,7 @@ export async function lockstep(
         );
       }
       const pc = d[PC]!;
+      prev.set(d);
       const next = cpu.peekInsn();
       interrupted = false;
       trapped = false;
@@ -246,7 +247,7 @@ export async function lockstep(
       }
       const used = explainDifferences(
         diff,
-        { insn, prevPc: pc, deja: d, qemu: r },
+        { insn, prevPc: pc, before: prev, deja: d, qemu: r },
         cpu,
       );
       if (used) {

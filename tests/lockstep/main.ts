@@ -27,8 +27,8 @@ const USAGE = `Usage:
   deno task lockstep [options] --random SEED [--count N] [--seeds K]
 
 Runs each ELF (-bios none -kernel ELF) in deja and in QEMU
-(qemu-system-riscv64 -M virt -icount shift=0 -S -gdb ...), one instruction
-at a time, and stops at the first difference in pc, x1-x31, f0-f31, fcsr,
+(qemu-system-riscv64 -M virt -icount shift=0,sleep=off -S -gdb ...), one
+instruction at a time, and stops at the first difference in pc, x1-x31, f0-f31, fcsr,
 the privilege level or the trap CSRs.
 
 Options:

@@ -1,6 +1,6 @@
 /**
  * The QEMU side of the lockstep tester: `qemu-system-riscv64 -M virt -bios
- * none -icount shift=0 -S -gdb ...` driven through our own GDB remote
+ * none -icount shift=0,sleep=off -S -gdb ...` driven through our own GDB remote
  * protocol client, reading the same state as {@linkcode readDejaState}.
  *
  * Register numbers come from QEMU's target description: x0..x31 and the pc
@@ -103,7 +103,7 @@ export class QemuTarget {
           "-m",
           `${options.memoryMiB}M`,
           "-icount",
-          "shift=0",
+          "shift=0,sleep=off",
           "-S",
           "-gdb",
           `tcp:127.0.0.1:${port}`,

@@ -64,6 +64,60 @@ export class VirtualTimer {
 }
 
 /**
+ * A deterministic bottom half: deferred device work that runs at the next
+ * checkpoint of the vCPU, at the same instruction count on every run (the
+ * role of QEMU's `qemu_bh_schedule` under record/replay, where
+ * `replay_bh_schedule_event` logs when each bottom half ran). deja's devices
+ * run with the vCPU, so nothing needs logging: a bottom half is a timer due
+ * at once, and it runs as soon as the slice ends, which the scheduling ends
+ * right after the current instruction when that instruction is an MMIO
+ * store (the CPU ends the slice after every MMIO store) or when it is
+ * scheduled from a timer or another bottom half (it runs in the same
+ * round). Scheduling it again before it ran does nothing, as in QEMU.
+ *
+ * Make one with {@linkcode VirtualClock.newBottomHalf}.
+ */
+export class BottomHalf {
+  /** A name, for debugging. */
+  readonly name: string;
+  readonly #timer: VirtualTimer;
+  readonly #clock: VirtualClock;
+
+  /**
+   * Use {@linkcode VirtualClock.newBottomHalf} instead.
+   *
+   * @param clock the owning clock
+   * @param timer the timer that carries it
+   */
+  constructor(clock: VirtualClock, timer: VirtualTimer) {
+    this.#clock = clock;
+    this.#timer = timer;
+    this.name = timer.name;
+  }
+
+  /** Run the callback at the next checkpoint, once. */
+  schedule(): void {
+    if (this.#timer.deadline === Infinity) {
+      this.#timer.mod(this.#clock.nowNs());
+    }
+  }
+
+  /** Do not run it after all. */
+  cancel(): void {
+    this.#timer.del();
+  }
+
+  /**
+   * Whether it waits to run.
+   *
+   * @returns true between {@linkcode BottomHalf.schedule} and the run
+   */
+  get scheduled(): boolean {
+    return this.#timer.deadline !== Infinity;
+  }
+}
+
+/**
  * The virtual clock of one machine.
  *
  * @example Fire a timer after 1000 virtual nanoseconds
@@ -124,6 +178,29 @@ export class VirtualClock {
     const t = new VirtualTimer(this, name, this.#timers.length, callback);
     this.#timers.push(t);
     return t;
+  }
+
+  /**
+   * Make a bottom half: a callback that a device defers to the next
+   * checkpoint with {@linkcode BottomHalf.schedule}.
+   *
+   * @param name a name
+   * @param callback the deferred work
+   * @returns the bottom half, not scheduled
+   * @example Defer work past the current instruction
+   * ```ts
+   * import { VirtualClock } from "./clock.ts";
+   * const clock = new VirtualClock(() => 0);
+   * let runs = 0;
+   * const bh = clock.newBottomHalf("dma-done", () => runs++);
+   * bh.schedule();
+   * bh.schedule(); // already scheduled: still one run
+   * clock.runExpired();
+   * console.log(runs, bh.scheduled); // 1 false
+   * ```
+   */
+  newBottomHalf(name: string, callback: () => void): BottomHalf {
+    return new BottomHalf(this, this.newTimer(`bh:${name}`, callback));
   }
 
   /**

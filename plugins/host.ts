@@ -144,6 +144,8 @@ export class PluginHost {
     this.#clock = Object.freeze({
       nowNs: () => clock.nowNs(),
       newTimer: (name: string, cb: () => void) => clock.newTimer(name, cb),
+      newBottomHalf: (name: string, cb: () => void) =>
+        clock.newBottomHalf(name, cb),
     });
     const bus = options.bus;
     this.#memory = Object.freeze({

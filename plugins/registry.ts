@@ -24,7 +24,7 @@
  * @module
  */
 
-import type { VirtualTimer } from "../core/clock.ts";
+import type { BottomHalf, VirtualTimer } from "../core/clock.ts";
 import type { InterruptTarget, IrqLine } from "../core/irq.ts";
 import type { MmioRegion } from "../core/bus.ts";
 import type { OptionsOf, OptionsSchema } from "./options.ts";
@@ -154,6 +154,17 @@ export interface GuestClock {
    * @returns the timer
    */
   newTimer(name: string, callback: () => void): VirtualTimer;
+  /**
+   * Make a deterministic bottom half: work that the device defers with
+   * `schedule()` and that runs at the next checkpoint of the vCPU, at the
+   * same instruction on every run, so record and replay agree (QEMU's
+   * `replay_bh_schedule_event`). See {@linkcode BottomHalf}.
+   *
+   * @param name a name for debugging
+   * @param callback the deferred work
+   * @returns the bottom half, not scheduled
+   */
+  newBottomHalf(name: string, callback: () => void): BottomHalf;
 }
 
 /** Guest physical memory, for DMA. */

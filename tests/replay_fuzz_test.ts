@@ -1,0 +1,183 @@
+// Random mutations of a real replay log: each replay must end with a clear
+// error (a corrupt log, a divergence, another machine) or cleanly (the log's
+// end, a cut, the instruction bound), and never with any other exception.
+
+import { equal, ok } from "node:assert/strict";
+import { record, replay } from "../replay/session.ts";
+import type { ReplayResult } from "../replay/session.ts";
+import { ReplayDivergenceError } from "../replay/nondet.ts";
+import { ReplayLogError, ReplayLogReader } from "../replay/log.ts";
+import { ReplayConfigError } from "../replay/config.ts";
+
+// A guest that reads the RTC, echoes 6 bytes from the UART by polling, and
+// powers off (assembled from the listing in the comments):
+//   lui s0,0x10000; lui s1,0x101; lw t0,0(s1); li s2,6
+//   loop: lbu t1,5(s0); andi t1,t1,1; beqz t1,loop; lbu t2,0(s0)
+//         sb t2,0(s0); addi s2,s2,-1; bnez s2,loop
+//   lui t0,0x100; lui t1,5; addi t1,t1,0x555; sw t1,0(t0); j .
+const kernel = new Uint8Array([
+  0x37,
+  0x04,
+  0x00,
+  0x10,
+  0xb7,
+  0x14,
+  0x10,
+  0x00,
+  0x83,
+  0xa2,
+  0x04,
+  0x00,
+  0x13,
+  0x09,
+  0x60,
+  0x00,
+  0x03,
+  0x43,
+  0x54,
+  0x00,
+  0x13,
+  0x73,
+  0x13,
+  0x00,
+  0xe3,
+  0x0c,
+  0x03,
+  0xfe,
+  0x83,
+  0x43,
+  0x04,
+  0x00,
+  0x23,
+  0x00,
+  0x74,
+  0x00,
+  0x13,
+  0x09,
+  0xf9,
+  0xff,
+  0xe3,
+  0x14,
+  0x09,
+  0xfe,
+  0xb7,
+  0x02,
+  0x10,
+  0x00,
+  0x37,
+  0x53,
+  0x00,
+  0x00,
+  0x13,
+  0x03,
+  0x53,
+  0x55,
+  0x23,
+  0xa0,
+  0x62,
+  0x00,
+  0x6f,
+  0x00,
+  0x00,
+  0x00,
+]);
+const machine = { bios: "none" as const, kernel, memoryBytes: 1 << 20 };
+
+function xorshift(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+const MUTATIONS = 10_000;
+
+Deno.test(`${MUTATIONS} random mutations of a real log each end in a clear error or cleanly`, async () => {
+  // Type one byte every 400 instructions; hash the state every 300.
+  let typed = 0;
+  const rec = await record({
+    ...machine,
+    sliceInsns: 400,
+    rrcheck: 300,
+    input: () => typed < 6 ? "deja!\n"[typed++] : undefined,
+  });
+  equal(rec.exit?.kind, "poweroff");
+  equal(rec.output, "deja!\n");
+  const events = [...new ReplayLogReader(rec.log)];
+  const kinds = new Set(events.map((e) => e.kind));
+  for (const k of ["config", "clock", "serial-input", "state-hash", "end"]) {
+    ok(kinds.has(k as "end"), `the log has ${k}: ${[...kinds].join(" ")}`);
+  }
+  // The unmutated log replays exactly.
+  const clean = await replay(rec.log, machine);
+  equal(clean.output, rec.output);
+  equal(clean.stateHash, rec.stateHash);
+
+  const bound = rec.icount * 20;
+  const rand = xorshift(0xdec0de);
+  const pick = (n: number) => Math.floor(rand() * n);
+  const outcomes = new Map<string, number>();
+  const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+  let done = 0;
+  for (let i = 0; i < MUTATIONS; i++) {
+    const log = rec.log;
+    let bytes: Uint8Array;
+    const kind = i % 3;
+    if (kind === 0) {
+      bytes = log.slice(0, pick(log.length)); // truncation
+    } else if (kind === 1) {
+      bytes = log.slice(); // one to three byte flips
+      for (let n = 1 + pick(3); n > 0; n--) {
+        const at = pick(bytes.length);
+        bytes[at] = rand() < 0.5 ? bytes[at]! ^ (1 << pick(8)) : pick(256);
+      }
+    } else {
+      const at = pick(log.length + 1); // 1 to 8 inserted bytes
+      const extra = Uint8Array.from({ length: 1 + pick(8) }, () => pick(256));
+      bytes = new Uint8Array(log.length + extra.length);
+      bytes.set(log.subarray(0, at));
+      bytes.set(extra, at);
+      bytes.set(log.subarray(at), at + extra.length);
+    }
+    let result: ReplayResult | undefined;
+    try {
+      result = await replay(bytes, { ...machine, maxInsns: bound });
+    } catch (err) {
+      if (err instanceof ReplayLogError) count("ReplayLogError");
+      else if (err instanceof ReplayDivergenceError) {
+        count("ReplayDivergenceError");
+      } else if (err instanceof ReplayConfigError) count("ReplayConfigError");
+      else {
+        throw new Error(
+          `Mutation ${i} (${
+            ["cut", "flip", "insert"][kind]
+          }) threw something else: ${err}`,
+          { cause: err },
+        );
+      }
+    }
+    if (result) {
+      ok(result.icount <= bound, `mutation ${i} ran past the bound`);
+      count(`end: ${result.end}`);
+    }
+    done++;
+  }
+  equal(done, MUTATIONS);
+  console.log(Object.fromEntries(outcomes));
+  for (
+    const k of [
+      "ReplayLogError",
+      "ReplayDivergenceError",
+      "ReplayConfigError",
+      "end: truncated",
+      "end: exit",
+    ]
+  ) {
+    ok((outcomes.get(k) ?? 0) > 0, `no mutation gave ${k}`);
+  }
+});

@@ -29,6 +29,6 @@ export * from "./loader.ts";
 export * from "./char_backends.ts";
 export { execlogPlugin } from "./execlog.ts";
 export type { AccessSize, Bus, MmioRegion } from "../core/bus.ts";
-export type { VirtualClock, VirtualTimer } from "../core/clock.ts";
+export type { BottomHalf, VirtualClock, VirtualTimer } from "../core/clock.ts";
 export type { InterruptTarget, IrqLine } from "../core/irq.ts";
 export type { Cpu, StopReason } from "../core/cpu.ts";

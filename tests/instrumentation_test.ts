@@ -10,6 +10,7 @@ import {
   insnPlugin,
   memPlugin,
 } from "../plugins/instrumentation.ts";
+import { execlogPlugin } from "../plugins/execlog.ts";
 import type {
   InstrumentationHooks,
   MemAccess,
@@ -87,6 +88,7 @@ Deno.test("mem reports addresses, sizes and values; traps and blocks are seen", 
   const blocks: [bigint, number][] = [];
   const mem = load(memPlugin);
   const hot = load(hotblocksPlugin, "limit=2");
+  const log = load(execlogPlugin);
   const m = new VirtMachine({
     bios: "none",
     kernel: program(),
@@ -99,6 +101,7 @@ Deno.test("mem reports addresses, sizes and values; traps and blocks are seen", 
       },
       mem.hooks,
       hot.hooks,
+      log.hooks,
     ],
   });
   const r = m.run(1000);
@@ -126,6 +129,17 @@ Deno.test("mem reports addresses, sizes and values; traps and blocks are seen", 
   ]);
   ok(mem.lines.at(-1)!.startsWith("mem: 5 reads, 3 writes"), mem.lines.at(-1));
   equal(hot.lines[0], "pc, insns, execs");
+  deepEqual(
+    log.lines.filter((l) => l.startsWith("0x000000008")).slice(0, 6),
+    [
+      "0x0000000080000000, 0x800022b7, lui t0, 0x80002",
+      "0x0000000080000004, 0x02029293, slli t0, t0, 0x20",
+      "0x0000000080000008, 0x0202d293, srli t0, t0, 0x20",
+      "0x000000008000000c, 0x00001337, lui t1, 0x1",
+      "0x0000000080000010, 0x2343031b, addiw t1, t1, 564",
+      "0x0000000080000014, 0x0062b023, sd t1, 0(t0)",
+    ],
+  );
 });
 
 Deno.test("a recording replays the same with any set of instrumentation plugins loaded", async () => {

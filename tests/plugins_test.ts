@@ -462,3 +462,39 @@ Deno.test("the file, null and socket character backends", async (t) => {
     },
   );
 });
+
+Deno.test("a device's context offers only the virtual clock, frozen", () => {
+  let seen: Record<string, unknown> | undefined;
+  const probe = defineDevicePlugin({
+    kind: "device",
+    name: "probe",
+    version: "1",
+    apiVersion: PLUGIN_API_VERSION,
+    create: (ctx) => {
+      seen = ctx as unknown as Record<string, unknown>;
+      return { regions: [], reset() {} };
+    },
+  });
+  const m = new VirtMachine({
+    memoryBytes: 1 << 20,
+    devices: [{ plugin: probe, addr: 0x1001_0000 }],
+  });
+  ok(seen);
+  ok(Object.isFrozen(seen) && Object.isFrozen(seen.clock));
+  deepEqual(Object.keys(seen.clock as object).sort(), [
+    "newBottomHalf",
+    "newTimer",
+    "nowNs",
+  ]);
+  const clock = seen.clock as { nowNs(): number };
+  equal(clock.nowNs(), m.clock.nowNs(), "it reads the virtual clock");
+  equal(
+    (seen.clock as Record<string, unknown>).warpTo,
+    undefined,
+    "no way to move guest time",
+  );
+  throws(
+    () => (seen!.irq as { set(l: boolean): void }).set(true),
+    /device probe raised its interrupt but has none; give it one with irq=N/,
+  );
+});

@@ -10,6 +10,7 @@
 import type { MachineConfig, SerialConfig } from "./args.ts";
 import type { VirtMachine } from "../devices/virt.ts";
 import { InputRing } from "./_input_ring.ts";
+import { checkLogEventKinds } from "../plugins/host.ts";
 import type { DeviceSpec } from "../plugins/host.ts";
 import type { InstrumentationHooks } from "../plugins/instrumentation.ts";
 import {
@@ -63,8 +64,8 @@ export interface CliPlugins {
   start: PluginStart;
   /** Device plugins `{ name, version }`, for the recording's config. */
   refs: { name: string; version: string }[];
-  /** Event kinds the device plugins bring. */
-  eventKinds: string[];
+  /** The device plugins, for checking a replay log's event kinds. */
+  devices: { plugin: AnyDevicePlugin }[];
   /**
    * Start the device plugins' backends (not in a replay).
    *
@@ -147,7 +148,7 @@ export async function loadCliPlugins(
       name: l.plugin.name,
       version: l.plugin.version,
     })),
-    eventKinds: loaded.flatMap((l) => Object.keys(l.plugin.events ?? {})),
+    devices: loaded.map((l) => ({ plugin: l.plugin })),
     async startBackends(w) {
       wake = w;
       for (const { plugin, backend } of loaded) {
@@ -188,17 +189,11 @@ export async function loadCliPlugins(
  * Refuse a log that holds plugin event kinds that none of the loaded
  * device plugins brings, before anything runs.
  */
-export function checkLogPluginKinds(log: Uint8Array, known: string[]): void {
-  const kinds = new Set<string>();
-  try {
-    for (const e of new ReplayLogReader(log)) {
-      if (e.kind === "plugin-event") kinds.add(e.event);
-    }
-  } catch {
-    // A corrupt or cut log: the replayer reports that itself.
-  }
-  const unknown = [...kinds].filter((k) => !known.includes(k)).sort();
-  if (unknown.length > 0) throw new UnknownEventKindError(unknown);
+export function checkLogPluginKinds(
+  log: Uint8Array,
+  devices: readonly { plugin: AnyDevicePlugin }[],
+): void {
+  checkLogEventKinds(log, devices);
 }
 
 /** The backend plugin and options of a `-serial` setting. */

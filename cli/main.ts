@@ -169,7 +169,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
     } else {
       const log = await readImage(rrfile, "replay log (-icount rrfile=)");
       // Check the header and the machine here, before the worker starts.
-      checkLogPluginKinds(log, plugins.eventKinds);
+      checkLogPluginKinds(log, plugins.devices);
       new LogReplayer(log).checkConfig(given);
       start.rr = { mode: "replay", path: rrfile, log };
     }

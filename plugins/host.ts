@@ -28,6 +28,7 @@ import {
   UnknownEventKindError,
 } from "./registry.ts";
 import { parseOptions } from "./options.ts";
+import { ReplayLogReader } from "../replay/log.ts";
 import { decodeState, encodeState } from "./state.ts";
 
 /** A plugin device to put on the board, as `-device` describes it. */
@@ -381,4 +382,50 @@ export class PluginHost {
     }
     s.load(dev.instance, decodeState(s.description, bytes));
   }
+}
+
+/**
+ * Refuse a replay log that holds plugin event kinds that none of the given
+ * plugin devices brings, before a machine is built. Takes the log as bytes
+ * (QEMU's format, `EVENT_DEJA_PLUGIN` events) or as the in-process list of
+ * events; a corrupt or cut log is left to the replayer to report.
+ *
+ * @param log the log
+ * @param devices the plugin devices of the replaying machine
+ * @throws {UnknownEventKindError} listing the kinds no device brings
+ * @example Refuse a sensor log without the sensor plugin
+ * ```ts
+ * import { checkLogEventKinds } from "./host.ts";
+ * try {
+ *   checkLogEventKinds([{ kind: "plugin", icount: 1, event: "sensor.reading", payload: new Uint8Array(4) }], []);
+ * } catch (e) {
+ *   console.log((e as Error).name); // UnknownEventKindError
+ * }
+ * ```
+ */
+export function checkLogEventKinds(
+  log:
+    | Uint8Array
+    | readonly { kind: string; event?: string }[],
+  devices: readonly { plugin: AnyDevicePlugin }[],
+): void {
+  const found = new Set<string>();
+  if (log instanceof Uint8Array) {
+    try {
+      for (const e of new ReplayLogReader(log)) {
+        if (e.kind === "plugin-event") found.add(e.event);
+      }
+    } catch {
+      // A corrupt or cut log: the replayer reports it.
+    }
+  } else {
+    for (const e of log) {
+      if (e.kind === "plugin" && e.event !== undefined) found.add(e.event);
+    }
+  }
+  const known = new Set(
+    devices.flatMap((d) => Object.keys(d.plugin.events ?? {})),
+  );
+  const unknown = [...found].filter((k) => !known.has(k)).sort();
+  if (unknown.length > 0) throw new UnknownEventKindError(unknown);
 }

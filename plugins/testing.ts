@@ -37,7 +37,7 @@ import { VirtMachine } from "../devices/virt.ts";
 import type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
 import { arraySource } from "../replay/nondet.ts";
 import type { NondetEvent } from "../replay/nondet.ts";
-import { PluginHost } from "./host.ts";
+import { checkLogEventKinds, PluginHost } from "./host.ts";
 export type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
 export type { NondetEvent, NondetSource } from "../replay/nondet.ts";
 import type { DeviceSpec } from "./host.ts";
@@ -458,13 +458,7 @@ export function checkLogKinds(
   log: readonly NondetEvent[],
   devices: readonly DeviceSpec[],
 ): void {
-  const known = new Set(
-    devices.flatMap((d) => Object.keys(d.plugin.events ?? {})),
-  );
-  const unknown = [
-    ...new Set(log.flatMap((e) => e.kind === "plugin" ? [e.event] : [])),
-  ].filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new UnknownEventKindError(unknown.sort());
+  checkLogEventKinds(log, devices);
 }
 
 /**

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { checkLogEventKinds } from "../plugins/host.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
 import {
@@ -248,6 +249,8 @@ export async function record(options: RecordOptions): Promise<Recording> {
  * @param log the recording's log
  * @param options the same machine as recorded
  * @returns what the replay produced, and how the log ended
+ * @throws {UnknownEventKindError} if the log holds plugin event kinds that
+ *   none of `options.devices` brings
  * @throws {ReplayConfigError} if the machine is not the one recorded
  * @throws {ReplayLogError} if the log is corrupt (not if it is cut short)
  * @throws {ReplayDivergenceError} if the replay leaves the recording,
@@ -269,6 +272,8 @@ export async function replay(
   options: ReplayOptions,
 ): Promise<ReplayResult> {
   const { maxInsns = 2e9, at, ...machine } = options;
+  // Plugin event kinds that no device here brings: refused before anything.
+  checkLogEventKinds(log, machine.devices ?? []);
   const replayer = new LogReplayer(log);
   replayer.checkConfig(await sessionConfig(machine, replayer.rrcheck));
   const out = collect();

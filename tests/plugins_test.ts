@@ -7,6 +7,7 @@ import {
   match,
   notEqual,
   ok,
+  rejects,
   throws,
 } from "node:assert/strict";
 import {
@@ -37,6 +38,8 @@ import {
   UnknownEventKindError,
 } from "../plugins/mod.ts";
 import { assertStateRoundTrip, replaySession } from "../plugins/testing.ts";
+import { dumpLog, ReplayLogWriter } from "../replay/mod.ts";
+import { replay } from "../replay/session.ts";
 import {
   fileBackend,
   nullBackend,
@@ -496,5 +499,49 @@ Deno.test("a device's context offers only the virtual clock, frozen", () => {
   throws(
     () => (seen!.irq as { set(l: boolean): void }).set(true),
     /device probe raised its interrupt but has none; give it one with irq=N/,
+  );
+});
+
+Deno.test("a binary log with plugin event kinds no device brings is refused before anything", async () => {
+  const chunks: Uint8Array[] = [];
+  const w = new ReplayLogWriter({ write: (b) => chunks.push(b) });
+  w.write({
+    kind: "config",
+    config: {
+      board: "virt",
+      ramSize: 1 << 20,
+      firmware: null,
+      kernel: null,
+      devices: [],
+      plugins: [{ name: "thermo", version: "1" }],
+    },
+  });
+  w.instruction(10);
+  w.write({
+    kind: "plugin-event",
+    event: "thermo.reading",
+    payload: new Uint8Array(4),
+  });
+  w.end();
+  const log = new Uint8Array(chunks.flatMap((c) => [...c]));
+  const dump: string[] = [];
+  dumpLog(log, (l) => dump.push(l));
+  ok(
+    dump.some((l) =>
+      l.includes("EVENT_DEJA_PLUGIN") && l.includes("thermo.reading 4 bytes")
+    ),
+    dump.join("\n"),
+  );
+  await rejects(
+    replay(log, {
+      bios: "none",
+      memoryBytes: 1 << 20,
+      devices: [{ plugin: echo, addr: 0x1001_0000 }],
+    }),
+    (e: unknown) => {
+      ok(e instanceof UnknownEventKindError);
+      deepEqual(e.kinds, ["thermo.reading"]);
+      return true;
+    },
   );
 });

@@ -4,13 +4,29 @@
  * in MIPS, and the ratio to QEMU running the same ELF with
  * `-M virt -bios none -icount shift=0` when qemu-system-riscv64 is installed.
  *
- * Options: `--runs N` (default 3; the best run counts), `--elf PATH`.
+ * Then the record/replay section:
+ *
+ * - record overhead over a plain run, and replay speed against record, on
+ *   the bench guest (the library's `LogRecorder` / `LogReplayer`, the same
+ *   path as `-icount rr=record|replay`);
+ * - log bytes per second of guest time for OpenSBI (fw_jump) + S-mode U-Boot
+ *   left alone at its prompt, and for a session with typing, both for deja
+ *   (in process, `record()`) and for QEMU's rr (`qemu-system-riscv64 -icount
+ *   shift=N,rr=record`, typing through a pipe), with the ratio.
+ *
+ * Options: `--runs N` (default 3; the best run counts), `--elf PATH`,
+ * `--shift N` (icount shift of the U-Boot sessions, default 5), `--guest-s S`
+ * (guest seconds per U-Boot session, default 10), `--no-replay` (CPU only).
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { VirtMachine } from "../devices/virt.ts";
+import { sessionConfig } from "../replay/session.ts";
+import { record } from "../replay/session.ts";
+import { LogRecorder, LogReplayer } from "../replay/machine_log.ts";
+import { ReplayLogReader } from "../replay/log.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -20,6 +36,9 @@ const { values } = parseArgs({
       type: "string",
       default: new URL("./guest/bench.elf", import.meta.url).pathname,
     },
+    shift: { type: "string", default: "5" },
+    "guest-s": { type: "string", default: "10" },
+    "no-replay": { type: "boolean", default: false },
   },
 });
 const runs = Number(values.runs);
@@ -117,3 +136,341 @@ if (typeof q === "string") {
     }x the wall time`,
   );
 }
+
+// ---------------------------------------------------------------------------
+// Record/replay
+
+async function replaySection(): Promise<void> {
+  console.log("\n== record/replay ==");
+  await cpuOverhead();
+  await logSizes();
+}
+
+/** Plain, recording and replaying runs of the bench guest, same slices. */
+async function cpuOverhead(): Promise<void> {
+  const slice = 1 << 22;
+  const machine = { bios: "none" as const, kernel: elf };
+  const plainRun = () => {
+    const m = new VirtMachine({ ...machine, output: () => {} });
+    const t0 = performance.now();
+    for (;;) {
+      const r = m.run(slice, { warpIdle: true });
+      if (r.kind === "exit" || r.kind === "idle") break;
+    }
+    return { insns: m.cpu.icount, seconds: (performance.now() - t0) / 1000 };
+  };
+  const config = await sessionConfig(machine);
+  let log: Uint8Array = new Uint8Array();
+  const recordRun = () => {
+    const chunks: Uint8Array[] = [];
+    const rec = new LogRecorder({ write: (b) => chunks.push(b) }, config);
+    const m = new VirtMachine({
+      ...machine,
+      output: () => {},
+      record: rec.hook,
+    });
+    const t0 = performance.now();
+    for (;;) {
+      const r = m.run(rec.budget(m.cpu.icount, slice), { warpIdle: true });
+      if (r.kind === "exit" || r.kind === "idle") break;
+      rec.afterRun(m);
+    }
+    rec.finish("guest", m.cpu.icount);
+    const seconds = (performance.now() - t0) / 1000;
+    log = concat(chunks);
+    return { insns: m.cpu.icount, seconds };
+  };
+  const replayRun = () => {
+    const rep = new LogReplayer(log);
+    const m = new VirtMachine({
+      ...machine,
+      output: () => {},
+      replay: rep.source,
+    });
+    const t0 = performance.now();
+    for (;;) {
+      const r = m.run(rep.budget(m.cpu.icount, slice), { warpIdle: true });
+      if (r.kind !== "budget") break;
+      rep.afterRun(m);
+    }
+    return { insns: m.cpu.icount, seconds: (performance.now() - t0) / 1000 };
+  };
+  // Interleave, best of three each, so that machine noise and warm-up hit
+  // all three alike.
+  const best = { plain: Infinity, record: Infinity, replay: Infinity };
+  let insns = 0;
+  for (let i = 0; i < 3; i++) {
+    const p = plainRun();
+    const r = recordRun();
+    const q = replayRun();
+    if (p.insns !== r.insns || r.insns !== q.insns) {
+      console.log(
+        `WARNING: plain ${p.insns}, record ${r.insns}, replay ${q.insns} instructions differ`,
+      );
+    }
+    insns = p.insns;
+    best.plain = Math.min(best.plain, p.seconds);
+    best.record = Math.min(best.record, r.seconds);
+    best.replay = Math.min(best.replay, q.seconds);
+  }
+  const mips = (s: number) => (insns / s / 1e6).toFixed(1);
+  console.log(
+    `bench guest, ${insns} instructions (best of 3): plain ${
+      best.plain.toFixed(2)
+    } s (${mips(best.plain)} MIPS), record ${best.record.toFixed(2)} s (${
+      mips(best.record)
+    } MIPS), replay ${best.replay.toFixed(2)} s (${mips(best.replay)} MIPS)`,
+  );
+  console.log(
+    `record overhead over plain: ${
+      ((best.record / best.plain - 1) * 100).toFixed(1)
+    }%; replay speed / record speed: ${
+      (best.record / best.replay).toFixed(2)
+    }; log ${log.length} bytes`,
+  );
+}
+
+const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
+
+/** What is typed in the typing session, and from when (guest seconds). */
+const TYPED =
+  "version\necho hello from the bench\nprintenv bootdelay\nhelp echo\n";
+const TYPE_FROM_S = 4;
+const TYPE_EVERY_S = 0.08;
+
+interface LogFigure {
+  bytes: number;
+  guestS: number;
+  typed: number;
+  /** Whether the guest echoed what was typed (U-Boot got the keys). */
+  echoed: boolean;
+}
+
+function rate(f: LogFigure): number {
+  return f.bytes / f.guestS;
+}
+
+function describe(who: string, what: string, f: LogFigure): string {
+  return `${who} ${what}: ${f.bytes} bytes over ${
+    f.guestS.toFixed(2)
+  } s of guest time${
+    f.typed
+      ? ` (${f.typed} keys typed${
+        f.echoed ? "" : "; WARNING: U-Boot did not echo them"
+      })`
+      : ""
+  } = ${rate(f).toFixed(1)} bytes/s`;
+}
+
+async function logSizes(): Promise<void> {
+  const shift = Number(values.shift);
+  const guestS = Number(values["guest-s"]);
+  let bios: Uint8Array, kernel: Uint8Array;
+  try {
+    bios = await Deno.readFile(FW_JUMP);
+    kernel = await Deno.readFile(UBOOT_S);
+  } catch {
+    console.log(
+      `U-Boot log sizes: skipped: ${FW_JUMP} or ${UBOOT_S} is missing (apt-get install opensbi u-boot-qemu)`,
+    );
+    return;
+  }
+  const nsPerInsn = 2 ** shift;
+  const maxInsns = Math.round(guestS * 1e9 / nsPerInsn);
+  console.log(
+    `U-Boot sessions: OpenSBI fw_jump + S-mode U-Boot, -icount shift=${shift}, ${guestS} s of guest time (${maxInsns} instructions)`,
+  );
+  const dejaSession = async (typing: boolean): Promise<LogFigure> => {
+    let next = 0;
+    const t0 = performance.now();
+    const rec = await record({
+      bios,
+      kernel,
+      icountShift: shift,
+      sliceInsns: 1 << 18,
+      maxInsns,
+      input: ({ icount }) => {
+        if (!typing || next >= TYPED.length) return undefined;
+        const due = TYPE_FROM_S + next * TYPE_EVERY_S;
+        if (icount * nsPerInsn < due * 1e9) return undefined;
+        return TYPED[next++];
+      },
+    });
+    const wall = (performance.now() - t0) / 1000;
+    console.log(
+      `  (deja ${typing ? "typing" : "idle"} session: ${
+        wall.toFixed(1)
+      } s of wall time)`,
+    );
+    return {
+      echoed: rec.output.includes("hello from the bench"),
+      bytes: rec.log.length,
+      guestS: rec.icount * nsPerInsn / 1e9,
+      typed: next,
+    };
+  };
+  const dejaIdle = await dejaSession(false);
+  console.log(describe("deja", "idle prompt", dejaIdle));
+  const dejaTyping = await dejaSession(true);
+  console.log(describe("deja", "typing", dejaTyping));
+
+  // QEMU runs in real time: guess its pace (guest seconds per real
+  // second), measure it, and run again at the measured pace if the guess
+  // was far off, so that the sessions last about as long in guest time.
+  // Guest time grows with real time along a line that does not go through
+  // 0 (the boot runs at another pace than the prompt), so fit the line
+  // through the last two runs.
+  let qemuIdle = await qemuSession(shift, guestS, 1, false);
+  let prev: { realS: number; guestS: number } | undefined;
+  for (
+    let tries = 0;
+    tries < 2 && typeof qemuIdle !== "string" &&
+    Math.abs(qemuIdle.figure.guestS - guestS) / guestS > 0.1;
+    tries++
+  ) {
+    const last = { realS: qemuIdle.realS, guestS: qemuIdle.figure.guestS };
+    let realS = last.realS * guestS / last.guestS;
+    if (prev && Math.abs(last.realS - prev.realS) > 0.5) {
+      const slope = (last.guestS - prev.guestS) / (last.realS - prev.realS);
+      if (slope > 0) realS = last.realS + (guestS - last.guestS) / slope;
+    }
+    prev = last;
+    qemuIdle = await qemuSession(shift, guestS, guestS / realS, false);
+  }
+  if (typeof qemuIdle === "string") {
+    console.log(`QEMU rr: skipped: ${qemuIdle}`);
+    return;
+  }
+  console.log(describe("QEMU", "idle prompt", qemuIdle.figure));
+  const qemuTyping = await qemuSession(
+    shift,
+    guestS,
+    qemuIdle.guestPerReal,
+    true,
+  );
+  if (typeof qemuTyping === "string") {
+    console.log(`QEMU rr typing: skipped: ${qemuTyping}`);
+    return;
+  }
+  console.log(describe("QEMU", "typing", qemuTyping.figure));
+  const ratio = (d: LogFigure, q: LogFigure) => rate(d) / rate(q);
+  const verdict = (r: number) => r <= 0.1 ? "meets" : "misses";
+  const ri = ratio(dejaIdle, qemuIdle.figure);
+  const rt = ratio(dejaTyping, qemuTyping.figure);
+  console.log(
+    `log size ratio deja/QEMU (bytes per guest second): idle ${
+      ri.toFixed(4)
+    } (1/${(1 / ri).toFixed(0)}), typing ${rt.toFixed(4)} (1/${
+      (1 / rt).toFixed(0)
+    }); target <= 0.1: ${verdict(ri)} (idle), ${verdict(rt)} (typing)`,
+  );
+}
+
+/**
+ * QEMU's rr on the same firmware, for about `guestS` guest seconds at the
+ * expected `pace` (guest seconds per real second); it measures the real
+ * pace. With `typing`, it types TYPED through the pipe at the real times
+ * that the pace predicts for the deja session's guest-time moments. It
+ * quits with C-a x (so QEMU writes its header) and reads the instruction
+ * count from the log.
+ */
+async function qemuSession(
+  shift: number,
+  guestS: number,
+  pace: number,
+  typing: boolean,
+): Promise<
+  { figure: LogFigure; guestPerReal: number; realS: number } | string
+> {
+  const rr = await Deno.makeTempFile({
+    prefix: "deja-bench-qemu-",
+    suffix: ".rr",
+  });
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("qemu-system-riscv64", {
+      args: [
+        "-M",
+        "virt",
+        "-bios",
+        FW_JUMP,
+        "-kernel",
+        UBOOT_S,
+        "-icount",
+        `shift=${shift},rr=record,rrfile=${rr}`,
+        "-nographic",
+        "-net",
+        "none",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch {
+    await Deno.remove(rr).catch(() => {});
+    return "qemu-system-riscv64 is not installed (apt-get install qemu-system-misc)";
+  }
+  const out = new Response(child.stdout).text();
+  const err = new Response(child.stderr).text();
+  const w = child.stdin.getWriter();
+  const t0 = performance.now();
+  const sleepUntil = (s: number) =>
+    new Promise((r) =>
+      setTimeout(r, Math.max(0, t0 + s * 1000 - performance.now()))
+    );
+  let typed = 0;
+  if (typing) {
+    for (; typed < TYPED.length; typed++) {
+      await sleepUntil((TYPE_FROM_S + typed * TYPE_EVERY_S) / pace);
+      await w.write(new TextEncoder().encode(TYPED[typed]!));
+    }
+  }
+  await sleepUntil(guestS / pace);
+  const realS = (performance.now() - t0) / 1000;
+  await w.write(new Uint8Array([1, 0x78])); // C-a x
+  await w.close().catch(() => {});
+  const status = await child.status;
+  const stdout = await out.catch(() => "");
+  const stderr = await err;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(rr);
+  } finally {
+    await Deno.remove(rr).catch(() => {});
+  }
+  if (!status.success && bytes.length <= 12) {
+    return `QEMU failed (status ${status.code}): ${
+      stderr.trim().slice(0, 300)
+    }`;
+  }
+  const reader = new ReplayLogReader(bytes, { allowMissingVersion: true });
+  try {
+    for (const _ of reader) { /* count */ }
+  } catch {
+    // a cut log: count what is there
+  }
+  const guest = reader.icount * 2 ** shift / 1e9;
+  return {
+    figure: {
+      bytes: bytes.length,
+      guestS: guest,
+      typed,
+      echoed: stdout.includes("hello from the bench"),
+    },
+    guestPerReal: guest / realS,
+    realS,
+  };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return all;
+}
+
+if (!values["no-replay"]) await replaySection();

@@ -154,6 +154,7 @@ function run(
     ...(msg.append !== undefined ? { append: msg.append } : {}),
     icountShift: msg.shift,
     noReboot: msg.noReboot,
+    rngSeed: "host", // as QEMU: 32 bytes of host entropy in /chosen
     devices: plugins.devices,
     instrumentation: plugins.hooks,
     output: (bytes) =>

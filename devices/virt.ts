@@ -101,6 +101,14 @@ export interface VirtMachineOptions {
    */
   noReboot?: boolean;
   /**
+   * `/chosen/rng-seed` in the generated device tree: "host" for 32 bytes of
+   * host entropy as QEMU does (a nondeterministic input: recorded, and taken
+   * from the log in replay), fixed bytes, or "none" for no seed.
+   *
+   * @default {"none"}
+   */
+  rngSeed?: "host" | "none" | Uint8Array;
+  /**
    * Plugin devices to add to the board (`-device`): each gets its MMIO
    * window at `addr`, its PLIC line `irq`, and a device tree node.
    *
@@ -307,9 +315,11 @@ export class VirtMachine {
       this.#addImage(start, options.initrd, "initrd");
       initrd = { start, end: start + options.initrd.length };
     }
+    const rngSeed = options.dtb ? undefined : this.#rngSeed(options.rngSeed);
     this.#fdt = options.dtb ?? buildVirtFdt({
       ramBase: map.DRAM_BASE,
       ramSize: memoryBytes,
+      ...(rngSeed ? { rngSeed } : {}),
       ...(options.append !== undefined ? { bootargs: options.append } : {}),
       ...(initrd ? { initrd } : {}),
       devices: this.#pluginDevices.map((d) => ({
@@ -318,9 +328,9 @@ export class VirtMachine {
         base: d.addr,
         size: d.plugin.mmioSize ??
           d.instance.regions.reduce(
-            (end, r) => Math.max(end, r.base + r.size),
-            d.addr,
-          ) - d.addr,
+              (end, r) => Math.max(end, r.base + r.size),
+              d.addr,
+            ) - d.addr,
         ...(d.irq !== undefined ? { irq: d.irq } : {}),
       })),
     });
@@ -422,6 +432,26 @@ export class VirtMachine {
   #record: ((event: NondetEvent) => void) | undefined;
   #replay: NondetSource | undefined;
   #ended = false;
+
+  #rngSeed(mode: VirtMachineOptions["rngSeed"]): Uint8Array | undefined {
+    if (mode === undefined || mode === "none") return undefined;
+    if (mode instanceof Uint8Array) return mode;
+    if (this.#replay) {
+      const e = this.#replay.take();
+      if (e?.kind !== "random") {
+        throw new ReplayDivergenceError(
+          0,
+          `the device tree takes host entropy (rng-seed), but the log has ${
+            e?.kind ?? "no event"
+          } next`,
+        );
+      }
+      return e.bytes;
+    }
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    this.#record?.({ kind: "random", icount: 0, bytes });
+    return bytes;
+  }
 
   #hostClock(): bigint {
     const icount = this.cpu.icount;

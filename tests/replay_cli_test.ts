@@ -76,6 +76,8 @@ Deno.test("deja records a session and replays it with -serial stdio and -serial 
     match(rec.stdout, /reversed: racecar/);
     const events = [...new ReplayLogReader(await Deno.readFile(rr))];
     equal(events[0]!.kind, "config");
+    // The FDT's rng-seed, as QEMU writes it: host entropy, logged.
+    ok(events.some((e) => e.kind === "random" && e.bytes.length === 32));
     equal(events.at(-2)!.kind, "shutdown");
     equal(events.at(-1)!.kind, "end");
 

@@ -228,15 +228,19 @@ export function serialBackend(
  * @param input where serial input goes (the UART ring)
  * @param quit asks the machine to stop
  * @param replay whether this is a replay (input is not read)
+ * @param stdinOwned the caller reads stdin itself (the terminal backend
+ * then only writes)
  */
 export async function openSerial(
   serial: SerialConfig,
   input: (bytes: Uint8Array) => void,
   quit: () => void,
   replay: boolean,
+  stdinOwned = false,
 ): Promise<BackendInstance> {
   const { plugin, options } = serialBackend(serial);
-  if (replay && plugin === stdioBackend) options.input = "off";
+  if (plugin === stdioBackend && (replay || stdinOwned)) options.input = "off";
+  if (plugin === stdioBackend && stdinOwned) delete options.mux;
   const emit = checkedEmit(plugin, (_kind, value) => {
     if (!replay) input(value as Uint8Array);
   });

@@ -112,7 +112,10 @@ async function runMachine(config: MachineConfig): Promise<number> {
       "Cannot start stopped (-S): the machine would wait for the monitor's cont, and there is no monitor; add -nographic or -serial mon:stdio (C-a c opens the monitor)",
     );
   }
-  if (config.icount.shift === "auto") unsupported("-icount shift=auto");
+  // shift=auto: 1 ns per instruction, and the clock catches up with real
+  // time at checkpoints by recorded warps (see cli/_vcpu_worker.ts).
+  const autoShift = config.icount.shift === "auto";
+  const shift = config.icount.shift === "auto" ? 0 : config.icount.shift;
   await checkAllPermissions(config);
   // -device and -plugin modules: loaded and checked before anything starts.
   const plugins = await loadCliPlugins(config);
@@ -129,7 +132,8 @@ async function runMachine(config: MachineConfig): Promise<number> {
     mutexBuffer: loop.mutex.buffer,
     statusBuffer: loop.status.buffer,
     memoryBytes: config.memoryBytes,
-    shift: config.icount.shift,
+    shift,
+    ...(autoShift ? { autoShift } : {}),
     sleep: config.icount.sleep,
     noReboot: config.noReboot,
   };
@@ -152,7 +156,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
       initrd: start.initrd,
       dtb: start.dtb,
       append: start.append,
-      icountShift: config.icount.shift,
+      icountShift: shift,
       sleep: config.icount.sleep,
       noReboot: config.noReboot,
       devices: [...VIRT_DEVICES],
@@ -175,22 +179,19 @@ async function runMachine(config: MachineConfig): Promise<number> {
     }
   }
 
-  // Serial output sink. The terminal's input is the main loop's (with the
-  // monitor); null, file:PATH and tcp:... are backend plugins
-  // (plugins/char_backends.ts), whose input reaches the guest at the next
-  // checkpoint, as typed input does.
-  let write: (b: Uint8Array) => void = () => {};
+  // The serial console's backend plugin (plugins/char_backends.ts): stdio,
+  // null, file:PATH or tcp:... Its input reaches the guest at the next
+  // checkpoint, as typed input does; the terminal's input is read by the
+  // main loop's pump below (with the monitor), so stdio only writes.
   const serial = config.serial;
-  const backend = serial.kind === "stdio" || serial.kind === "mon:stdio"
-    ? undefined
-    : await openSerial(
-      serial,
-      (bytes) => loop.input(bytes),
-      () => void loop.quit(),
-      replaying,
-    );
-  if (backend) write = (b) => backend.write?.(b);
-  else write = (b) => writeAll(Deno.stdout, b);
+  const backend = await openSerial(
+    serial,
+    (bytes) => loop.input(bytes),
+    () => void loop.quit(),
+    replaying,
+    true,
+  );
+  const write = (b: Uint8Array) => backend.write?.(b);
   const interactive = serial.kind === "stdio" || serial.kind === "mon:stdio";
   const enc = new TextEncoder();
 

@@ -83,11 +83,14 @@ export const stdioBackend: AnyBackendPlugin = defineBackendPlugin({
     input: {
       type: "boolean",
       default: true,
-      description: "read stdin (off in a replay: only the quit keys count)",
+      description:
+        "read stdin (off: output only; with mux, only the escapes count)",
     },
   },
   create: (ctx, o) => {
     const write = (b: Uint8Array) => writeAll(Deno.stdout, b);
+    // Output only: stdin stays with whoever owns it (the CLI's monitor).
+    if (!o.input && !o.mux) return { write };
     const filter = new EscapeFilter();
     const tty = Deno.stdin.isTerminal();
     const reader = Deno.stdin.readable.getReader();

@@ -22,6 +22,11 @@ export type ToWorker = {
   dtb?: Uint8Array;
   append?: string;
   shift: number;
+  /**
+   * `-icount shift=auto`: `shift` is 0, and at each checkpoint the clock
+   * catches up with the real time the machine has run, by a logged warp.
+   */
+  autoShift?: boolean;
   sleep: boolean;
   noReboot: boolean;
   rr?: RrStart;

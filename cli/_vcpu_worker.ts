@@ -163,6 +163,9 @@ function run(
   machine = m;
   const slice = 1 << 22;
   const check = recorder ?? replayer;
+  // Real time the machine has run (stopped time excluded), for shift=auto.
+  let realNs = 0;
+  let periodStart = performance.now();
   for (;;) {
     const input = ring.take();
     if (input.length > 0) m.sendInput(input);
@@ -199,6 +202,17 @@ function run(
       return;
     }
     check?.afterRun(m);
+    const t = performance.now();
+    realNs += (t - periodStart) * 1e6;
+    periodStart = t;
+    if (msg.autoShift && !replayer && r.kind !== "idle") {
+      // shift=auto: the clock runs at 1 ns per instruction (shift 0) and
+      // catches up with real time here, by warps that are recorded like
+      // sleep=on's (a replay takes them from the log), so virtual time
+      // keeps within a slice of real time and the run stays deterministic.
+      const lag = realNs - m.clock.nowNs();
+      if (lag >= 1e6) m.idleFor(lag);
+    }
     if (r.kind === "replay-end") {
       finished();
       const cut = replayer?.truncated;
@@ -235,12 +249,17 @@ function run(
       // idle time: measure before taking the mutex back.
       const elapsedNs = (performance.now() - t0) * 1e6;
       mutex.lock();
+      periodStart = performance.now();
+      realNs += elapsedNs;
       status.state = 0;
-      // Recorded as a warp with rr=record (the machine clamps it to the
-      // deadline and keeps the clock on instruction boundaries).
-      m.idleFor(Math.min(elapsedNs, r.deadlineNs - now));
+      // sleep=on: recorded as a warp with rr=record (the machine clamps it
+      // to the deadline and keeps the clock on instruction boundaries).
+      // sleep=off only gets here with no deadline at all: time stands still
+      // until input arrives.
+      if (msg.sleep) m.idleFor(Math.min(elapsedNs, r.deadlineNs - now));
     } else {
       checkpoint();
+      periodStart = performance.now(); // time stopped is not run time
     }
   }
 }

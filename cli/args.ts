@@ -839,7 +839,7 @@ const OPTIONS: ReadonlyMap<string, OptionSpec> = new Map<string, OptionSpec>([
         throw unsupported(
           option,
           value,
-          "deja has no monitor",
+          "deja's monitor is on the console (C-a c with -nographic)",
           `use ${option} none`,
         );
       }
@@ -1184,7 +1184,9 @@ Display and serial console:
                      connect the serial console to the terminal, the
                      terminal with Ctrl-A escapes, nothing, a file, or a
                      TCP server (needs --allow-net=HOST; default stdio)
--monitor none        no monitor (the only choice)
+-monitor none        no separate monitor (the only choice; the monitor is
+                     on the console: C-a c with -serial mon:stdio or
+                     -nographic, and on stdin in a replay)
 
 Network options:
 -net none, -nic none no network (the only choice)
@@ -1197,7 +1199,7 @@ Device and plugin options:
                      load the plugin module at PATH with KEY=VALUE arguments
 
 Debug options:
--S                   do not start the CPU until the debugger continues it
+-S                   start stopped; the monitor's cont starts the CPU
 -s                   shorthand for -gdb tcp::1234
 -gdb tcp:[HOST]:PORT wait for a gdb connection on HOST:PORT (HOST defaults
                      to 127.0.0.1); -gdb none turns it off

@@ -424,7 +424,7 @@ Deno.test("parseCommandLine rejects bad command lines with a usage error", async
     ],
     [
       ["-monitor", "stdio"],
-      "Unsupported option: -monitor stdio: deja has no monitor; use -monitor none",
+      "Unsupported option: -monitor stdio: deja's monitor is on the console (C-a c with -nographic); use -monitor none",
     ],
     [
       ["-net", "user"],

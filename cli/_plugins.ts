@@ -27,7 +27,6 @@ import {
   type AnyDevicePlugin,
   type BackendInstance,
   checkedEmit,
-  UnknownEventKindError,
 } from "../plugins/registry.ts";
 import {
   fileBackend,
@@ -35,7 +34,6 @@ import {
   socketBackend,
   stdioBackend,
 } from "../plugins/char_backends.ts";
-import { ReplayLogReader } from "../replay/log.ts";
 
 /** What the worker needs to load the plugins (structured-cloneable). */
 export interface PluginStart {

@@ -49,7 +49,6 @@ import {
   checkedEmit,
   PluginError,
   PluginRegistry,
-  UnknownEventKindError,
 } from "./registry.ts";
 
 /** What a `drive` function of {@linkcode assertStateRoundTrip} gets. */

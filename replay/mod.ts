@@ -57,3 +57,4 @@ export * from "./machine_log.ts";
 export * from "./state_hash.ts";
 export * from "./session.ts";
 export * from "./nondet.ts";
+export * from "./mutex.ts";

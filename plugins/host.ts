@@ -29,6 +29,7 @@ import {
 } from "./registry.ts";
 import { parseOptions } from "./options.ts";
 import { ReplayLogReader } from "../replay/log.ts";
+import type { NondetEvent } from "../replay/nondet.ts";
 import { decodeState, encodeState } from "./state.ts";
 
 /** A plugin device to put on the board, as `-device` describes it. */
@@ -404,9 +405,7 @@ export class PluginHost {
  * ```
  */
 export function checkLogEventKinds(
-  log:
-    | Uint8Array
-    | readonly { kind: string; event?: string }[],
+  log: Uint8Array | readonly NondetEvent[],
   devices: readonly { plugin: AnyDevicePlugin }[],
 ): void {
   const found = new Set<string>();
@@ -419,9 +418,7 @@ export function checkLogEventKinds(
       // A corrupt or cut log: the replayer reports it.
     }
   } else {
-    for (const e of log) {
-      if (e.kind === "plugin" && e.event !== undefined) found.add(e.event);
-    }
+    for (const e of log) if (e.kind === "plugin") found.add(e.event);
   }
   const known = new Set(
     devices.flatMap((d) => Object.keys(d.plugin.events ?? {})),

@@ -564,10 +564,13 @@ export class VirtMachine {
     if (this.#replay) return;
     const clock = this.clock;
     const now = clock.nowNs();
-    const target = Math.min(now + elapsedNs, clock.nextDeadline());
-    // Keep the clock on instruction boundaries.
+    const deadline = clock.nextDeadline();
+    // Keep the clock on instruction boundaries; reaching the deadline rounds
+    // up, or a deadline between two boundaries would never be reached.
     const step = clock.nsPerInsn;
-    const to = Math.floor(target / step) * step;
+    const to = now + elapsedNs >= deadline
+      ? Math.ceil(deadline / step) * step
+      : Math.floor((now + elapsedNs) / step) * step;
     if (to <= now) return;
     clock.warpTo(to);
     this.#record?.({ kind: "warp", icount: this.cpu.icount, bias: clock.bias });

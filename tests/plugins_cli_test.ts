@@ -270,3 +270,47 @@ Deno.test("-serial tcp:127.0.0.1:PORT,server,nowait is the console", async () =>
   match(text, /reversed: olleh/);
   match(text, /goodbye/);
 });
+
+Deno.test("-plugin loads a third-party instrumentation module with its options", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/r.txt`;
+    await Deno.writeTextFile(file, "1\n2\n3\n4\n5\n6\n7\n8\n");
+    await Deno.writeTextFile(
+      `${dir}/sensor_reads.ts`,
+      `import { defineInstrumentationPlugin, PLUGIN_API_VERSION } from "${
+        new URL("../plugins/mod.ts", import.meta.url).href
+      }";
+export default defineInstrumentationPlugin({
+  kind: "instrumentation",
+  name: "sensor-reads",
+  version: "1.0.0",
+  apiVersion: PLUGIN_API_VERSION,
+  options: { addr: { type: "number", required: true } },
+  create: (ctx, o) => {
+    let reads = 0;
+    return {
+      mem: (a) => {
+        if (a.access === "read" && a.addr === BigInt(o.addr)) reads++;
+      },
+      exit: () => ctx.output("data reads: " + reads),
+    };
+  },
+});
+`,
+    );
+    const r = await deja([`--allow-read=${ROOT},${dir}`], [
+      ...base,
+      "-device",
+      `${SENSOR},addr=0x10010000,irq=12,file=${file},period=2`,
+      "-plugin",
+      `${dir}/sensor_reads.ts,addr=0x10010008`,
+    ]);
+    equal(r.code, 0, r.stderr);
+    match(r.stdout, /sum: 36\.000/);
+    // The guest pops exactly one reading per DATA read.
+    equal(r.stderr, "data reads: 8\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

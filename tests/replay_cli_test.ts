@@ -109,6 +109,42 @@ Deno.test("deja records a session and replays it with -serial stdio and -serial 
   }
 });
 
+Deno.test("A recording the user quits (Ctrl-A x) ends with a host shutdown and replays to it", async () => {
+  const rr = await Deno.makeTempFile({ suffix: ".rr" });
+  try {
+    const rec = await deja(
+      [`--allow-read=${ROOT}`, `--allow-write=${rr}`],
+      [...machine, "-nographic", "-icount", `shift=3,rr=record,rrfile=${rr}`],
+      "hello\n\x01x",
+    );
+    equal(rec.code, 0, rec.stderr);
+    const events = [...new ReplayLogReader(await Deno.readFile(rr))];
+    const last = events.at(-2)!;
+    equal(last.kind === "shutdown" && last.cause, "host-signal");
+    equal(events.at(-1)!.kind, "end");
+    const rep = await deja(
+      [`--allow-read=${ROOT},${rr}`],
+      [
+        ...machine,
+        "-display",
+        "none",
+        "-serial",
+        "stdio",
+        "-icount",
+        `shift=3,rr=replay,rrfile=${rr}`,
+      ],
+    );
+    equal(rep.code, 0, rep.stderr);
+    // Both end with deja's own note; the guest's output is the same.
+    const guest = (s: string) => s.replace(/\r\ndeja: [^]*$/, "");
+    match(rec.stdout, /deja: terminating on C-a x/);
+    match(rep.stdout, /deja: replay reached the end of .* at instruction \d+/);
+    equal(guest(rep.stdout), guest(rec.stdout));
+  } finally {
+    await Deno.remove(rr);
+  }
+});
+
 Deno.test("deja replays a guest's exit status", async () => {
   // li t0, 0x100000 ; li t1, (3 << 16) | 0x3333 ; sw t1, 0(t0): sifive_test
   // FAIL with code 3.

@@ -923,14 +923,23 @@ Deno.test("checkPermissions names every missing flag at once", async (t) => {
     await assert.rejects(
       checkPermissions(
         // An absolute path outside /tmp, the only place the tests may write.
-        config(["-bios", "none", "-serial", "file:/var/deja-serial.log", "-s"]),
+        // The test task may grant net to 127.0.0.1 (lockstep talks to QEMU), so
+        // the gdbstub listens on another loopback address here.
+        config([
+          "-bios",
+          "none",
+          "-serial",
+          "file:/var/deja-serial.log",
+          "-gdb",
+          "tcp:127.0.0.2:1234",
+        ]),
       ),
       (err: unknown) => {
         assert.ok(err instanceof PermissionError);
         assert.equal(err.name, "PermissionError");
         assert.equal(
           err.message,
-          "Missing permissions: write access to /var/deja-serial.log and net access to 127.0.0.1:1234; add --allow-write=/var/deja-serial.log --allow-net=127.0.0.1:1234 to the deno run command",
+          "Missing permissions: write access to /var/deja-serial.log and net access to 127.0.0.2:1234; add --allow-write=/var/deja-serial.log --allow-net=127.0.0.2:1234 to the deno run command",
         );
         assert.deepEqual(err.missing.map((p) => p.name), ["write", "net"]);
         return true;

@@ -642,6 +642,15 @@ export class VirtMachine {
               `the recording ended with ${e.status.kind} here, the replay did not`,
             );
           }
+          if (
+            got.kind !== "trap-loop" && e.status.kind !== "trap-loop" &&
+            e.status.code !== -1 && got.code !== e.status.code
+          ) {
+            throw new ReplayDivergenceError(
+              icount,
+              `the guest's ${got.kind} has exit code ${got.code}; the recording had ${e.status.code}`,
+            );
+          }
           break;
         }
         case "plugin":

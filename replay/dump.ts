@@ -103,6 +103,8 @@ function detail(e: ReplayLogEntry): string {
       return `device ${e.device} ${quoted(e.bytes)}`;
     case "plugin-event":
       return `${e.event} ${e.payload.length} bytes`;
+    case "exit-status":
+      return `code ${e.code}`;
     case "async-net":
       return `device ${e.device} flags 0x${
         e.flags.toString(16)

@@ -179,6 +179,11 @@ export const REPLAY_EVENT_ID = {
   DEJA_SERIAL_INPUT: 0xc2,
   /** deja: a plugin's replay event: array kind (UTF-8), array payload. */
   DEJA_PLUGIN: 0xc3,
+  /**
+   * deja: the guest's exit code (i32), written just before the
+   * `EVENT_SHUTDOWN_GUEST_*` event it belongs to.
+   */
+  DEJA_EXIT_STATUS: 0xc4,
 } as const;
 
 /**
@@ -524,6 +529,12 @@ export type ReplayEvent =
     event: string;
     /** The value, encoded by the kind's codec. */
     payload: Uint8Array;
+  }
+  | {
+    /** deja: the exit code of the guest shutdown that follows. */
+    kind: "exit-status";
+    /** The code the guest gave (sifive_test or HTIF). */
+    code: number;
   };
 
 /** Where an event is in its log. */
@@ -668,7 +679,9 @@ function hex(n: number): string {
 
 const KNOWN_IDS = `${hex(0)}-${hex(REPLAY_EVENT_ID.SHUTDOWN_SNAPSHOT_LOAD)}, ` +
   `${hex(REPLAY_EVENT_ID.CHAR_WRITE)}-${hex(REPLAY_EVENT_ID.END)}, ` +
-  `${hex(REPLAY_EVENT_ID.DEJA_CONFIG)}-${hex(REPLAY_EVENT_ID.DEJA_PLUGIN)}`;
+  `${hex(REPLAY_EVENT_ID.DEJA_CONFIG)}-${
+    hex(REPLAY_EVENT_ID.DEJA_EXIT_STATUS)
+  }`;
 
 // ---------------------------------------------------------------------------
 // Config validation, shared by the encoder and the reader
@@ -914,6 +927,10 @@ function encodeInto(enc: Encoder, e: ReplayEvent): void {
       );
       enc.u8(checkInt("device", e.device, 0, 0xff));
       enc.array(checkBytes("bytes", e.bytes));
+      return;
+    case "exit-status":
+      enc.u8(ID.DEJA_EXIT_STATUS);
+      enc.i32(checkInt("code", e.code, I32_MIN, I32_MAX));
       return;
     case "plugin-event":
       if (typeof e.event !== "string" || e.event === "") {
@@ -1698,6 +1715,8 @@ export class ReplayLogReader {
           ? { kind: "async-char-read", device, bytes }
           : { kind: "serial-input", device, bytes };
       }
+      case ID.DEJA_EXIT_STATUS:
+        return { kind: "exit-status", code: this.#i32() };
       case ID.DEJA_PLUGIN: {
         const at = this.#pos;
         const name = this.#array("EVENT_DEJA_PLUGIN kind");

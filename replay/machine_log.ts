@@ -15,8 +15,8 @@
  * | RTC host clock read     | `EVENT_CLOCK_HOST` (ns since the epoch)          |
  * | FDT `rng-seed`          | `EVENT_RANDOM` (the bytes)                       |
  * | plugin event            | `EVENT_DEJA_PLUGIN` (the kind, the codec's bytes) |
- * | guest power-off         | `EVENT_SHUTDOWN_GUEST_SHUTDOWN`                  |
- * | guest reset             | `EVENT_SHUTDOWN_GUEST_RESET`                     |
+ * | guest power-off         | `EVENT_DEJA_EXIT_STATUS`, `EVENT_SHUTDOWN_GUEST_SHUTDOWN` |
+ * | guest reset             | `EVENT_DEJA_EXIT_STATUS`, `EVENT_SHUTDOWN_GUEST_RESET` |
  * | guest stuck (trap loop) | `EVENT_SHUTDOWN_GUEST_PANIC`                     |
  * | host quit               | `EVENT_SHUTDOWN_HOST_SIGNAL` or `_HOST_UI`, then `EVENT_END` |
  *
@@ -148,6 +148,9 @@ export class LogRecorder {
         w.write({ kind: "plugin-event", event: e.event, payload: e.payload });
         return;
       case "shutdown":
+        if (e.status.kind !== "trap-loop") {
+          w.write({ kind: "exit-status", code: e.status.code });
+        }
         w.write({ kind: "shutdown", cause: causeOf(e.status) });
         return;
       case "end":
@@ -299,6 +302,7 @@ export class LogReplayer {
   #nextCheck: number;
   #checks = 0;
   #pendingWarp: { icount: number } | undefined;
+  #exitCode: number | undefined;
 
   /**
    * Open a log: read the header and the configuration.
@@ -431,8 +435,12 @@ export class LogReplayer {
       case "plugin-event":
         q.push({ kind: "plugin", icount, event: e.event, payload: e.payload });
         return true;
+      case "exit-status":
+        this.#exitCode = e.code;
+        return true;
       case "shutdown": {
-        const status = statusOf(e.cause);
+        const status = statusOf(e.cause, this.#exitCode);
+        this.#exitCode = undefined;
         if (status) q.push({ kind: "shutdown", icount, status });
         else q.push({ kind: "end", icount });
         return true;
@@ -493,12 +501,16 @@ export class LogReplayer {
   }
 }
 
-function statusOf(cause: ShutdownCause): ExitStatus | undefined {
+/** A code of -1 stands for "not logged": the replay does not check it. */
+function statusOf(
+  cause: ShutdownCause,
+  code = -1,
+): ExitStatus | undefined {
   switch (cause) {
     case "guest-shutdown":
-      return { kind: "poweroff", code: 0 };
+      return { kind: "poweroff", code };
     case "guest-reset":
-      return { kind: "reset", code: 0 };
+      return { kind: "reset", code };
     case "guest-panic":
       return { kind: "trap-loop", pc: 0n, cause: 0n };
     default:

@@ -166,6 +166,8 @@ Deno.test("deja replays a guest's exit status", async () => {
     equal(rec.code, 3, rec.stderr);
     const events = [...new ReplayLogReader(await Deno.readFile(rr))];
     equal(events.at(-2)!.kind, "shutdown");
+    const status = events.at(-3)!;
+    equal(status.kind === "exit-status" && status.code, 3);
     // The reset-vector ROM, then the kernel's 4 instructions.
     ok(events.at(-1)!.icount >= 4 && events.at(-1)!.icount < 20);
     const rep = await deja(

@@ -185,6 +185,7 @@ const EVERY_KIND: [number, ReplayEvent][] = [
     icount: 0,
     hashes: [{ part: "fregs", hash: h16(9) }],
   }],
+  [REPLAY_EVENT_ID.DEJA_EXIT_STATUS, { kind: "exit-status", code: -3 }],
   [REPLAY_EVENT_ID.DEJA_SERIAL_INPUT, {
     kind: "serial-input",
     device: 0,

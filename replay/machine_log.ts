@@ -303,6 +303,7 @@ export class LogReplayer {
   #checks = 0;
   #pendingWarp: { icount: number } | undefined;
   #exitCode: number | undefined;
+  #bias = 0n;
 
   /**
    * Open a log: read the header and the configuration.
@@ -425,9 +426,18 @@ export class LogReplayer {
         this.#pendingWarp = undefined;
         if (e.clock === "host") {
           q.push({ kind: "host-clock", icount, ns: e.value });
-        } else {
-          q.push({ kind: "warp", icount, bias: Number(e.value) });
+          return true;
         }
+        // A warp only moves the clock forward.
+        if (e.value < this.#bias || e.value > BigInt(Number.MAX_SAFE_INTEGER)) {
+          this.#error = new ReplayLogError(
+            e.byteOffset + 1,
+            `EVENT_CLOCK_VIRTUAL_RT clock bias ${e.value} is out of range; expected ${this.#bias} to 2^53 - 1 (a warp only moves the clock forward)`,
+          );
+          return false;
+        }
+        this.#bias = e.value;
+        q.push({ kind: "warp", icount, bias: Number(e.value) });
         return true;
       case "random":
         q.push({ kind: "random", icount, bytes: e.bytes });

@@ -249,6 +249,11 @@ Deno.test("A recording killed with SIGKILL replays up to its last event, then st
       dump.stdout,
       /EVENT_DEJA_SERIAL_INPUT\(194\) icount \d+ device 0 "h"/,
     );
+    // The idle guest's clock followed real time (sleep=on): logged warps.
+    match(
+      dump.stdout,
+      /EVENT_CP_CLOCK_WARP_ACCOUNT\(31\) icount \d+\n.*EVENT_CLOCK_VIRTUAL_RT\(29\)/,
+    );
     match(
       dump.stderr,
       new RegExp(`byte ${log.length}: the log ends without an EVENT_END`),

@@ -210,3 +210,94 @@ Deno.test("The FDT rng-seed is host entropy, recorded as EVENT_RANDOM and replay
   equal(other.output, rec.output);
   ok(other.stateHash !== rec.stateHash);
 });
+
+Deno.test("2,000 random mutations of a log with clock warps (sleep=on) each end in a clear error or cleanly", async () => {
+  const { VirtMachine } = await import("../devices/virt.ts");
+  const { LogRecorder, LogReplayer } = await import("../replay/machine_log.ts");
+  const demo = await Deno.readFile(
+    new URL("../examples/guest/demo.elf", import.meta.url),
+  );
+  const opts = { bios: "none" as const, kernel: demo, memoryBytes: 1 << 20 };
+  const config = {
+    board: "virt",
+    ramSize: 1 << 20,
+    firmware: null,
+    kernel: null,
+    devices: [],
+    plugins: [],
+  };
+  // Record: the demo guest idles in wfi between ticks; each idle moves the
+  // clock by 30 ms of "real time" (a logged warp); then "quit" powers off.
+  const chunks: Uint8Array[] = [];
+  const rec = new LogRecorder({ write: (b) => chunks.push(b) }, config);
+  let out = "";
+  const m = new VirtMachine({
+    ...opts,
+    record: rec.hook,
+    output: (b) => (out += new TextDecoder().decode(b)),
+  });
+  let idles = 0;
+  for (let i = 0; i < 200; i++) {
+    if (idles === 12) m.sendInput(new TextEncoder().encode("quit\n"));
+    const r = m.run(100_000);
+    if (r.kind === "exit") break;
+    if (r.kind === "idle") {
+      idles++;
+      m.idleFor(30e6);
+    }
+  }
+  rec.finish("guest", m.cpu.icount);
+  ok(out.includes("goodbye"), out);
+  ok(out.includes("[tick 3]"), out);
+  const log = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    log.set(c, at);
+    at += c.length;
+  }
+  const warps = [...new ReplayLogReader(log)].filter((e) =>
+    e.kind === "clock" && e.clock === "virtual-rt"
+  );
+  ok(warps.length >= 12, `${warps.length} warps`);
+
+  const replayOnce = (bytes: Uint8Array): string => {
+    const rep = new LogReplayer(bytes);
+    const r = new VirtMachine({ ...opts, replay: rep.source });
+    for (let n = 0; n < 100 && r.cpu.icount < m.cpu.icount * 20; n++) {
+      const res = r.run(100_000);
+      if (res.kind === "exit" || res.kind === "replay-end") return res.kind;
+      if (res.kind === "idle") return "idle";
+    }
+    return "bound";
+  };
+  equal(replayOnce(log), "exit");
+
+  const rand = xorshift(77);
+  const pick = (n: number) => Math.floor(rand() * n);
+  const outcomes = new Map<string, number>();
+  const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+  const N = 2_000;
+  for (let i = 0; i < N; i++) {
+    const bytes = log.slice();
+    // Mostly flips inside the warp events, where the clock values are.
+    const w = warps[pick(warps.length)]!;
+    const where = rand() < 0.7
+      ? w.byteOffset + 1 + pick(8)
+      : pick(bytes.length);
+    bytes[where] = pick(256);
+    try {
+      count(replayOnce(bytes));
+    } catch (err) {
+      if (err instanceof ReplayLogError) count("ReplayLogError");
+      else if (err instanceof ReplayDivergenceError) {
+        count("ReplayDivergenceError");
+      } else {
+        throw new Error(`Mutation ${i} threw something else: ${err}`, {
+          cause: err,
+        });
+      }
+    }
+  }
+  equal([...outcomes.values()].reduce((a, b) => a + b, 0), N);
+  console.log(Object.fromEntries(outcomes));
+});

@@ -68,6 +68,8 @@ for (let i = 0; i < events.length; i++) {
     i = j;
   } else if (e.kind === "clock") {
     console.log(`  @${e.icount} ${e.clock} clock read: ${e.value} ns`);
+  } else if (e.kind === "exit-status") {
+    console.log(`  @${e.icount} exit status: ${e.code}`);
   } else if (e.kind === "shutdown") {
     console.log(`  @${e.icount} shutdown: ${e.cause}`);
   } else if (e.kind === "config") {

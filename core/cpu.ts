@@ -450,8 +450,13 @@ export class Cpu implements InterruptTarget {
    * @param level true to raise, false to lower
    */
   setPending(mask: number, level: boolean): void {
-    if (level) this.#mipHw |= mask;
-    else this.#mipHw &= ~mask;
+    if (level) {
+      // A line that rises in the middle of a slice (from an MMIO access)
+      // must be seen at the next instruction boundary, not at the slice's
+      // end, whose icount depends on how the run is sliced.
+      if ((mask & ~this.#mipHw) !== 0) this.#endSlice = true;
+      this.#mipHw |= mask;
+    } else this.#mipHw &= ~mask;
     this.mip = this.#mipHw | this.#mipSw;
   }
 
@@ -794,6 +799,13 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
+          if (this.#mmioWrite) {
+            // The device armed a timer or raised a line: end the slice here.
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+            held = budget;
+            budget = 0;
+            continue;
+          }
           break;
         }
         case 16: { // LH
@@ -820,6 +832,13 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
+            held = budget;
+            budget = 0;
+            continue;
+          }
+          if (this.#mmioWrite) {
+            // The device armed a timer or raised a line: end the slice here.
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
             budget = 0;
             continue;
@@ -854,6 +873,13 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
+          if (this.#mmioWrite) {
+            // The device armed a timer or raised a line: end the slice here.
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+            held = budget;
+            budget = 0;
+            continue;
+          }
           break;
         }
         case 18: { // LD
@@ -879,6 +905,13 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
+            held = budget;
+            budget = 0;
+            continue;
+          }
+          if (this.#mmioWrite) {
+            // The device armed a timer or raised a line: end the slice here.
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
             budget = 0;
             continue;
@@ -912,6 +945,13 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
+          if (this.#mmioWrite) {
+            // The device armed a timer or raised a line: end the slice here.
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+            held = budget;
+            budget = 0;
+            continue;
+          }
           break;
         }
         case 20: { // LHU
@@ -941,6 +981,13 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
+          if (this.#mmioWrite) {
+            // The device armed a timer or raised a line: end the slice here.
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
+            held = budget;
+            budget = 0;
+            continue;
+          }
           break;
         }
         case 21: { // LWU
@@ -966,6 +1013,13 @@ export class Cpu implements InterruptTarget {
             budget++;
             this.#setPcOff(vbLo, vbHi, pcOff);
             this.#takeException();
+            held = budget;
+            budget = 0;
+            continue;
+          }
+          if (this.#mmioWrite) {
+            // The device armed a timer or raised a line: end the slice here.
+            this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
             budget = 0;
             continue;
@@ -2175,12 +2229,17 @@ export class Cpu implements InterruptTarget {
       }
       this.#tLo = this.#tmp[0]!;
       this.#tHi = this.#tmp[1]!;
+      // A device that armed a timer or raised an interrupt line ends the
+      // slice after this instruction (see the load cases in `run`), so that
+      // the effect lands at the same icount however the run is sliced.
+      this.#mmioWrite = this.#endSlice;
       return true;
     }
     const v = bus.read(pa, size as 1 | 2 | 4);
     if (v < 0) return this.#fault(Cause.LoadAccessFault, lo, hi);
     this.#tLo = v | 0;
     this.#tHi = 0;
+    this.#mmioWrite = this.#endSlice;
     return true;
   }
 
@@ -2200,6 +2259,7 @@ export class Cpu implements InterruptTarget {
     }
     this.#tLo = vLo;
     this.#tHi = vHi;
+    this.#mmioWrite = this.#endSlice;
     return true;
   }
 

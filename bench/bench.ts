@@ -8,7 +8,8 @@
  *
  * - record overhead over a plain run, and replay speed against record, on
  *   the bench guest (the library's `LogRecorder` / `LogReplayer`, the same
- *   path as `-icount rr=record|replay`);
+ *   path as `-icount rr=record|replay`), and the same for QEMU's rr on the
+ *   same ELF, with the ratios;
  * - log bytes per second of guest time for OpenSBI (fw_jump) + S-mode U-Boot
  *   left alone at its prompt, and for a session with typing, both for deja
  *   (in process, `record()`) and for QEMU's rr (`qemu-system-riscv64 -icount
@@ -228,6 +229,89 @@ async function cpuOverhead(): Promise<void> {
       (best.record / best.replay).toFixed(2)
     }; log ${log.length} bytes`,
   );
+  const q = await qemuRr();
+  if (typeof q === "string") {
+    console.log(`QEMU rr on the bench guest: skipped: ${q}`);
+    return;
+  }
+  console.log(
+    `QEMU on the bench guest (best of 3, wall time of the process): plain ${
+      q.plain.toFixed(2)
+    } s, rr=record ${q.record.toFixed(2)} s, rr=replay ${
+      q.replay.toFixed(2)
+    } s; log ${q.logBytes} bytes`,
+  );
+  console.log(
+    `QEMU record overhead over plain: ${
+      ((q.record / q.plain - 1) * 100).toFixed(1)
+    }%; replay speed / record speed: ${(q.record / q.replay).toFixed(2)}`,
+  );
+  console.log(
+    `ratio deja/QEMU: record ${
+      (q.record / best.record).toFixed(3)
+    } (speed), replay ${(q.replay / best.replay).toFixed(3)} (speed), log ${
+      (log.length / q.logBytes).toFixed(3)
+    } (size)`,
+  );
+}
+
+/** QEMU running the bench guest plain, under rr=record and under rr=replay. */
+async function qemuRr(): Promise<
+  { plain: number; record: number; replay: number; logBytes: number } | string
+> {
+  const dir = await Deno.makeTempDir({ prefix: "deja-bench-qemu-rr-" });
+  const rrfile = `${dir}/bench.rr`;
+  const once = async (icount: string): Promise<number | string> => {
+    const t0 = performance.now();
+    let out;
+    try {
+      out = await new Deno.Command("qemu-system-riscv64", {
+        args: [
+          "-M",
+          "virt",
+          "-bios",
+          "none",
+          "-nographic",
+          "-icount",
+          icount,
+          "-kernel",
+          elfPath,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        stdin: "null",
+      }).output();
+    } catch {
+      return "qemu-system-riscv64 is not installed (apt-get install qemu-system-misc)";
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const text = new TextDecoder().decode(out.stdout);
+    if (!/instret \d+/.test(text)) {
+      return `QEMU (-icount ${icount}) did not finish the bench guest: ${
+        new TextDecoder().decode(out.stderr).slice(0, 200)
+      }`;
+    }
+    return seconds;
+  };
+  try {
+    const best = { plain: Infinity, record: Infinity, replay: Infinity };
+    for (let i = 0; i < 3; i++) {
+      for (
+        const [k, icount] of [
+          ["plain", "shift=0"],
+          ["record", `shift=0,rr=record,rrfile=${rrfile}`],
+          ["replay", `shift=0,rr=replay,rrfile=${rrfile}`],
+        ] as const
+      ) {
+        const t = await once(icount);
+        if (typeof t === "string") return t;
+        best[k] = Math.min(best[k], t);
+      }
+    }
+    return { ...best, logBytes: (await Deno.stat(rrfile)).size };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";

@@ -69,7 +69,11 @@ function runDeja(): Result {
   return { insns: m.cpu.icount, seconds, output };
 }
 
-async function runQemu(): Promise<Result | string> {
+/**
+ * QEMU running the bench ELF with `-icount ICOUNT`; the wall time of the
+ * whole process, or why it could not run.
+ */
+async function runQemu(icount = "shift=0"): Promise<Result | string> {
   const t0 = performance.now();
   let out;
   try {
@@ -81,7 +85,7 @@ async function runQemu(): Promise<Result | string> {
         "none",
         "-nographic",
         "-icount",
-        "shift=0",
+        icount,
         "-kernel",
         elfPath,
       ],
@@ -95,7 +99,11 @@ async function runQemu(): Promise<Result | string> {
   const seconds = (performance.now() - t0) / 1000;
   const output = new TextDecoder().decode(out.stdout);
   const m = output.match(/instret (\d+)/);
-  if (!m) return `QEMU printed no instret line: ${output.slice(0, 200)}`;
+  if (!m) {
+    return `QEMU (-icount ${icount}) printed no instret line: ${
+      output.slice(0, 200)
+    }${new TextDecoder().decode(out.stderr).slice(0, 200)}`;
+  }
   return { insns: Number(m[1]), seconds, output };
 }
 
@@ -261,38 +269,6 @@ async function qemuRr(): Promise<
 > {
   const dir = await Deno.makeTempDir({ prefix: "deja-bench-qemu-rr-" });
   const rrfile = `${dir}/bench.rr`;
-  const once = async (icount: string): Promise<number | string> => {
-    const t0 = performance.now();
-    let out;
-    try {
-      out = await new Deno.Command("qemu-system-riscv64", {
-        args: [
-          "-M",
-          "virt",
-          "-bios",
-          "none",
-          "-nographic",
-          "-icount",
-          icount,
-          "-kernel",
-          elfPath,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-        stdin: "null",
-      }).output();
-    } catch {
-      return "qemu-system-riscv64 is not installed (apt-get install qemu-system-misc)";
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const text = new TextDecoder().decode(out.stdout);
-    if (!/instret \d+/.test(text)) {
-      return `QEMU (-icount ${icount}) did not finish the bench guest: ${
-        new TextDecoder().decode(out.stderr).slice(0, 200)
-      }`;
-    }
-    return seconds;
-  };
   try {
     const best = { plain: Infinity, record: Infinity, replay: Infinity };
     for (let i = 0; i < 3; i++) {
@@ -303,9 +279,9 @@ async function qemuRr(): Promise<
           ["replay", `shift=0,rr=replay,rrfile=${rrfile}`],
         ] as const
       ) {
-        const t = await once(icount);
-        if (typeof t === "string") return t;
-        best[k] = Math.min(best[k], t);
+        const r = await runQemu(icount);
+        if (typeof r === "string") return r;
+        best[k] = Math.min(best[k], r.seconds);
       }
     }
     return { ...best, logBytes: (await Deno.stat(rrfile)).size };
@@ -442,6 +418,12 @@ async function logSizes(): Promise<void> {
   const verdict = (r: number) => r <= 0.1 ? "meets" : "misses";
   const ri = ratio(dejaIdle, qemuIdle.figure);
   const rt = ratio(dejaTyping, qemuTyping.figure);
+  if (!Number.isFinite(ri) || !Number.isFinite(rt) || ri === 0 || rt === 0) {
+    console.log(
+      "log size ratio deja/QEMU: not measured (a QEMU session logged no guest time; try a longer --guest-s)",
+    );
+    return;
+  }
   console.log(
     `log size ratio deja/QEMU (bytes per guest second): idle ${
       ri.toFixed(4)

@@ -134,7 +134,9 @@ export class BottomHalf {
  */
 export class VirtualClock {
   /** `icount` is multiplied by `2^shift` to give nanoseconds. */
-  shift: number;
+  readonly shift: number;
+  /** Nanoseconds per instruction: `2^shift`. */
+  readonly nsPerInsn: number;
   /** Nanoseconds added by idle warps. */
   bias = 0;
   /** Bumped whenever a timer changes, so that a run loop can re-plan. */
@@ -151,11 +153,7 @@ export class VirtualClock {
   constructor(icount: () => number, options: { shift?: number } = {}) {
     this.#icount = icount;
     this.shift = options.shift ?? 3;
-  }
-
-  /** Nanoseconds per instruction. */
-  get nsPerInsn(): number {
-    return 2 ** this.shift;
+    this.nsPerInsn = 2 ** this.shift;
   }
 
   /**

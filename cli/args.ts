@@ -177,7 +177,12 @@ export interface MachineConfig {
 export type Command =
   | { kind: "help"; text: string }
   | { kind: "version" }
-  | { kind: "dump"; file: string }
+  | {
+    kind: "dump";
+    file: string;
+    /** `--qemu OUT`: write a copy that QEMU's replay-dump.py reads. */
+    qemuOut?: string;
+  }
   | { kind: "run"; config: MachineConfig };
 
 /**
@@ -974,9 +979,21 @@ const QEMU_ONLY_OPTIONS = new Set([
 
 function parseDump(argv: readonly string[]): Command {
   const files: string[] = [];
-  for (const arg of argv) {
+  let qemuOut: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
     if (arg === "-h" || arg === "-help" || arg === "--help") {
       return { kind: "help", text: DUMP_HELP };
+    }
+    if (arg === "--qemu" || arg === "-qemu") {
+      const out = argv[++i];
+      if (out === undefined || out === "") {
+        throw new UsageError(
+          "Missing argument for dump --qemu: usage: dump --qemu OUT FILE",
+        );
+      }
+      qemuOut = out;
+      continue;
     }
     if (arg.startsWith("-") && arg !== "-") {
       throw new UsageError(
@@ -995,7 +1012,9 @@ function parseDump(argv: readonly string[]): Command {
       }; dump takes one FILE`,
     );
   }
-  return { kind: "dump", file: files[0]! };
+  return qemuOut === undefined
+    ? { kind: "dump", file: files[0]! }
+    : { kind: "dump", file: files[0]!, qemuOut };
 }
 
 function defaultConfig(): MachineConfig {
@@ -1128,9 +1147,16 @@ devices are always present and need no -device.
 `;
 
 const DUMP_HELP = `usage: deno run --allow-read=FILE mod.ts dump FILE
+       deno run --allow-read=FILE --allow-write=OUT mod.ts dump --qemu OUT FILE
 
 Prints the contents of a deja file, such as an -icount rrfile, in a readable
-form.
+form: every event with its absolute instruction count.
+
+--qemu OUT   also write to OUT a copy of the log that QEMU's own
+             scripts/replay-dump.py reads to the end: the standard events at
+             the same instruction counts, deja's serial input as
+             EVENT_ASYNC_CHAR_READ, and deja's own events (configuration,
+             state hashes, exit status, plugin events) left out
 `;
 
 /**

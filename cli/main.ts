@@ -23,7 +23,7 @@ import {
 } from "./_plugins.ts";
 import type { ToMain, ToWorker } from "./_protocol.ts";
 import { machineConfig } from "../replay/config.ts";
-import { dumpLog } from "../replay/dump.ts";
+import { dumpLog, toQemuLog } from "../replay/dump.ts";
 import { LogReplayer } from "../replay/machine_log.ts";
 import { VIRT_DEVICES } from "../replay/session.ts";
 
@@ -67,7 +67,7 @@ export async function main(
         console.log(`deja ${VERSION} (RISC-V virt, QEMU-compatible options)`);
         return 0;
       case "dump":
-        return await dumpFile(cmd.file);
+        return await dumpFile(cmd.file, cmd.qemuOut);
       case "run":
         return await runMachine(cmd.config);
     }
@@ -391,16 +391,34 @@ function pumpStdin(
   };
 }
 
-async function dumpFile(path: string): Promise<number> {
+async function dumpFile(path: string, qemuOut?: string): Promise<number> {
+  const missing: RequiredPermission[] = [];
   const status = await Deno.permissions.query({ name: "read", path });
   if (status.state !== "granted") {
-    throw new PermissionError([{
-      name: "read",
-      path,
-      reason: "dump reads the log",
-    }]);
+    missing.push({ name: "read", path, reason: "dump reads the log" });
   }
+  if (qemuOut !== undefined) {
+    const w = await Deno.permissions.query({ name: "write", path: qemuOut });
+    if (w.state !== "granted") {
+      missing.push({
+        name: "write",
+        path: qemuOut,
+        reason: "dump --qemu writes the copy",
+      });
+    }
+  }
+  if (missing.length > 0) throw new PermissionError(missing);
   const bytes = await readImage(path, "replay log");
+  if (qemuOut !== undefined) {
+    const out = toQemuLog(bytes);
+    await Deno.writeFile(qemuOut, out.log);
+    const dropped = Object.entries(out.dropped).map(([k, n]) => `${n} ${k}`);
+    console.error(
+      `wrote ${qemuOut}: ${out.log.length} bytes; ${out.converted} serial input events as EVENT_ASYNC_CHAR_READ${
+        dropped.length > 0 ? `; left out ${dropped.join(", ")}` : ""
+      }`,
+    );
+  }
   const enc = new TextEncoder();
   let pending: string[] = [];
   const flush = () => {

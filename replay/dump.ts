@@ -15,11 +15,13 @@
  */
 
 import {
+  type ReplayEvent,
   replayEventName,
   type ReplayInputEvent,
   type ReplayLogEntry,
   ReplayLogReader,
   type ReplayLogReaderOptions,
+  ReplayLogWriter,
 } from "./log.ts";
 
 /** Options for {@linkcode dumpLog}. */
@@ -193,6 +195,84 @@ export function dumpLog(
     `Reached ${reader.offset} of ${bytes.length} bytes: ${n} events, icount ${reader.icount}`,
   );
   return { events: n, icount: reader.icount };
+}
+
+/** What {@linkcode toQemuLog} made. */
+export interface QemuLogExport {
+  /** The log, with only QEMU 7.2's event ids. */
+  log: Uint8Array;
+  /** deja's serial input events, rewritten as `EVENT_ASYNC_CHAR_READ`. */
+  converted: number;
+  /**
+   * deja-only events left out, by name: the configuration, state hashes,
+   * the exit status and plugin events, which QEMU has no id for.
+   */
+  dropped: Record<string, number>;
+}
+
+/**
+ * A copy of a deja log that QEMU's own tools (`scripts/replay-dump.py`) read
+ * to the end: every event of a standard kind at the same instruction count,
+ * deja's serial input as `EVENT_ASYNC_CHAR_READ` (same fields), and deja's
+ * own events left out. It is for inspection with QEMU's tooling; deja replays
+ * the original, which keeps the configuration check and the state hashes.
+ *
+ * @param bytes a deja (or QEMU) log
+ * @param options reader limits
+ * @returns the QEMU-only log and what was changed
+ * @throws {ReplayLogError} if the log is malformed or cut short
+ *
+ * @example Keep the standard events, convert the serial input
+ * ```ts
+ * import { ReplayLogWriter } from "./log.ts";
+ * import { dumpLog, toQemuLog } from "./dump.ts";
+ * const chunks: Uint8Array[] = [];
+ * const w = new ReplayLogWriter({ write: (b) => chunks.push(b) });
+ * w.instruction(5);
+ * w.write({ kind: "serial-input", device: 0, bytes: Uint8Array.of(0x61) });
+ * w.write({ kind: "exit-status", code: 0 });
+ * w.write({ kind: "shutdown", cause: "guest-shutdown" });
+ * w.end();
+ * const out = toQemuLog(new Uint8Array(chunks.flatMap((c) => [...c])));
+ * console.log(out.dropped, out.converted); // { EVENT_DEJA_EXIT_STATUS: 1 } 1
+ * dumpLog(out.log, (line) => console.log(line));
+ * // 2:EVENT_ASYNC_CHAR_READ(7) icount 5 device 0 "a" (1 bytes)
+ * // 3:EVENT_SHUTDOWN_GUEST_SHUTDOWN(16) icount 5
+ * ```
+ */
+export function toQemuLog(
+  bytes: Uint8Array,
+  options: ReplayLogReaderOptions = {},
+): QemuLogExport {
+  const chunks: Uint8Array[] = [];
+  const writer = new ReplayLogWriter({ write: (b) => chunks.push(b) });
+  const dropped: Record<string, number> = {};
+  let converted = 0;
+  for (const e of new ReplayLogReader(bytes, options)) {
+    if (e.kind === "instruction") continue; // positions come from icount
+    let event: ReplayEvent;
+    if (e.kind === "serial-input") {
+      event = { kind: "async-char-read", device: e.device, bytes: e.bytes };
+      converted++;
+    } else if (e.eventId >= 0xc0) {
+      const name = replayEventName(e.eventId) ?? `0x${e.eventId.toString(16)}`;
+      dropped[name] = (dropped[name] ?? 0) + 1;
+      continue;
+    } else {
+      const { eventId: _id, byteOffset: _at, icount: _n, size: _s, ...rest } =
+        e;
+      event = rest as ReplayEvent;
+    }
+    writer.advanceTo(e.icount);
+    writer.write(event);
+  }
+  const log = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    log.set(c, at);
+    at += c.length;
+  }
+  return { log, converted, dropped };
 }
 
 function usage(): string {

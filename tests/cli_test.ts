@@ -244,6 +244,12 @@ Deno.test("parseCommandLine returns help, version and dump commands", async (t) 
       file: "replay.bin",
     });
   });
+  await t.step("dump --qemu OUT file", () => {
+    assert.deepEqual(
+      parseCommandLine(["dump", "--qemu", "q.rr", "replay.bin"]),
+      { kind: "dump", file: "replay.bin", qemuOut: "q.rr" },
+    );
+  });
   const lists: [string[], RegExp][] = [
     [["-M", "help"], /^Supported machines are:\nvirt +RISC-V VirtIO board/],
     [["-machine", "?"], /^Supported machines are:/],
@@ -507,6 +513,10 @@ Deno.test("parseCommandLine rejects bad command lines with a usage error", async
       'Invalid value for -plugin: "out=x"; no plugin path; expected PATH[,KEY=VALUE...]',
     ],
     [["dump"], "Missing argument for dump: usage: dump FILE"],
+    [
+      ["dump", "a", "--qemu"],
+      "Missing argument for dump --qemu: usage: dump --qemu OUT FILE",
+    ],
     [
       ["dump", "a", "b"],
       'Unexpected argument for dump: "b"; dump takes one FILE',

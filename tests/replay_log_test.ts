@@ -14,8 +14,10 @@ import {
   ReplayLogReader,
   ReplayLogTruncatedError,
   ReplayLogWriter,
+  toQemuLog,
 } from "../replay/mod.ts";
 import type { ReplayEvent, ReplayLogEntry } from "../replay/mod.ts";
+import { record } from "../replay/session.ts";
 
 function writeLog(
   events: ReplayEvent[],
@@ -527,4 +529,46 @@ Deno.test("ReplayLogReader reads a log that QEMU 7.2 recorded", async () => {
   const res = dumpLog(bytes, (l) => lines.push(l));
   equal(res.events, events.length);
   match(lines.at(-1)!, new RegExp(`icount ${res.icount}$`));
+});
+
+Deno.test("toQemuLog keeps every standard event at its icount and only QEMU's ids", async () => {
+  // A real recording: the demo guest with typed input, so the log holds the
+  // configuration, a host clock read, serial input, the exit status and the
+  // shutdown.
+  const kernel = await Deno.readFile(
+    new URL("../examples/guest/demo.elf", import.meta.url),
+  );
+  let typed = 0;
+  const rec = await record({
+    bios: "none",
+    kernel,
+    input: ({ output }) => {
+      if (!output.endsWith("> ")) return undefined;
+      return ++typed === 1 ? "hello\n" : "quit\n";
+    },
+  });
+  const original = [...new ReplayLogReader(rec.log)];
+  const out = toQemuLog(rec.log);
+  const exported = [...new ReplayLogReader(out.log)];
+  for (const e of exported) {
+    ok(e.eventId < 0xc0, `${replayEventName(e.eventId)} is not QEMU's`);
+  }
+  const standard = (entries: ReplayLogEntry[]) =>
+    entries.filter((e) => e.kind !== "instruction" && e.eventId < 0xc0)
+      .map((e) => `${e.kind}@${e.icount}`);
+  const serial = original.filter((e) => e.kind === "serial-input");
+  ok(serial.length >= 2, "the recording has serial input");
+  equal(out.converted, serial.length);
+  deepEqual(
+    standard(exported),
+    original.filter((e) => e.kind !== "instruction")
+      .filter((e) => e.eventId < 0xc0 || e.kind === "serial-input")
+      .map((e) =>
+        `${e.kind === "serial-input" ? "async-char-read" : e.kind}@${e.icount}`
+      ),
+  );
+  equal(out.dropped["EVENT_DEJA_CONFIG"], 1);
+  equal(out.dropped["EVENT_DEJA_EXIT_STATUS"], 1);
+  equal(exported.at(-1)?.kind, "end");
+  equal(exported.at(-1)?.icount, original.at(-1)?.icount);
 });

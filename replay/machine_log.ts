@@ -392,7 +392,14 @@ export class LogReplayer {
     } catch (err) {
       if (!(err instanceof ReplayLogError)) throw err;
       this.#error = err;
-      if (err instanceof ReplayLogTruncatedError) this.#truncated = err;
+      if (err instanceof ReplayLogTruncatedError) {
+        // A recording that was cut short (killed) replays up to its last
+        // complete event: the log's icount there, which may be well past
+        // the last event that the replay consumes (state hashes,
+        // instruction counts).
+        this.#truncated = err;
+        this.#queue.push({ kind: "end", icount: err.icount });
+      }
       return false;
     }
     if (e === undefined) {

@@ -190,3 +190,44 @@ Deno.test("rrcheck stops a replay at the first window where the state differs", 
     });
   }
 });
+
+Deno.test("A cut log replays to its last complete event, past the last input", async () => {
+  // The demo guest, typed to twice, with a state hash every 500
+  // instructions: hashes come between the two lines, as they keep coming in
+  // a recording that was killed while the guest ran on after its input.
+  const machine = {
+    bios: "none" as const,
+    kernel: await Deno.readFile(
+      new URL("../examples/guest/demo.elf", import.meta.url),
+    ),
+  };
+  let typed = 0;
+  const rec = await record({
+    ...machine,
+    rrcheck: 500,
+    input: ({ output }) =>
+      output.endsWith("> ")
+        ? (++typed === 1 ? "hello\n" : "quit\n")
+        : undefined,
+  });
+  const events = [...new ReplayLogReader(rec.log)];
+  const inputs = events.filter((e) => e.kind === "serial-input");
+  const endOfHello = inputs.find((e) =>
+    e.kind === "serial-input" && e.bytes.includes(0x0a)
+  )!;
+  const startOfQuit = inputs[inputs.indexOf(endOfHello) + 1]!;
+  // Cut right after the last state hash between the two lines.
+  const hashes = events.filter((e) =>
+    e.kind === "state-hash" && e.icount > endOfHello.icount &&
+    e.icount < startOfQuit.icount
+  );
+  ok(hashes.length >= 2, "state hashes follow the first line");
+  const cut = hashes.at(-1)!;
+  const log = rec.log.subarray(0, cut.byteOffset + cut.size);
+  const rep = await replay(log, machine);
+  equal(rep.end, "truncated");
+  equal(rep.icount, cut.icount, "the replay ran to the last complete event");
+  ok(rep.checks >= hashes.length, `${rep.checks} state hashes compared`);
+  match(rep.output, /reversed: olleh/);
+  ok(rec.output.startsWith(rep.output));
+});

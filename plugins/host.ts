@@ -388,7 +388,7 @@ export class PluginHost {
 /**
  * Refuse a replay log that holds plugin event kinds that none of the given
  * plugin devices brings, before a machine is built. Takes the log as bytes
- * (QEMU's format, `EVENT_DEJA_PLUGIN` events) or as the in-process list of
+ * (QEMU's format: the kinds that `EVENT_DEJA_PLUGIN_KIND` declares) or as the in-process list of
  * events; a corrupt or cut log is left to the replayer to report.
  *
  * @param log the log
@@ -412,7 +412,9 @@ export function checkLogEventKinds(
   if (log instanceof Uint8Array) {
     try {
       for (const e of new ReplayLogReader(log)) {
-        if (e.kind === "plugin-event") found.add(e.event);
+        if (e.kind === "plugin-event" || e.kind === "plugin-kind") {
+          found.add(e.event);
+        }
       }
     } catch {
       // A corrupt or cut log: the replayer reports it.

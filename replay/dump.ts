@@ -103,6 +103,8 @@ function detail(e: ReplayLogEntry): string {
     case "async-char-read":
     case "serial-input":
       return `device ${e.device} ${quoted(e.bytes)}`;
+    case "plugin-kind":
+      return `0x${e.id.toString(16)} is ${e.event}`;
     case "plugin-event":
       return `${e.event} ${e.payload.length} bytes`;
     case "exit-status":

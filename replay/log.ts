@@ -46,11 +46,14 @@
  *     vCPU and take input between two instructions, so the event is bound to
  *     its icount alone. A separate id keeps the two from being confused;
  *     `EVENT_ASYNC_CHAR_READ` still reads, for QEMU's logs.
- *   - `EVENT_DEJA_PLUGIN`: a replay event of a kind that a plugin declares
- *     (`produces`) and brings a codec for: the kind's name (an array of
- *     UTF-8) and the codec's bytes (an array). One id serves every plugin
- *     kind, so new plugins need no new ids; a replay refuses a log whose
- *     kinds no loaded plugin brings.
+ *   - Plugin events: a replay event of a kind that a plugin declares
+ *     (`produces`) and brings a codec for. The log gives each kind an id of
+ *     its own, from 0xd0 up in order of first use: an
+ *     `EVENT_DEJA_PLUGIN_KIND` event binds the id to the kind's name (UTF-8)
+ *     just before the kind's first event, and each event is then that id
+ *     and the codec's bytes (an array). The binding travels with the log, so
+ *     the same plugin may get another id in another log; a replay refuses a
+ *     log whose kinds no loaded plugin brings.
  *
  * @module
  */
@@ -177,13 +180,25 @@ export const REPLAY_EVENT_ID = {
   DEJA_STATE_HASH: 0xc1,
   /** deja: bytes into a UART's receive FIFO: u8 device, array. */
   DEJA_SERIAL_INPUT: 0xc2,
-  /** deja: a plugin's replay event: array kind (UTF-8), array payload. */
-  DEJA_PLUGIN: 0xc3,
+  /**
+   * deja: gives a plugin's replay event kind its id in this log: u8 id
+   * (`DEJA_PLUGIN_FIRST` to `DEJA_PLUGIN_LAST`), array kind name (UTF-8).
+   * The writer puts it just before the kind's first event.
+   */
+  DEJA_PLUGIN_KIND: 0xc3,
   /**
    * deja: the guest's exit code (i32), written just before the
    * `EVENT_SHUTDOWN_GUEST_*` event it belongs to.
    */
   DEJA_EXIT_STATUS: 0xc4,
+  /**
+   * deja: first id for plugin replay events, each with an array payload
+   * (the kind's codec's bytes). An id means the kind that an earlier
+   * `EVENT_DEJA_PLUGIN_KIND` bound to it.
+   */
+  DEJA_PLUGIN_FIRST: 0xd0,
+  /** deja: last id for plugin replay events: a log holds up to 48 kinds. */
+  DEJA_PLUGIN_LAST: 0xff,
 } as const;
 
 /**
@@ -523,6 +538,17 @@ export type ReplayEvent =
     bytes: Uint8Array;
   }
   | {
+    /**
+     * deja: the id that this log gives a plugin event kind. A writer puts it
+     * before the kind's first event by itself.
+     */
+    kind: "plugin-kind";
+    /** The id, 0xd0 to 0xff. */
+    id: number;
+    /** The event kind, as the plugin declares it. */
+    event: string;
+  }
+  | {
     /** deja: a plugin's replay event, taken by a device at this icount. */
     kind: "plugin-event";
     /** The event kind, as the plugin declares it. */
@@ -666,10 +692,17 @@ const NAMES: ReadonlyMap<number, string> = (() => {
     "CHECKPOINT",
     "CHECKPOINT_LAST",
     "COUNT",
+    "DEJA_PLUGIN_FIRST",
+    "DEJA_PLUGIN_LAST",
   ]);
   for (const [key, id] of Object.entries(REPLAY_EVENT_ID)) {
     if (!skip.has(key)) names.set(id, `EVENT_${key}`);
   }
+  for (
+    let id = REPLAY_EVENT_ID.DEJA_PLUGIN_FIRST;
+    id <= REPLAY_EVENT_ID.DEJA_PLUGIN_LAST;
+    id++
+  ) names.set(id, "EVENT_DEJA_PLUGIN");
   return names;
 })();
 
@@ -681,7 +714,9 @@ const KNOWN_IDS = `${hex(0)}-${hex(REPLAY_EVENT_ID.SHUTDOWN_SNAPSHOT_LOAD)}, ` +
   `${hex(REPLAY_EVENT_ID.CHAR_WRITE)}-${hex(REPLAY_EVENT_ID.END)}, ` +
   `${hex(REPLAY_EVENT_ID.DEJA_CONFIG)}-${
     hex(REPLAY_EVENT_ID.DEJA_EXIT_STATUS)
-  }`;
+  }, or a plugin event id (${hex(REPLAY_EVENT_ID.DEJA_PLUGIN_FIRST)}-${
+    hex(REPLAY_EVENT_ID.DEJA_PLUGIN_LAST)
+  }) that an EVENT_DEJA_PLUGIN_KIND declared`;
 
 // ---------------------------------------------------------------------------
 // Config validation, shared by the encoder and the reader
@@ -932,14 +967,17 @@ function encodeInto(enc: Encoder, e: ReplayEvent): void {
       enc.u8(ID.DEJA_EXIT_STATUS);
       enc.i32(checkInt("code", e.code, I32_MIN, I32_MAX));
       return;
-    case "plugin-event":
-      if (typeof e.event !== "string" || e.event === "") {
-        typeFail("event: expected a non-empty kind name");
-      }
-      enc.u8(ID.DEJA_PLUGIN);
-      enc.array(utf8.encode(e.event));
-      enc.array(checkBytes("payload", e.payload));
+    case "plugin-kind":
+      enc.u8(ID.DEJA_PLUGIN_KIND);
+      enc.u8(
+        checkInt("id", e.id, ID.DEJA_PLUGIN_FIRST, ID.DEJA_PLUGIN_LAST),
+      );
+      enc.array(utf8.encode(checkKindName(e.event)));
       return;
+    case "plugin-event":
+      return typeFail(
+        "a plugin event's id depends on the log: write it with a ReplayLogWriter, which declares its kind",
+      );
     case "async-net":
       enc.u8(ID.ASYNC_NET);
       enc.u8(checkInt("device", e.device, 0, 0xff));
@@ -1030,8 +1068,17 @@ function encodeInto(enc: Encoder, e: ReplayEvent): void {
   }
 }
 
+function checkKindName(event: unknown): string {
+  if (typeof event !== "string" || event === "") {
+    typeFail("event: expected a non-empty kind name");
+  }
+  return event;
+}
+
 /**
  * Encode one event as it is stored in the log: the id byte and its fields.
+ * A plugin event has no fixed id (its log gives its kind one), so only a
+ * {@linkcode ReplayLogWriter} writes it.
  *
  * @param event the event
  * @returns the bytes
@@ -1121,6 +1168,8 @@ export class ReplayLogWriter {
   #offset = 0;
   #ended = false;
   #failure: Error | undefined;
+  /** Plugin event kinds declared in this log, and their ids. */
+  #kindIds = new Map<string, number>();
 
   /**
    * Create a writer and write the header.
@@ -1213,7 +1262,22 @@ export class ReplayLogWriter {
     }
     const enc = new Encoder();
     this.#encodePending(enc);
-    encodeInto(enc, event);
+    if (event.kind === "plugin-event") {
+      // The kind's id in this log, declared in the same write as its first
+      // use, so that a cut log never holds an undeclared id.
+      const name = checkKindName(event.event);
+      const payload = checkBytes("payload", event.payload);
+      let id = this.#kindIds.get(name);
+      if (id === undefined) {
+        id = this.#newKindId(name);
+        encodeInto(enc, { kind: "plugin-kind", id, event: name });
+      }
+      enc.u8(id);
+      enc.array(payload);
+    } else {
+      if (event.kind === "plugin-kind") this.#declareKind(event);
+      encodeInto(enc, event);
+    }
     this.#emit(enc.finish());
     this.#icount += this.#pending;
     this.#pending = 0;
@@ -1223,6 +1287,43 @@ export class ReplayLogWriter {
     } else if (this.#syncEachEvent) {
       this.sync();
     }
+  }
+
+  #newKindId(name: string): number {
+    const id = REPLAY_EVENT_ID.DEJA_PLUGIN_FIRST + this.#kindIds.size;
+    if (id > REPLAY_EVENT_ID.DEJA_PLUGIN_LAST) {
+      throw new RangeError(
+        `Cannot log plugin event kind ${name}: a log has ids for ${
+          REPLAY_EVENT_ID.DEJA_PLUGIN_LAST - REPLAY_EVENT_ID.DEJA_PLUGIN_FIRST +
+          1
+        } plugin event kinds, and they are all taken`,
+      );
+    }
+    this.#kindIds.set(name, id);
+    return id;
+  }
+
+  #declareKind(e: { id: number; event: string }): void {
+    const name = checkKindName(e.event);
+    for (const [n, id] of this.#kindIds) {
+      if (n === name || id === e.id) {
+        throw new RangeError(
+          `Cannot declare plugin event kind ${name} as ${
+            hex(e.id)
+          }: ${n} is already ${hex(id)} in this log`,
+        );
+      }
+    }
+    if (e.id !== REPLAY_EVENT_ID.DEJA_PLUGIN_FIRST + this.#kindIds.size) {
+      throw new RangeError(
+        `Cannot declare plugin event kind ${name} as ${
+          hex(e.id)
+        }: the next free id is ${
+          hex(REPLAY_EVENT_ID.DEJA_PLUGIN_FIRST + this.#kindIds.size)
+        }`,
+      );
+    }
+    this.#kindIds.set(name, e.id);
   }
 
   /**
@@ -1397,6 +1498,8 @@ export class ReplayLogReader {
   #count = 0;
   #ended = false;
   #error: ReplayLogError | undefined;
+  /** Plugin event kinds that the log declared so far, by id. */
+  #kinds = new Map<number, string>();
 
   /**
    * Open a log and check its header.
@@ -1717,26 +1820,46 @@ export class ReplayLogReader {
       }
       case ID.DEJA_EXIT_STATUS:
         return { kind: "exit-status", code: this.#i32() };
-      case ID.DEJA_PLUGIN: {
+      case ID.DEJA_PLUGIN_KIND: {
+        const idAt = this.#pos;
+        const kindId = this.#u8();
+        if (kindId !== ID.DEJA_PLUGIN_FIRST + this.#kinds.size) {
+          throw new ReplayLogError(
+            idAt,
+            `EVENT_DEJA_PLUGIN_KIND declares id ${hex(kindId)}; expected ${
+              hex(ID.DEJA_PLUGIN_FIRST + this.#kinds.size)
+            }, the next free plugin event id`,
+          );
+        }
         const at = this.#pos;
-        const name = this.#array("EVENT_DEJA_PLUGIN kind");
+        const name = this.#array("EVENT_DEJA_PLUGIN_KIND name");
         let event: string;
         try {
           event = new TextDecoder("utf-8", { fatal: true }).decode(name);
         } catch {
           throw new ReplayLogError(
             at + 4,
-            "EVENT_DEJA_PLUGIN kind is not UTF-8; expected a kind name",
+            "EVENT_DEJA_PLUGIN_KIND name is not UTF-8; expected a kind name",
           );
         }
         if (event === "") {
           throw new ReplayLogError(
             at,
-            "EVENT_DEJA_PLUGIN kind is empty; expected a kind name",
+            "EVENT_DEJA_PLUGIN_KIND name is empty; expected a kind name",
           );
         }
-        const payload = this.#array("EVENT_DEJA_PLUGIN payload");
-        return { kind: "plugin-event", event, payload };
+        for (const [id, n] of this.#kinds) {
+          if (n === event) {
+            throw new ReplayLogError(
+              at,
+              `EVENT_DEJA_PLUGIN_KIND declares ${event} again; it is already ${
+                hex(id)
+              }`,
+            );
+          }
+        }
+        this.#kinds.set(kindId, event);
+        return { kind: "plugin-kind", id: kindId, event };
       }
       case ID.ASYNC_BLOCK:
         return { kind: "async-block", id: this.#u64() };
@@ -1834,8 +1957,20 @@ export class ReplayLogReader {
         checkpoint: CHECKPOINTS[id - ID.CHECKPOINT]!,
       };
     }
+    if (id >= ID.DEJA_PLUGIN_FIRST && id <= ID.DEJA_PLUGIN_LAST) {
+      const event = this.#kinds.get(id);
+      if (event !== undefined) {
+        return {
+          kind: "plugin-event",
+          event,
+          payload: this.#array(`EVENT_DEJA_PLUGIN ${event}`),
+        };
+      }
+    }
     const reserved = id === ID.SHUTDOWN_LAST
       ? " (reserved by QEMU for SHUTDOWN_CAUSE__MAX)"
+      : id >= ID.DEJA_PLUGIN_FIRST
+      ? " (a plugin event id that no EVENT_DEJA_PLUGIN_KIND declared)"
       : "";
     throw new ReplayLogError(
       start,

@@ -14,7 +14,7 @@
  * | idle warp (`sleep=on`)  | `EVENT_CP_CLOCK_WARP_ACCOUNT`, `EVENT_CLOCK_VIRTUAL_RT` (the clock bias) |
  * | RTC host clock read     | `EVENT_CLOCK_HOST` (ns since the epoch)          |
  * | FDT `rng-seed`          | `EVENT_RANDOM` (the bytes)                       |
- * | plugin event            | `EVENT_DEJA_PLUGIN` (the kind, the codec's bytes) |
+ * | plugin event            | `EVENT_DEJA_PLUGIN` (the kind's id, the codec's bytes) |
  * | guest power-off         | `EVENT_DEJA_EXIT_STATUS`, `EVENT_SHUTDOWN_GUEST_SHUTDOWN` |
  * | guest reset             | `EVENT_DEJA_EXIT_STATUS`, `EVENT_SHUTDOWN_GUEST_RESET` |
  * | guest stuck (trap loop) | `EVENT_SHUTDOWN_GUEST_PANIC`                     |
@@ -449,6 +449,8 @@ export class LogReplayer {
       case "random":
         q.push({ kind: "random", icount, bytes: e.bytes });
         return true;
+      case "plugin-kind":
+        return true; // the reader resolves the ids
       case "plugin-event":
         q.push({ kind: "plugin", icount, event: e.event, payload: e.payload });
         return true;

@@ -572,3 +572,77 @@ Deno.test("toQemuLog keeps every standard event at its icount and only QEMU's id
   equal(exported.at(-1)?.kind, "end");
   equal(exported.at(-1)?.icount, original.at(-1)?.icount);
 });
+
+Deno.test("Each plugin event kind gets its own id in a log", async (t) => {
+  const ev = (event: string, n: number): ReplayEvent => ({
+    kind: "plugin-event",
+    event,
+    payload: Uint8Array.of(n),
+  });
+  const { bytes } = writeLog([
+    ev("sensor.reading", 1),
+    ev("net.packet", 2),
+    ev("sensor.reading", 3),
+  ]);
+  const entries = [...new ReplayLogReader(bytes)];
+  await t.step("declared just before first use, from 0xd0 up", () => {
+    deepEqual(
+      entries.map((e) =>
+        e.kind === "plugin-kind"
+          ? `kind 0x${e.id.toString(16)}=${e.event}`
+          : e.kind === "plugin-event"
+          ? `0x${e.eventId.toString(16)} ${e.event} ${e.payload[0]}`
+          : e.kind
+      ),
+      [
+        "kind 0xd0=sensor.reading",
+        "0xd0 sensor.reading 1",
+        "kind 0xd1=net.packet",
+        "0xd1 net.packet 2",
+        "0xd0 sensor.reading 3",
+        "end",
+      ],
+    );
+    equal(replayEventName(0xd5), "EVENT_DEJA_PLUGIN");
+    equal(replayEventName(0xc3), "EVENT_DEJA_PLUGIN_KIND");
+  });
+  await t.step("a declaration and its first event are one write", () => {
+    const { chunks } = writeLog([ev("a.b", 1)]);
+    equal(chunks.length, 3); // header, declaration + event, end
+    equal(chunks[1]![0], REPLAY_EVENT_ID.DEJA_PLUGIN_KIND);
+  });
+  await t.step("an undeclared id is an error that names it", () => {
+    const log = bytes.slice();
+    // The first event names 0xd1, which is declared only later.
+    const first = entries.find((e) => e.kind === "plugin-event")!;
+    log[first.byteOffset] = 0xd1;
+    throws(
+      () => [...new ReplayLogReader(log)],
+      (err: unknown) =>
+        err instanceof ReplayLogError &&
+        err.offset === first.byteOffset &&
+        /unknown event id 0xd1 \(a plugin event id that no EVENT_DEJA_PLUGIN_KIND declared\)/
+          .test(err.message),
+    );
+  });
+  await t.step("a declaration out of order is an error", () => {
+    const log = bytes.slice();
+    const decl = entries.find((e) => e.kind === "plugin-kind")!;
+    log[decl.byteOffset + 1] = 0xd4;
+    throws(
+      () => [...new ReplayLogReader(log)],
+      /declares id 0xd4; expected 0xd0, the next free plugin event id/,
+    );
+  });
+  await t.step("a log has room for 48 kinds", () => {
+    const w = new ReplayLogWriter({ write: () => {} });
+    for (let i = 0; i < 48; i++) w.write(ev(`k.${i}`, i));
+    throws(() => w.write(ev("k.48", 0)), /48 plugin event kinds/);
+  });
+  await t.step(
+    "encodeEvent refuses a plugin event: its id is the log's",
+    () => {
+      throws(() => encodeEvent(ev("a.b", 1)), TypeError);
+    },
+  );
+});

@@ -24,6 +24,8 @@
 import type { MmioRegion } from "../core/bus.ts";
 import type { VirtualClock, VirtualTimer } from "../core/clock.ts";
 import { type InterruptTarget, MIP_MSIP, MIP_MTIP } from "../core/irq.ts";
+import * as fields from "./_state_fields.ts";
+import type { SavedFields } from "./_state_fields.ts";
 
 const TWO32 = 2 ** 32;
 const NS_PER_TICK = 100;
@@ -264,15 +266,5 @@ export class Clint {
   }
 }
 
-function numField(
-  s: Record<string, number | string | number[]>,
-  key: string,
-): number {
-  const v = s[key];
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new TypeError(
-      `Cannot load clint state: field ${key} is not a finite number`,
-    );
-  }
-  return v;
-}
+const numField = (s: SavedFields, key: string): number =>
+  fields.numField("clint", s, key);

@@ -23,6 +23,8 @@
 import type { MmioRegion } from "../core/bus.ts";
 import type { VirtualClock, VirtualTimer } from "../core/clock.ts";
 import type { IrqLine } from "../core/irq.ts";
+import * as fields from "./_state_fields.ts";
+import type { SavedFields } from "./_state_fields.ts";
 
 const TIME_LOW = 0x00;
 const TIME_HIGH = 0x04;
@@ -261,28 +263,8 @@ export class GoldfishRtc {
   }
 }
 
-function numField(
-  s: Record<string, number | string | number[]>,
-  key: string,
-): number {
-  const v = s[key];
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new TypeError(
-      `Cannot load rtc state: field ${key} is not a finite number`,
-    );
-  }
-  return v;
-}
+const numField = (s: SavedFields, key: string): number =>
+  fields.numField("rtc", s, key);
 
-function u64Field(
-  s: Record<string, number | string | number[]>,
-  key: string,
-): bigint {
-  const v = s[key];
-  if (typeof v !== "string" || !/^[0-9]+$/.test(v)) {
-    throw new TypeError(
-      `Cannot load rtc state: field ${key} is not a decimal string`,
-    );
-  }
-  return BigInt.asUintN(64, BigInt(v));
-}
+const u64Field = (s: SavedFields, key: string): bigint =>
+  fields.u64Field("rtc", s, key);

@@ -33,6 +33,8 @@ import {
   MIP_MEIP,
   MIP_SEIP,
 } from "../core/irq.ts";
+import * as fields from "./_state_fields.ts";
+import type { SavedFields } from "./_state_fields.ts";
 
 const PRIORITY_BASE = 0x0;
 const PENDING_BASE = 0x1000;
@@ -357,32 +359,8 @@ export class Plic {
   }
 }
 
-function numField(
-  s: Record<string, number | string | number[]>,
-  key: string,
-): number {
-  const v = s[key];
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new TypeError(
-      `Cannot load plic state: field ${key} is not a finite number`,
-    );
-  }
-  return v;
-}
+const numField = (s: SavedFields, key: string): number =>
+  fields.numField("plic", s, key);
 
-function wordsField(
-  s: Record<string, number | string | number[]>,
-  key: string,
-  length: number,
-): number[] {
-  const v = s[key];
-  if (
-    !Array.isArray(v) || v.length !== length ||
-    !v.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)
-  ) {
-    throw new TypeError(
-      `Cannot load plic state: field ${key} is not ${length} unsigned 32-bit words`,
-    );
-  }
-  return v;
-}
+const wordsField = (s: SavedFields, key: string, length: number): number[] =>
+  fields.wordsField("plic", s, key, length);

@@ -22,6 +22,8 @@
 import type { MmioRegion } from "../core/bus.ts";
 import type { VirtualClock, VirtualTimer } from "../core/clock.ts";
 import type { IrqLine } from "../core/irq.ts";
+import * as fields from "./_state_fields.ts";
+import type { SavedFields } from "./_state_fields.ts";
 
 const FIFO_LENGTH = 16;
 
@@ -491,31 +493,8 @@ export class Uart16550 {
   }
 }
 
-function numField(
-  s: Record<string, number | string | number[]>,
-  key: string,
-): number {
-  const v = s[key];
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new TypeError(
-      `Cannot load uart state: field ${key} is not a finite number`,
-    );
-  }
-  return v;
-}
+const numField = (s: SavedFields, key: string): number =>
+  fields.numField("uart", s, key);
 
-function bytesField(
-  s: Record<string, number | string | number[]>,
-  key: string,
-): number[] {
-  const v = s[key];
-  if (
-    !Array.isArray(v) ||
-    !v.every((b) => Number.isInteger(b) && b >= 0 && b <= 0xff)
-  ) {
-    throw new TypeError(
-      `Cannot load uart state: field ${key} is not an array of bytes`,
-    );
-  }
-  return v;
-}
+const bytesField = (s: SavedFields, key: string): number[] =>
+  fields.bytesField("uart", s, key);

@@ -2,42 +2,10 @@
 // `deno run` subprocess with narrow permission flags and piped stdin.
 
 import { equal, match, ok } from "node:assert/strict";
+import { deja, ROOT } from "./_deja.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const DEMO = `${ROOT}/examples/guest/demo.elf`;
 const UART = `${ROOT}/tests/guest/build/uart.elf`;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function deja(
-  flags: string[],
-  args: string[],
-  stdin?: string,
-): Promise<Result> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, `${ROOT}/mod.ts`, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
 
 Deno.test("deja runs a guest with scripted stdin and exits with its status", async () => {
   const r = await deja(

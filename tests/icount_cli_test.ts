@@ -5,8 +5,8 @@
 
 import { equal, match, notEqual, ok } from "node:assert/strict";
 import { ReplayLogReader } from "../replay/log.ts";
+import { dejaCommand, ROOT } from "./_deja.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const DEMO = `${ROOT}/examples/guest/demo.elf`;
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -18,25 +18,11 @@ async function deja(
   lines: string[],
   gapMs: number,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      `--allow-read=${ROOT},${write}`,
-      `--allow-write=${write}`,
-      `${ROOT}/mod.ts`,
-      "-M",
-      "virt",
-      "-bios",
-      "none",
-      "-kernel",
-      DEMO,
-      ...args,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  const child = dejaCommand(
+    [`--allow-read=${ROOT},${write}`, `--allow-write=${write}`],
+    ["-M", "virt", "-bios", "none", "-kernel", DEMO, ...args],
+    "piped",
+  ).spawn();
   const w = child.stdin.getWriter();
   for (const line of lines) {
     await new Promise((r) => setTimeout(r, gapMs));
@@ -101,23 +87,11 @@ Deno.test("-icount shift=auto keeps guest time near real time", async () => {
   // the guest's first prompt: guest time has then passed at least about
   // that much (at shift 0 alone, its few thousand instructions would take
   // microseconds). A slower host only makes the real wait longer.
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      `--allow-read=${ROOT}`,
-      `${ROOT}/mod.ts`,
-      "-bios",
-      "none",
-      "-kernel",
-      DEMO,
-      "-nographic",
-      "-icount",
-      "shift=auto",
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = dejaCommand(
+    [`--allow-read=${ROOT}`],
+    ["-bios", "none", "-kernel", DEMO, "-nographic", "-icount", "shift=auto"],
+    "piped",
+  ).spawn();
   const w = child.stdin.getWriter();
   let out = "";
   const reader = child.stdout.getReader();

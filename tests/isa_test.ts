@@ -7,8 +7,8 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { Bus } from "../core/bus.ts";
 import { Htif, HTIF_ERROR_CODE } from "../devices/htif.ts";
 import { VirtMachine } from "../devices/virt.ts";
+import { dejaCommand, ROOT } from "./_deja.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const BUILD = `${ROOT}/tests/isa/build`;
 
 /** The per-extension tests; each exits with 0, or the failing case number. */
@@ -101,11 +101,9 @@ Deno.test("HTIF: an unsupported request ends the run with 255 and says why", () 
 });
 
 async function deja(kernel: string): Promise<Deno.CommandOutput> {
-  return await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      `--allow-read=${ROOT}`,
-      `${ROOT}/mod.ts`,
+  return await dejaCommand(
+    [`--allow-read=${ROOT}`],
+    [
       "-M",
       "virt",
       "-bios",
@@ -114,11 +112,8 @@ async function deja(kernel: string): Promise<Deno.CommandOutput> {
       `${BUILD}/${kernel}.elf`,
       "-nographic",
     ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
+    "null",
+  ).output();
 }
 
 Deno.test("the deja command exits with the HTIF exit code", async () => {

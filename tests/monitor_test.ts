@@ -5,8 +5,8 @@
 
 import { equal, match, notEqual, ok } from "node:assert/strict";
 import { Monitor } from "../cli/monitor.ts";
+import { dejaCommand, ROOT } from "./_deja.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
 const enc = new TextEncoder();
@@ -74,19 +74,14 @@ class Deja {
   #closed = false;
 
   constructor(args: string[], write: string) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
+    const child = dejaCommand(
+      [
         `--allow-read=${ROOT},/usr/lib/riscv64-linux-gnu,/usr/lib/u-boot,/tmp`,
         `--allow-write=${write}`,
-        `${ROOT}/mod.ts`,
-        ...args,
       ],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
+      args,
+      "piped",
+    ).spawn();
     this.child = child;
     this.#writer = child.stdin.getWriter();
     (async () => {

@@ -2,27 +2,11 @@
 // them: a `deno run` subprocess with narrow permission flags.
 
 import { equal, match, ok } from "node:assert/strict";
+import { deja, dejaCommand, ROOT } from "./_deja.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const SENSOR = `${ROOT}/examples/sensor/sensor_plugin.ts`;
 const GUEST = `${ROOT}/examples/sensor/guest/sensor.elf`;
 const DEMO = `${ROOT}/examples/guest/demo.elf`;
-
-async function deja(flags: string[], args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, `${ROOT}/mod.ts`, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
 
 const base = ["-nographic", "-bios", "none", "-kernel", GUEST];
 
@@ -223,12 +207,9 @@ Deno.test("-serial tcp:127.0.0.1:PORT,server,nowait is the console", async () =>
     none.stderr.trim(),
     "error: Missing permission: net access to 127.0.0.1; add --allow-net=127.0.0.1 to the deno run command",
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      `--allow-read=${ROOT}`,
-      "--allow-net=127.0.0.1",
-      `${ROOT}/mod.ts`,
+  const child = dejaCommand(
+    [`--allow-read=${ROOT}`, "--allow-net=127.0.0.1"],
+    [
       "-nographic",
       "-bios",
       "none",
@@ -237,10 +218,8 @@ Deno.test("-serial tcp:127.0.0.1:PORT,server,nowait is the console", async () =>
       "-serial",
       `tcp:127.0.0.1:${port},server`, // wait for the client
     ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+    "null",
+  ).spawn();
   let conn: Deno.Conn | undefined;
   for (let i = 0; i < 200 && !conn; i++) {
     conn = await Deno.connect({ hostname: "127.0.0.1", port }).catch(

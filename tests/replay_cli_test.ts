@@ -6,47 +6,11 @@
 
 import { equal, match, ok } from "node:assert/strict";
 import { ReplayLogReader } from "../replay/log.ts";
+import { deja, dejaCommand, type Result, ROOT } from "./_deja.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const DEMO = `${ROOT}/examples/guest/demo.elf`;
 const UART = `${ROOT}/tests/guest/build/uart.elf`;
 const dec = new TextDecoder();
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function command(flags: string[], args: string[], stdin: "null" | "piped") {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, `${ROOT}/mod.ts`, ...args],
-    stdin,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
-
-async function deja(
-  flags: string[],
-  args: string[],
-  stdin?: string,
-): Promise<Result> {
-  const child = command(flags, args, stdin === undefined ? "null" : "piped")
-    .spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
 
 function noStackTrace(r: Result): void {
   ok(!/^\s+at /m.test(r.stderr), `a stack trace:\n${r.stderr}`);
@@ -54,6 +18,19 @@ function noStackTrace(r: Result): void {
 }
 
 const machine = ["-M", "virt", "-bios", "none", "-kernel", DEMO];
+
+/** The demo machine replaying FILE, its console on `serial`, no display. */
+function replayArgs(file: string, serial = "null"): string[] {
+  return [
+    ...machine,
+    "-display",
+    "none",
+    "-serial",
+    serial,
+    "-icount",
+    `shift=3,rr=replay,rrfile=${file}`,
+  ];
+}
 
 async function recordDemo(rr: string, extra = ""): Promise<Result> {
   return await deja(
@@ -90,18 +67,7 @@ Deno.test("deja records a session and replays it with -serial stdio and -serial 
     equal(rep.code, 0, rep.stderr);
     equal(rep.stdout, rec.stdout, "the serial output is byte-identical");
 
-    const quiet = await deja(
-      [`--allow-read=${ROOT},${rr}`],
-      [
-        ...machine,
-        "-display",
-        "none",
-        "-serial",
-        "null",
-        "-icount",
-        `shift=3,rr=replay,rrfile=${rr}`,
-      ],
-    );
+    const quiet = await deja([`--allow-read=${ROOT},${rr}`], replayArgs(rr));
     equal(quiet.code, 0, quiet.stderr);
     equal(quiet.stdout, "");
   } finally {
@@ -124,15 +90,7 @@ Deno.test("A recording the user quits (Ctrl-A x) ends with a host shutdown and r
     equal(events.at(-1)!.kind, "end");
     const rep = await deja(
       [`--allow-read=${ROOT},${rr}`],
-      [
-        ...machine,
-        "-display",
-        "none",
-        "-serial",
-        "stdio",
-        "-icount",
-        `shift=3,rr=replay,rrfile=${rr}`,
-      ],
+      replayArgs(rr, "stdio"),
     );
     equal(rep.code, 0, rep.stderr);
     // Both end with deja's own note; the guest's output is the same.
@@ -184,7 +142,7 @@ Deno.test("deja replays a guest's exit status", async () => {
 Deno.test("A recording killed with SIGKILL replays up to its last event, then stops with the icount", async () => {
   const rr = await Deno.makeTempFile({ suffix: ".rr" });
   try {
-    const child = command(
+    const child = dejaCommand(
       [`--allow-read=${ROOT}`, `--allow-write=${rr}`],
       [...machine, "-nographic", "-icount", `shift=3,rr=record,rrfile=${rr}`],
       "piped",
@@ -217,15 +175,7 @@ Deno.test("A recording killed with SIGKILL replays up to its last event, then st
     ok(log.length > 12, "the header and events were written");
     const rep = await deja(
       [`--allow-read=${ROOT},${rr}`],
-      [
-        ...machine,
-        "-display",
-        "none",
-        "-serial",
-        "stdio",
-        "-icount",
-        `shift=3,rr=replay,rrfile=${rr}`,
-      ],
+      replayArgs(rr, "stdio"),
     );
     equal(rep.code, 1);
     noStackTrace(rep);
@@ -270,16 +220,6 @@ Deno.test("deja reports a corrupt log, another machine and missing permissions i
     const log = await Deno.readFile(rr);
     const events = [...new ReplayLogReader(log)];
     ok(events.some((e) => e.kind === "state-hash"));
-    const replayArgs = (file: string) => [
-      ...machine,
-      "-display",
-      "none",
-      "-serial",
-      "null",
-      "-icount",
-      `shift=3,rr=replay,rrfile=${file}`,
-    ];
-
     await t.step("rrcheck replays with every hash matching", async () => {
       const r = await deja([`--allow-read=${ROOT},${rr}`], replayArgs(rr));
       equal(r.code, 0, r.stderr);

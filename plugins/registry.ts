@@ -275,6 +275,18 @@ export type EventCodecs<V extends Record<string, unknown>> = {
 // deno-lint-ignore no-explicit-any
 export type AnyDevice = any;
 
+/** What every kind of plugin declares besides its kind, name and options. */
+export interface PluginBase {
+  /** The plugin's own version. */
+  readonly version: string;
+  /** The plugin API version it was written for. */
+  readonly apiVersion: number;
+  /** Names of plugins that must be registered first. */
+  readonly dependencies?: readonly string[];
+  /** A one-line description. */
+  readonly description?: string;
+}
+
 /** A device plugin. */
 export interface DevicePlugin<
   Name extends string = string,
@@ -284,19 +296,11 @@ export interface DevicePlugin<
   V extends Record<string, unknown> = Record<string, unknown>,
   O = OptionsOf<S>,
   F extends StateFields = StateFields,
-> {
+> extends PluginBase {
   /** The discriminant. */
   readonly kind: "device";
   /** A unique name, as used with `-device NAME`. */
   readonly name: Name;
-  /** The plugin's own version. */
-  readonly version: string;
-  /** The plugin API version it was written for. */
-  readonly apiVersion: number;
-  /** Names of plugins that must be registered first. */
-  readonly dependencies?: readonly string[];
-  /** A one-line description. */
-  readonly description?: string;
   /** The `compatible` string of its device tree node. */
   readonly compatible?: string;
   /** Size of its MMIO window in bytes (for the device tree node). */
@@ -416,19 +420,11 @@ export interface BackendPlugin<
   Name extends string = string,
   K extends string = string,
   S extends OptionsSchema = OptionsSchema,
-> {
+> extends PluginBase {
   /** The discriminant. */
   readonly kind: "backend";
   /** A unique name, as in `-serial NAME:...` for character backends. */
   readonly name: Name;
-  /** The plugin's own version. */
-  readonly version: string;
-  /** The plugin API version it was written for. */
-  readonly apiVersion: number;
-  /** Names of plugins that must be registered first. */
-  readonly dependencies?: readonly string[];
-  /** A one-line description. */
-  readonly description?: string;
   /** The options it takes (typed by the schema). */
   readonly options?: S;
   /** Replay event kinds it emits. */
@@ -503,19 +499,11 @@ export interface InstrumentationContext {
 export interface InstrumentationPlugin<
   Name extends string = string,
   S extends OptionsSchema = OptionsSchema,
-> {
+> extends PluginBase {
   /** The discriminant. */
   readonly kind: "instrumentation";
   /** A unique name, as in `-plugin NAME`. */
   readonly name: Name;
-  /** The plugin's own version. */
-  readonly version: string;
-  /** The plugin API version it was written for. */
-  readonly apiVersion: number;
-  /** Names of plugins that must be registered first. */
-  readonly dependencies?: readonly string[];
-  /** A one-line description. */
-  readonly description?: string;
   /** The options it takes (typed by the schema). */
   readonly options?: S;
   /** Instrumentation never produces replay events. */

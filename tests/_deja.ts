@@ -7,6 +7,9 @@ export const ROOT = new URL("../", import.meta.url).pathname.replace(
   "",
 );
 
+/** The bundled demo guest (examples/guest/demo.elf). */
+export const DEMO = `${ROOT}/examples/guest/demo.elf`;
+
 /** What a finished run printed, and its exit code. */
 export interface Result {
   code: number;

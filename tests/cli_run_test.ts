@@ -2,9 +2,8 @@
 // `deno run` subprocess with narrow permission flags and piped stdin.
 
 import { equal, match, ok } from "node:assert/strict";
-import { deja, ROOT } from "./_deja.ts";
+import { deja, DEMO, ROOT } from "./_deja.ts";
 
-const DEMO = `${ROOT}/examples/guest/demo.elf`;
 const UART = `${ROOT}/tests/guest/build/uart.elf`;
 
 Deno.test("deja runs a guest with scripted stdin and exits with its status", async () => {

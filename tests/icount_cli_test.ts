@@ -5,9 +5,8 @@
 
 import { equal, match, notEqual, ok } from "node:assert/strict";
 import { ReplayLogReader } from "../replay/log.ts";
-import { dejaCommand, ROOT } from "./_deja.ts";
+import { dejaCommand, DEMO, ROOT } from "./_deja.ts";
 
-const DEMO = `${ROOT}/examples/guest/demo.elf`;
 const dec = new TextDecoder();
 const enc = new TextEncoder();
 

@@ -20,6 +20,7 @@ import type { AnyInstrumentationPlugin } from "../plugins/registry.ts";
 import { parseOptions } from "../plugins/options.ts";
 import { assertReplayMatches, record, replay } from "../replay/session.ts";
 import { Console, readFirmware } from "./_console.ts";
+import { DEMO } from "./_deja.ts";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
@@ -146,7 +147,7 @@ Deno.test("a recording replays the same with any set of instrumentation plugins 
   const machine = {
     bios: "none" as const,
     kernel: await Deno.readFile(
-      new URL("../examples/guest/demo.elf", import.meta.url),
+      DEMO,
     ),
   };
   let typed = 0;

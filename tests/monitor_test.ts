@@ -5,7 +5,7 @@
 
 import { equal, match, notEqual, ok } from "node:assert/strict";
 import { Monitor } from "../cli/monitor.ts";
-import { dejaCommand, ROOT } from "./_deja.ts";
+import { dejaCommand, DEMO, ROOT } from "./_deja.ts";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
@@ -271,7 +271,7 @@ Deno.test("-S without a monitor is refused with the fix", async () => {
     "-bios",
     "none",
     "-kernel",
-    `${ROOT}/examples/guest/demo.elf`,
+    DEMO,
     "-serial",
     "null",
     "-S",

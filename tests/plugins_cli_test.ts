@@ -2,11 +2,10 @@
 // them: a `deno run` subprocess with narrow permission flags.
 
 import { equal, match, ok } from "node:assert/strict";
-import { deja, dejaCommand, ROOT } from "./_deja.ts";
+import { deja, dejaCommand, DEMO, ROOT } from "./_deja.ts";
 
 const SENSOR = `${ROOT}/examples/sensor/sensor_plugin.ts`;
 const GUEST = `${ROOT}/examples/sensor/guest/sensor.elf`;
-const DEMO = `${ROOT}/examples/guest/demo.elf`;
 
 const base = ["-nographic", "-bios", "none", "-kernel", GUEST];
 

@@ -6,9 +6,8 @@
 
 import { equal, match, ok } from "node:assert/strict";
 import { ReplayLogReader } from "../replay/log.ts";
-import { deja, dejaCommand, type Result, ROOT } from "./_deja.ts";
+import { deja, dejaCommand, DEMO, type Result, ROOT } from "./_deja.ts";
 
-const DEMO = `${ROOT}/examples/guest/demo.elf`;
 const UART = `${ROOT}/tests/guest/build/uart.elf`;
 const dec = new TextDecoder();
 

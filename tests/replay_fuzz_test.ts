@@ -8,6 +8,7 @@ import type { ReplayResult } from "../replay/session.ts";
 import { ReplayDivergenceError } from "../replay/nondet.ts";
 import { ReplayLogError, ReplayLogReader } from "../replay/log.ts";
 import { ReplayConfigError } from "../replay/config.ts";
+import { DEMO } from "./_deja.ts";
 
 // A guest that reads the RTC, echoes 6 bytes from the UART by polling, and
 // powers off (assembled from the listing in the comments):
@@ -215,7 +216,7 @@ Deno.test("2,000 random mutations of a log with clock warps (sleep=on) each end 
   const { VirtMachine } = await import("../devices/virt.ts");
   const { LogRecorder, LogReplayer } = await import("../replay/machine_log.ts");
   const demo = await Deno.readFile(
-    new URL("../examples/guest/demo.elf", import.meta.url),
+    DEMO,
   );
   const opts = { bios: "none" as const, kernel: demo, memoryBytes: 1 << 20 };
   const config = {

@@ -18,6 +18,7 @@ import {
 } from "../replay/mod.ts";
 import type { ReplayEvent, ReplayLogEntry } from "../replay/mod.ts";
 import { record } from "../replay/session.ts";
+import { DEMO } from "./_deja.ts";
 
 function writeLog(
   events: ReplayEvent[],
@@ -440,7 +441,7 @@ Deno.test("ReplayLogReader names the offset and what it expected in a corrupt lo
 });
 
 async function qemuRecord(): Promise<Uint8Array> {
-  const elf = new URL("../examples/guest/demo.elf", import.meta.url).pathname;
+  const elf = DEMO;
   const rr = await Deno.makeTempFile({ suffix: ".rr" });
   let child: Deno.ChildProcess;
   try {
@@ -536,7 +537,7 @@ Deno.test("toQemuLog keeps every standard event at its icount and only QEMU's id
   // configuration, a host clock read, serial input, the exit status and the
   // shutdown.
   const kernel = await Deno.readFile(
-    new URL("../examples/guest/demo.elf", import.meta.url),
+    DEMO,
   );
   let typed = 0;
   const rec = await record({

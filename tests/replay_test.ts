@@ -21,6 +21,7 @@ function events(log: Uint8Array): ReplayLogEntry[] {
   return [...new ReplayLogReader(log)];
 }
 import { readFirmware } from "./_console.ts";
+import { DEMO } from "./_deja.ts";
 
 const machine = {
   bios: readFirmware(
@@ -198,7 +199,7 @@ Deno.test("A cut log replays to its last complete event, past the last input", a
   const machine = {
     bios: "none" as const,
     kernel: await Deno.readFile(
-      new URL("../examples/guest/demo.elf", import.meta.url),
+      DEMO,
     ),
   };
   let typed = 0;

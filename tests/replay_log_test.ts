@@ -441,7 +441,6 @@ Deno.test("ReplayLogReader names the offset and what it expected in a corrupt lo
 });
 
 async function qemuRecord(): Promise<Uint8Array> {
-  const elf = DEMO;
   const rr = await Deno.makeTempFile({ suffix: ".rr" });
   let child: Deno.ChildProcess;
   try {
@@ -452,7 +451,7 @@ async function qemuRecord(): Promise<Uint8Array> {
         "-bios",
         "none",
         "-kernel",
-        elf,
+        DEMO,
         "-icount",
         `shift=0,rr=record,rrfile=${rr}`,
         "-display",

@@ -310,8 +310,12 @@ export class Cpu implements InterruptTarget {
   // Slow-path results.
   #tLo = 0;
   #tHi = 0;
-  #mmioWrite = false;
-  /** Called after every retired instruction when set (instrumentation). */
+  /**
+   * Set by a slow-path access that must end the slice right after its
+   * instruction: an MMIO store, or an MMIO load whose device armed a timer,
+   * scheduled a bottom half or raised an interrupt line.
+   */
+  #endAfterAccess = false;
   #ramPages: number;
 
   /**
@@ -799,7 +803,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             // The device armed a timer or raised a line: end the slice here.
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
@@ -836,7 +840,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             // The device armed a timer or raised a line: end the slice here.
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
@@ -873,7 +877,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             // The device armed a timer or raised a line: end the slice here.
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
@@ -909,7 +913,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             // The device armed a timer or raised a line: end the slice here.
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
@@ -945,7 +949,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             // The device armed a timer or raised a line: end the slice here.
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
@@ -981,7 +985,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             // The device armed a timer or raised a line: end the slice here.
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
@@ -1017,7 +1021,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             // The device armed a timer or raised a line: end the slice here.
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
@@ -1056,7 +1060,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
             budget = 0;
@@ -1094,7 +1098,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
             budget = 0;
@@ -1132,7 +1136,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
             budget = 0;
@@ -1171,7 +1175,7 @@ export class Cpu implements InterruptTarget {
             budget = 0;
             continue;
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             held = budget;
             budget = 0;
@@ -1488,7 +1492,7 @@ export class Cpu implements InterruptTarget {
               continue;
             }
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             {
               held = budget;
@@ -1524,7 +1528,7 @@ export class Cpu implements InterruptTarget {
               continue;
             }
           }
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             this.#setPcOff(vbLo, vbHi, pcOff + 2 + ((w >>> 26) & 2));
             {
               held = budget;
@@ -1604,7 +1608,7 @@ export class Cpu implements InterruptTarget {
             }
           }
           // A CSR write can change translation or unmask an interrupt.
-          if (this.#mmioWrite) {
+          if (this.#endAfterAccess) {
             held = budget;
             budget = 0;
             continue;
@@ -2193,7 +2197,7 @@ export class Cpu implements InterruptTarget {
 
   /** Load `size` bytes (1, 2, 4, 8) into #tLo/#tHi; false on a fault. */
   #loadSlow(lo: number, hi: number, size: number): boolean {
-    this.#mmioWrite = false;
+    this.#endAfterAccess = false;
     const pageOff = lo & 0xfff;
     if (pageOff + size > 4096) return this.#loadSplit(lo, hi, size);
     const pa = this.#translate(lo, hi, ACC_LOAD, size);
@@ -2232,14 +2236,14 @@ export class Cpu implements InterruptTarget {
       // A device that armed a timer or raised an interrupt line ends the
       // slice after this instruction (see the load cases in `run`), so that
       // the effect lands at the same icount however the run is sliced.
-      this.#mmioWrite = this.#endSlice;
+      this.#endAfterAccess = this.#endSlice;
       return true;
     }
     const v = bus.read(pa, size as 1 | 2 | 4);
     if (v < 0) return this.#fault(Cause.LoadAccessFault, lo, hi);
     this.#tLo = v | 0;
     this.#tHi = 0;
-    this.#mmioWrite = this.#endSlice;
+    this.#endAfterAccess = this.#endSlice;
     return true;
   }
 
@@ -2259,11 +2263,11 @@ export class Cpu implements InterruptTarget {
     }
     this.#tLo = vLo;
     this.#tHi = vHi;
-    this.#mmioWrite = this.#endSlice;
+    this.#endAfterAccess = this.#endSlice;
     return true;
   }
 
-  /** Store `size` bytes; false on a fault. Sets #mmioWrite. */
+  /** Store `size` bytes; false on a fault. Sets #endAfterAccess. */
   #storeSlow(
     lo: number,
     hi: number,
@@ -2271,7 +2275,7 @@ export class Cpu implements InterruptTarget {
     vLo: number,
     vHi: number,
   ): boolean {
-    this.#mmioWrite = false;
+    this.#endAfterAccess = false;
     const pageOff = lo & 0xfff;
     const bus = this.#bus;
     if (pageOff + size > 4096) {
@@ -2315,7 +2319,7 @@ export class Cpu implements InterruptTarget {
       return true;
     }
     if (pa % size !== 0) return this.#fault(Cause.StoreAccessFault, lo, hi);
-    this.#mmioWrite = true;
+    this.#endAfterAccess = true;
     const ok = size === 8
       ? bus.write64(pa, vLo, vHi)
       : bus.write(pa, size as 1 | 2 | 4, vLo);
@@ -2329,7 +2333,7 @@ export class Cpu implements InterruptTarget {
     const lo = x[rs1]!, hi = x[rs1 + 1]!;
     const d = op === 68 || op === 70 || op === 72;
     const size = d ? 8 : 4;
-    this.#mmioWrite = false;
+    this.#endAfterAccess = false;
     if ((lo & (size - 1)) !== 0) {
       return this.#fault(
         op === 67 || op === 68 ? Cause.LoadMisaligned : Cause.StoreMisaligned,
@@ -2431,7 +2435,7 @@ export class Cpu implements InterruptTarget {
     const s = (x[rs1]! >>> 0) + (imm >>> 0);
     const lo = s | 0;
     const hi = (x[rs1 + 1]! + (imm >> 31) + (s > 4294967295 ? 1 : 0)) | 0;
-    this.#mmioWrite = false;
+    this.#endAfterAccess = false;
     if (op === 73 || op === 74) {
       if (!this.#loadSlow(lo, hi, op === 73 ? 4 : 8)) return false;
       f[rd] = this.#tLo;
@@ -2533,7 +2537,7 @@ export class Cpu implements InterruptTarget {
     const kind = op >= 89 ? op - 3 : op; // 86 write, 87 set, 88 clear
     const writes = kind === 86 || rs1 !== 0;
     const reads = kind !== 86 || rd !== 64;
-    this.#mmioWrite = false;
+    this.#endAfterAccess = false;
     // Privilege and read-only checks.
     const minPriv = (csr >>> 8) & 3;
     if (this.priv < minPriv || (writes && (csr >>> 10) === 3)) {
@@ -2561,7 +2565,7 @@ export class Cpu implements InterruptTarget {
       if (!this.#csrWrite(csr, nLo, nHi)) {
         return this.#fault(Cause.IllegalInsn, this.#insnBits(w, csr), 0);
       }
-      this.#mmioWrite = true; // re-check interrupts and translation
+      this.#endAfterAccess = true; // re-check interrupts and translation
     }
     x[rd] = oLo;
     x[rd + 1] = oHi;

@@ -28,6 +28,7 @@ import { sessionConfig } from "../replay/session.ts";
 import { record } from "../replay/session.ts";
 import { LogRecorder, LogReplayer } from "../replay/machine_log.ts";
 import { ReplayLogReader } from "../replay/log.ts";
+import { concatBytes } from "../replay/_bytes.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -186,7 +187,7 @@ async function cpuOverhead(): Promise<void> {
     }
     rec.finish("guest", m.cpu.icount);
     const seconds = (performance.now() - t0) / 1000;
-    log = concat(chunks);
+    log = concatBytes(chunks);
     return { insns: m.cpu.icount, seconds };
   };
   const replayRun = () => {
@@ -527,16 +528,6 @@ async function qemuSession(
     guestPerReal: guest / realS,
     realS,
   };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return all;
 }
 
 if (!values["no-replay"]) await replaySection();

@@ -23,6 +23,7 @@ import {
   type ReplayLogReaderOptions,
   ReplayLogWriter,
 } from "./log.ts";
+import { concatBytes } from "./_bytes.ts";
 
 /** Options for {@linkcode dumpLog}. */
 export interface DumpLogOptions extends ReplayLogReaderOptions {
@@ -268,13 +269,7 @@ export function toQemuLog(
     writer.advanceTo(e.icount);
     writer.write(event);
   }
-  const log = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    log.set(c, at);
-    at += c.length;
-  }
-  return { log, converted, dropped };
+  return { log: concatBytes(chunks), converted, dropped };
 }
 
 function usage(): string {

@@ -22,6 +22,7 @@ import {
 import { machineConfig } from "./config.ts";
 import type { ReplayConfig } from "./log.ts";
 import { LogRecorder, LogReplayer } from "./machine_log.ts";
+import { concatBytes } from "./_bytes.ts";
 
 /** The machine to run: everything but the I/O and replay hooks. */
 export type SessionMachineOptions = Omit<
@@ -161,16 +162,6 @@ function collect(): { text: () => string; sink: (b: Uint8Array) => void } {
   };
 }
 
-function join(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
 /**
  * Record a session.
  *
@@ -239,7 +230,7 @@ export async function record(options: RecordOptions): Promise<Recording> {
     stateHash: await m.stateHash(),
     output: out.text(),
     exit,
-    log: join(chunks),
+    log: concatBytes(chunks),
   };
 }
 

@@ -18,6 +18,7 @@ import {
   STATE_HASH_SIZE,
   type StateHashPart,
 } from "./log.ts";
+import { concatBytes } from "./_bytes.ts";
 
 const P1 = 0x9e3779b1 | 0, P2 = 0x85ebca77 | 0, P3 = 0xc2b2ae3d | 0;
 
@@ -85,33 +86,23 @@ function numbers(values: readonly number[]): Uint8Array {
   return new Uint8Array(Float64Array.from(values).buffer);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function partBytes(m: VirtMachine, part: StateHashPart): Uint8Array {
   const cpu = m.cpu;
   switch (part) {
     case "ram":
       return m.bus.ram8;
     case "xregs":
-      return concat([
+      return concatBytes([
         new Uint8Array(cpu.x.buffer, cpu.x.byteOffset, 64 * 4),
         numbers([Number(cpu.getPc())]),
       ]);
     case "fregs":
-      return concat([
+      return concatBytes([
         new Uint8Array(cpu.f.buffer, cpu.f.byteOffset, cpu.f.byteLength),
         numbers([cpu.fcsr]),
       ]);
     case "csrs":
-      return concat([
+      return concatBytes([
         numbers([
           cpu.priv,
           cpu.icount,

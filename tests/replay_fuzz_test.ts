@@ -9,6 +9,7 @@ import { ReplayDivergenceError } from "../replay/nondet.ts";
 import { ReplayLogError, ReplayLogReader } from "../replay/log.ts";
 import { ReplayConfigError } from "../replay/config.ts";
 import { DEMO } from "./_deja.ts";
+import { concatBytes } from "../replay/_bytes.ts";
 
 // A guest that reads the RTC, echoes 6 bytes from the UART by polling, and
 // powers off (assembled from the listing in the comments):
@@ -250,12 +251,7 @@ Deno.test("2,000 random mutations of a log with clock warps (sleep=on) each end 
   rec.finish("guest", m.cpu.icount);
   ok(out.includes("goodbye"), out);
   ok(out.includes("[tick 3]"), out);
-  const log = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    log.set(c, at);
-    at += c.length;
-  }
+  const log = concatBytes(chunks);
   const warps = [...new ReplayLogReader(log)].filter((e) =>
     e.kind === "clock" && e.clock === "virtual-rt"
   );

@@ -19,6 +19,7 @@ import {
 import type { ReplayEvent, ReplayLogEntry } from "../replay/mod.ts";
 import { record } from "../replay/session.ts";
 import { DEMO } from "./_deja.ts";
+import { concatBytes } from "../replay/_bytes.ts";
 
 function writeLog(
   events: ReplayEvent[],
@@ -28,13 +29,7 @@ function writeLog(
   const w = new ReplayLogWriter({ write: (b) => chunks.push(b.slice()) });
   for (const e of events) w.write(e);
   if (end) w.end();
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return { bytes, chunks };
+  return { bytes: concatBytes(chunks), chunks };
 }
 
 function strip(e: ReplayLogEntry): Record<string, unknown> {

@@ -9,7 +9,7 @@
 import { DEFAULT_BIOS_PATH, parseCommandLine } from "./args.ts";
 import type { MachineConfig } from "./args.ts";
 import { printError } from "./error.ts";
-import { checkPermissions, PermissionError } from "./permissions.ts";
+import { ensurePermissions, requiredPermissions } from "./permissions.ts";
 import type { RequiredPermission } from "./permissions.ts";
 import { EscapeFilter, withRawStdin } from "./terminal.ts";
 import { Monitor } from "./monitor.ts";
@@ -279,21 +279,10 @@ function workerPermission(): RequiredPermission {
 }
 
 async function checkAllPermissions(config: MachineConfig): Promise<void> {
-  const missing: RequiredPermission[] = [];
-  try {
-    await checkPermissions(config);
-  } catch (err) {
-    if (!(err instanceof PermissionError)) throw err;
-    missing.push(...err.missing);
-  }
-  const w = workerPermission();
-  const status = await Deno.permissions.query(
-    w.name === "read" || w.name === "write"
-      ? { name: "read", path: w.path }
-      : { name: "import", host: w.host },
-  );
-  if (status.state !== "granted") missing.push(w);
-  if (missing.length > 0) throw new PermissionError(missing);
+  await ensurePermissions([
+    ...requiredPermissions(config),
+    workerPermission(),
+  ]);
 }
 
 const NO_BYTES = new Uint8Array(0); // put into the input ring: a wake-up
@@ -392,22 +381,14 @@ function pumpStdin(
 }
 
 async function dumpFile(path: string, qemuOut?: string): Promise<number> {
-  const missing: RequiredPermission[] = [];
-  const status = await Deno.permissions.query({ name: "read", path });
-  if (status.state !== "granted") {
-    missing.push({ name: "read", path, reason: "dump reads the log" });
-  }
-  if (qemuOut !== undefined) {
-    const w = await Deno.permissions.query({ name: "write", path: qemuOut });
-    if (w.state !== "granted") {
-      missing.push({
-        name: "write",
-        path: qemuOut,
-        reason: "dump --qemu writes the copy",
-      });
-    }
-  }
-  if (missing.length > 0) throw new PermissionError(missing);
+  await ensurePermissions([
+    { name: "read", path, reason: "dump reads the log" },
+    ...(qemuOut === undefined ? [] : [{
+      name: "write" as const,
+      path: qemuOut,
+      reason: "dump --qemu writes the copy",
+    }]),
+  ]);
   const bytes = await readImage(path, "replay log");
   if (qemuOut !== undefined) {
     const out = toQemuLog(bytes);

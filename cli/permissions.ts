@@ -292,10 +292,39 @@ export async function checkPermissions(
   config: MachineConfig,
   options: CheckPermissionsOptions = {},
 ): Promise<void> {
+  await ensurePermissions(requiredPermissions(config), options);
+}
+
+/**
+ * Checks, without prompting, that every listed permission is granted.
+ *
+ * @param required The permissions, with why each is needed.
+ * @param options How to query the permissions.
+ * @returns A promise that resolves when every permission is granted.
+ * @throws {PermissionError} Naming every missing permission and the flags
+ * that grant them.
+ *
+ * @example Check that a log may be read
+ * ```ts
+ * import { ensurePermissions, PermissionError } from "./permissions.ts";
+ * try {
+ *   await ensurePermissions([
+ *     { name: "read", path: "/tmp/x.rr", reason: "dump reads the log" },
+ *   ]);
+ * } catch (err) {
+ *   if (!(err instanceof PermissionError)) throw err;
+ *   console.log(err.message); // names --allow-read=/tmp/x.rr
+ * }
+ * ```
+ */
+export async function ensurePermissions(
+  required: readonly RequiredPermission[],
+  options: CheckPermissionsOptions = {},
+): Promise<void> {
   const query = options.query ??
     ((d: Deno.PermissionDescriptor) => Deno.permissions.query(d));
   const missing: RequiredPermission[] = [];
-  for (const permission of requiredPermissions(config)) {
+  for (const permission of required) {
     const status = await query(descriptor(permission));
     if (status.state !== "granted") missing.push(permission);
   }

@@ -29,7 +29,7 @@ import type { InterruptTarget, IrqLine } from "../core/irq.ts";
 import type { MmioRegion } from "../core/bus.ts";
 import type { OptionsOf, OptionsSchema } from "./options.ts";
 import type { StateDescription, StateFields, StateValues } from "./state.ts";
-import type { InstrumentationHooks } from "./instrumentation.ts";
+import type { InstrumentationHooks } from "./hooks.ts";
 
 /** The plugin API version that this registry speaks (the newest). */
 export const PLUGIN_API_VERSION = 1;

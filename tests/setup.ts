@@ -17,6 +17,7 @@ export const PACKAGES: Record<string, string> = {
   "qemu-system-misc": "the reference emulator for cross-checks",
   "device-tree-compiler": "decompiles the generated device tree in tests",
   "make": "builds the guest programs",
+  "gdb-multiarch": "the debugger that drives deja's GDB stub in tests",
 };
 
 async function run(cmd: string, args: string[]): Promise<number> {

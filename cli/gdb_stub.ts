@@ -1,0 +1,749 @@
+/**
+ * A GDB remote serial protocol stub, so that `gdb-multiarch` (with
+ * `set architecture riscv:rv64` and `target remote HOST:PORT`) debugs a deja
+ * machine as it debugs QEMU's.
+ *
+ * {@linkcode GdbStub} is the protocol: packets with checksums and acks,
+ * no-ack mode, `qSupported`, the target description, `?`, `g`/`G`, `p`/`P`,
+ * `m`/`M`/`X`, `c`/`s`/`vCont`, `Z0`-`Z4`, Ctrl-C, `k`, `D`, the thread
+ * queries and `qRcmd` (`monitor ...`). It works on a {@linkcode GdbTarget}
+ * and never throws on what a client sends: a malformed or oversized packet
+ * gets an error reply (or a `-` when its checksum is wrong).
+ *
+ * {@linkcode serveGdb} runs a machine in this thread with a stub on a TCP
+ * port (one client at a time; a second is refused), which is what the CLI's
+ * `-gdb` and the tests use.
+ *
+ * Reference: the GDB manual, appendix E "GDB Remote Serial Protocol"
+ * (Overview, Packets, Stop Reply Packets, General Query Packets, Target
+ * Description Format, Interrupts), and QEMU's `gdbstub` for the behaviour
+ * gdb users expect (the machine stops when a client attaches and resumes
+ * when it detaches or goes away).
+ *
+ * @module
+ */
+
+import { DebugTarget, leHex, REG_PC, targetXml } from "./debug_target.ts";
+import type { DebugMachine, DebugStop, WatchKind } from "./debug_target.ts";
+import type { ExitStatus, RunResult } from "../devices/virt.ts";
+
+/** The largest packet the stub accepts (`PacketSize`), in bytes. */
+export const PACKET_SIZE = 0x4000;
+
+/** What the stub acts on. Methods may return promises. */
+export interface GdbTarget {
+  /** Read a register by GDB number; undefined if there is none. */
+  readRegister(n: number): bigint | undefined;
+  /** Write a register; false if it cannot be written. */
+  writeRegister(n: number, v: bigint): boolean;
+  /** Read memory; undefined if some byte cannot be read. */
+  readMemory(addr: bigint, length: number): Uint8Array | undefined;
+  /** Write memory; false if some byte cannot be written. */
+  writeMemory(addr: bigint, bytes: Uint8Array): boolean;
+  /** Insert a breakpoint. */
+  insertBreakpoint(pc: bigint): void;
+  /** Remove a breakpoint. */
+  removeBreakpoint(pc: bigint): boolean;
+  /** Insert a watchpoint; false if the range does not translate. */
+  insertWatchpoint(addr: bigint, length: number, kind: WatchKind): boolean;
+  /** Remove a watchpoint. */
+  removeWatchpoint(addr: bigint, length: number, kind: WatchKind): boolean;
+  /** Remove every breakpoint and watchpoint. */
+  clearAll(): void;
+}
+
+/** What the stub asks of whoever runs the machine. */
+export interface GdbControl {
+  /** Run (`step`: one instruction); report the stop with `stub.stopped`. */
+  resume(step: boolean): void;
+  /** Stop a running machine soon; report the stop with `stub.stopped`. */
+  interrupt(): void;
+  /** `k`: end the run. */
+  kill(): void;
+  /** `D` or the client went away: resume, with no breakpoints. */
+  detach(): void;
+  /**
+   * `monitor LINE`: run a monitor command.
+   *
+   * @returns its output
+   */
+  monitor(line: string): Promise<string> | string;
+}
+
+/** How the machine stopped, for a stop reply. */
+export type GdbStopEvent =
+  | DebugStop
+  | { kind: "exited"; status: ExitStatus | { kind: "quit"; code: number } };
+
+const SIGINT = 2;
+const SIGTRAP = 5;
+const sig = (n: number) => n.toString(16).padStart(2, "0");
+
+function hexOf(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+function bytesOfHex(hex: string): Uint8Array | undefined {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  }
+  return out;
+}
+
+function leOfHex(hex: string): bigint | undefined {
+  const b = bytesOfHex(hex);
+  if (!b || b.length === 0 || b.length > 8) return undefined;
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+  return v;
+}
+
+function num(hex: string | undefined): bigint | undefined {
+  if (hex === undefined || !/^[0-9a-fA-F]{1,16}$/.test(hex)) return undefined;
+  return BigInt("0x" + hex);
+}
+
+/** Escape `#`, `$`, `}` and `*` in binary data as the protocol asks. */
+function escapeBinary(s: string): string {
+  return s.replace(
+    /[#$}*]/g,
+    (c) => "}" + String.fromCharCode(c.charCodeAt(0) ^ 0x20),
+  );
+}
+
+function checksum(s: string): string {
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) sum = (sum + s.charCodeAt(i)) & 0xff;
+  return sum.toString(16).padStart(2, "0");
+}
+
+/**
+ * The protocol side of a GDB connection. Feed it what the client sends with
+ * {@linkcode GdbStub.receive}; it answers through `send`, asks `control` to
+ * run or stop the machine, and reports stops given to
+ * {@linkcode GdbStub.stopped}.
+ *
+ * @example Answer a register read
+ * ```ts
+ * import { GdbStub } from "./gdb_stub.ts";
+ * import { DebugTarget } from "./debug_target.ts";
+ * import { VirtMachine } from "../devices/virt.ts";
+ * const m = new VirtMachine({ bios: "none", kernel: new Uint8Array(8), memoryBytes: 1 << 20 });
+ * let out = "";
+ * const stub = new GdbStub(new DebugTarget(m), {
+ *   resume() {}, interrupt() {}, kill() {}, detach() {}, monitor: () => "",
+ * }, (s) => (out += s));
+ * await stub.receive(new TextEncoder().encode("$p20#d2"));
+ * console.log(out); // +$0010000000000000#..  (pc = 0x1000, the reset vector)
+ * ```
+ */
+export class GdbStub {
+  readonly #target: GdbTarget;
+  readonly #control: GdbControl;
+  readonly #send: (s: string) => void;
+  #buf = "";
+  #noAck = false;
+  #running = false;
+  #lastStop = `T${sig(SIGTRAP)}thread:01;`;
+  #chain: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  /**
+   * Make a stub.
+   *
+   * @param target registers, memory, breakpoints
+   * @param control runs and stops the machine
+   * @param send writes to the client (a binary string: one char per byte)
+   */
+  constructor(
+    target: GdbTarget,
+    control: GdbControl,
+    send: (s: string) => void,
+  ) {
+    this.#target = target;
+    this.#control = control;
+    this.#send = send;
+  }
+
+  /** Whether the client has the machine running. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Take bytes from the client.
+   *
+   * @param bytes what arrived
+   * @returns a promise that settles when the complete packets are handled
+   */
+  receive(bytes: Uint8Array): Promise<void> {
+    for (const b of bytes) {
+      if (this.#buf.length === 0 && b === 0x03) {
+        // Ctrl-C: stop a running machine (outside any packet).
+        if (this.#running) this.#control.interrupt();
+        continue;
+      }
+      this.#buf += String.fromCharCode(b);
+    }
+    this.#parse();
+    return this.#chain;
+  }
+
+  /** The connection is gone: drop what is buffered, answer nothing more. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #parse(): void {
+    for (;;) {
+      // Acks and noise before a packet.
+      const start = this.#buf.indexOf("$");
+      if (start < 0) {
+        this.#buf = "";
+        return;
+      }
+      if (start > 0) this.#buf = this.#buf.slice(start);
+      const hash = this.#buf.indexOf("#");
+      if (hash < 0) {
+        if (this.#buf.length > PACKET_SIZE + 4) {
+          // No end in sight: drop it and ask for a resend.
+          this.#buf = "";
+          if (!this.#noAck) this.#write("-");
+        }
+        return;
+      }
+      if (this.#buf.length < hash + 3) return; // checksum not here yet
+      const body = this.#buf.slice(1, hash);
+      const sum = this.#buf.slice(hash + 1, hash + 3).toLowerCase();
+      this.#buf = this.#buf.slice(hash + 3);
+      if (sum !== checksum(body)) {
+        if (!this.#noAck) this.#write("-");
+        continue;
+      }
+      if (!this.#noAck) this.#write("+");
+      this.#chain = this.#chain.then(() => this.#handle(body)).catch((err) => {
+        // A bug here must not take the machine down: answer an error.
+        this.#reply("E01");
+        console.error(
+          `deja gdbstub: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      });
+    }
+  }
+
+  #write(s: string): void {
+    if (!this.#closed) this.#send(s);
+  }
+
+  #reply(body: string): void {
+    this.#write(`$${body}#${checksum(body)}`);
+  }
+
+  /**
+   * Report that the machine stopped (or ended) while the client had it
+   * running; with `attached`, that it stopped because a client attached.
+   *
+   * @param stop why it stopped
+   */
+  stopped(stop: GdbStopEvent): void {
+    const wasRunning = this.#running;
+    this.#running = false;
+    let reply: string;
+    switch (stop.kind) {
+      case "breakpoint":
+        reply = `T${sig(SIGTRAP)}swbreak:;thread:01;`;
+        break;
+      case "watchpoint":
+        reply = `T${sig(SIGTRAP)}${stop.watch}:${
+          stop.addr.toString(16)
+        };thread:01;`;
+        break;
+      case "interrupted":
+        reply = `T${sig(SIGINT)}thread:01;`;
+        break;
+      case "exited": {
+        const s = stop.status;
+        reply = s.kind === "trap-loop"
+          ? "X0b" // SIGSEGV: the hart was stuck taking traps
+          : `W${(s.code & 0xff).toString(16).padStart(2, "0")}`;
+        break;
+      }
+      default:
+        reply = `T${sig(SIGTRAP)}thread:01;`;
+    }
+    this.#lastStop = reply;
+    if (wasRunning || stop.kind === "exited") this.#reply(reply);
+  }
+
+  async #handle(p: string): Promise<void> {
+    if (this.#closed) return;
+    const t = this.#target;
+    const c = p[0];
+    if (this.#running && c !== "?" && !p.startsWith("vCont;t")) {
+      // All-stop: a client only talks to a stopped machine.
+      return this.#reply("E0f");
+    }
+    switch (c) {
+      case "?":
+        return this.#reply(this.#lastStop);
+      case "g": {
+        let s = "";
+        for (let i = 0; i <= REG_PC; i++) s += leHex(t.readRegister(i) ?? 0n);
+        return this.#reply(s);
+      }
+      case "G": {
+        const hex = p.slice(1);
+        if (hex.length !== (REG_PC + 1) * 16 || !/^[0-9a-fA-F]*$/.test(hex)) {
+          return this.#reply("E16"); // EINVAL: not 33 64-bit registers
+        }
+        for (let i = 0; i <= REG_PC; i++) {
+          t.writeRegister(i, leOfHex(hex.slice(16 * i, 16 * i + 16))!);
+        }
+        return this.#reply("OK");
+      }
+      case "p": {
+        const n = num(p.slice(1));
+        const v = n === undefined ? undefined : t.readRegister(Number(n));
+        return this.#reply(v === undefined ? "E0e" : leHex(v));
+      }
+      case "P": {
+        const [ns, vs] = p.slice(1).split("=");
+        const n = num(ns);
+        const v = vs === undefined ? undefined : leOfHex(vs);
+        if (n === undefined || v === undefined) return this.#reply("E16");
+        return this.#reply(t.writeRegister(Number(n), v) ? "OK" : "E0e");
+      }
+      case "m": {
+        const [as, ls] = p.slice(1).split(",");
+        const a = num(as), l = num(ls);
+        if (a === undefined || l === undefined) return this.#reply("E16");
+        const len = Math.min(Number(l), PACKET_SIZE / 2);
+        const bytes = t.readMemory(a, len);
+        return this.#reply(bytes ? hexOf(bytes) : "E14"); // EFAULT
+      }
+      case "M":
+      case "X": {
+        const colon = p.indexOf(":");
+        const [as, ls] = p.slice(1, colon < 0 ? undefined : colon).split(",");
+        const a = num(as), l = num(ls);
+        if (colon < 0 || a === undefined || l === undefined) {
+          return this.#reply("E16");
+        }
+        const data = p.slice(colon + 1);
+        let bytes: Uint8Array | undefined;
+        if (c === "M") bytes = bytesOfHex(data);
+        else {
+          const raw: number[] = [];
+          for (let i = 0; i < data.length; i++) {
+            const ch = data.charCodeAt(i);
+            if (ch === 0x7d && i + 1 < data.length) {
+              raw.push(data.charCodeAt(++i) ^ 0x20);
+            } else raw.push(ch);
+          }
+          bytes = Uint8Array.from(raw);
+        }
+        if (!bytes || bytes.length !== Number(l)) return this.#reply("E16");
+        if (bytes.length === 0) return this.#reply("OK"); // X probe
+        return this.#reply(t.writeMemory(a, bytes) ? "OK" : "E14");
+      }
+      case "c":
+      case "s":
+      case "C":
+      case "S": {
+        // c [addr], C sig[;addr]: resume (the signal is ignored).
+        const arg = c === "c" || c === "s" ? p.slice(1) : p.split(";")[1];
+        if (arg) {
+          const a = num(arg);
+          if (a === undefined) return this.#reply("E16");
+          t.writeRegister(REG_PC, a);
+        }
+        return this.#resume(c === "s" || c === "S");
+      }
+      case "v":
+        return this.#handleV(p);
+      case "Z":
+      case "z":
+        return this.#handleZ(p);
+      case "k":
+        this.#control.kill();
+        return; // no reply to k
+      case "D":
+        t.clearAll();
+        this.#reply("OK");
+        this.#control.detach();
+        return;
+      case "H":
+        return this.#reply("OK"); // one thread
+      case "T":
+        return this.#reply(/^T(0*1|-1)$/.test(p) ? "OK" : "E16");
+      case "q":
+      case "Q":
+        return await this.#handleQuery(p);
+      default:
+        return this.#reply(""); // not supported
+    }
+  }
+
+  #resume(step: boolean): void {
+    this.#running = true;
+    this.#control.resume(step);
+  }
+
+  #handleV(p: string): void {
+    if (p === "vCont?") return this.#reply("vCont;c;C;s;S;t");
+    if (p.startsWith("vCont;")) {
+      // One thread: the first action that applies to it wins.
+      const action = p.slice(6).split(";")[0]!.split(":")[0]!;
+      const k = action[0];
+      if (k === "c" || k === "C") return this.#resume(false);
+      if (k === "s" || k === "S") return this.#resume(true);
+      if (k === "t") {
+        if (this.#running) this.#control.interrupt();
+        else this.#reply("OK");
+        return;
+      }
+      return this.#reply("E16");
+    }
+    if (p.startsWith("vKill")) {
+      this.#reply("OK");
+      this.#control.kill();
+      return;
+    }
+    return this.#reply(""); // vMustReplyEmpty, vFile, ...
+  }
+
+  #handleZ(p: string): void {
+    const t = this.#target;
+    const insert = p[0] === "Z";
+    const [type, as, ks] = p.slice(1).split(",");
+    const a = num(as), k = num(ks);
+    if (a === undefined || k === undefined) return this.#reply("E16");
+    switch (type) {
+      case "0":
+      case "1":
+        if (insert) t.insertBreakpoint(a);
+        else t.removeBreakpoint(a);
+        return this.#reply("OK");
+      case "2":
+      case "3":
+      case "4": {
+        const kind: WatchKind = type === "2"
+          ? "watch"
+          : type === "3"
+          ? "rwatch"
+          : "awatch";
+        const len = Number(k);
+        if (len <= 0 || len > 4096) return this.#reply("E16");
+        if (insert) {
+          return this.#reply(t.insertWatchpoint(a, len, kind) ? "OK" : "E14");
+        }
+        t.removeWatchpoint(a, len, kind);
+        return this.#reply("OK");
+      }
+      default:
+        return this.#reply("");
+    }
+  }
+
+  async #handleQuery(p: string): Promise<void> {
+    if (p.startsWith("qSupported")) {
+      return this.#reply(
+        `PacketSize=${
+          PACKET_SIZE.toString(16)
+        };qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;QStartNoAckMode+`,
+      );
+    }
+    if (p === "QStartNoAckMode") {
+      this.#reply("OK");
+      this.#noAck = true;
+      return;
+    }
+    if (p.startsWith("qXfer:features:read:")) {
+      const [annex, range] = p.slice(20).split(":");
+      const [os, ls] = (range ?? "").split(",");
+      const off = num(os), len = num(ls);
+      if (off === undefined || len === undefined) return this.#reply("E16");
+      if (annex !== "target.xml") return this.#reply("E00");
+      const xml = targetXml();
+      const part = xml.slice(Number(off), Number(off) + Number(len));
+      const more = Number(off) + Number(len) < xml.length;
+      return this.#reply((more ? "m" : "l") + escapeBinary(part));
+    }
+    if (p === "qAttached" || p.startsWith("qAttached:")) {
+      return this.#reply("1");
+    }
+    if (p === "qfThreadInfo") return this.#reply("m01");
+    if (p === "qsThreadInfo") return this.#reply("l");
+    if (p === "qC") return this.#reply("QC01");
+    if (p.startsWith("qThreadExtraInfo")) {
+      return this.#reply(hexOf(new TextEncoder().encode("hart 0")));
+    }
+    if (p.startsWith("qRcmd,")) {
+      const cmd = bytesOfHex(p.slice(6));
+      if (!cmd) return this.#reply("E16");
+      const line = new TextDecoder().decode(cmd);
+      let text: string;
+      try {
+        text = await this.#control.monitor(line);
+      } catch (err) {
+        text = err instanceof Error ? err.message : String(err);
+      }
+      if (text !== "" && !text.endsWith("\n")) text += "\n";
+      const out = new TextEncoder().encode(text);
+      for (let i = 0; i < out.length; i += 1024) {
+        this.#reply("O" + hexOf(out.subarray(i, i + 1024)));
+      }
+      return this.#reply("OK");
+    }
+    return this.#reply("");
+  }
+}
+
+/** Options for {@linkcode serveGdb}. */
+export interface ServeGdbOptions {
+  /**
+   * Address to listen on.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /** TCP port (0 picks a free one; see `onListen`). */
+  port: number;
+  /**
+   * Wait for a client, stopped at the first instruction (`-S`).
+   *
+   * @default {false}
+   */
+  waitForClient?: boolean;
+  /** Called once listening, with the port. */
+  onListen?: (port: number) => void;
+  /** `monitor LINE` from the client. */
+  monitor?: (line: string) => Promise<string> | string;
+  /**
+   * Machine instructions per run between looks at the socket.
+   *
+   * @default {200000}
+   */
+  chunk?: number;
+  /** Called when a client connects or goes away (for logs). */
+  onClient?: (event: "connected" | "refused" | "disconnected") => void;
+  /**
+   * Run the machine without a client (else it waits, stopped, for one).
+   *
+   * @default {true}
+   */
+  runDetached?: boolean;
+  /** Stop the run: the promise resolves with `{ kind: "quit" }`. */
+  signal?: AbortSignal;
+}
+
+/** How {@linkcode serveGdb} ended. */
+export type ServeGdbResult =
+  | { kind: "exit"; status: ExitStatus }
+  | { kind: "killed" }
+  | { kind: "quit" }
+  | { kind: "machine"; result: RunResult };
+
+const yieldToEvents = () => new Promise<void>((r) => setTimeout(r, 0));
+
+/**
+ * Run a machine in this thread with a GDB stub on a TCP port, until the
+ * guest ends, a client kills it (`k`), or `signal` aborts. One client at a
+ * time: a second connection is closed at once. When a client attaches the
+ * machine stops; when it detaches or disconnects the machine runs on.
+ * Needs `--allow-net` for the address.
+ *
+ * @param machine the board
+ * @param options where to listen, and what `monitor` runs
+ * @returns how the run ended
+ * @example Serve a machine on a free port
+ * ```ts ignore
+ * import { serveGdb } from "./gdb_stub.ts";
+ * import { VirtMachine } from "../devices/virt.ts";
+ * const m = new VirtMachine({ bios: "none", kernel: Deno.readFileSync("guest.elf") });
+ * await serveGdb(m, { port: 1234, waitForClient: true });
+ * ```
+ */
+export async function serveGdb(
+  machine: DebugMachine,
+  options: ServeGdbOptions,
+): Promise<ServeGdbResult> {
+  const target = new DebugTarget(machine);
+  const listener = Deno.listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port,
+    transport: "tcp",
+  });
+  options.onListen?.((listener.addr as Deno.NetAddr).port);
+  const chunk = options.chunk ?? 200_000;
+  // The machine's state as the run loop sees it.
+  let running = !(options.waitForClient ?? false);
+  let step = false;
+  let killed = false;
+  let stub: GdbStub | undefined;
+  let conn: Deno.TcpConn | undefined;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const enc = (s: string) => {
+    const b = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+    return b;
+  };
+  const writeQueue: Uint8Array[] = [];
+  let writing = false;
+  const flush = async (c: Deno.TcpConn) => {
+    if (writing) return;
+    writing = true;
+    try {
+      while (writeQueue.length > 0) {
+        const b = writeQueue.shift()!;
+        let off = 0;
+        while (off < b.length) off += await c.write(b.subarray(off));
+      }
+    } catch {
+      // The client went away; the read loop notices.
+    } finally {
+      writing = false;
+    }
+  };
+  const control: GdbControl = {
+    resume(s) {
+      step = s;
+      running = true;
+      poke();
+    },
+    interrupt() {
+      target.interrupt();
+      poke();
+    },
+    kill() {
+      killed = true;
+      running = false;
+      poke();
+    },
+    detach() {
+      target.clearAll();
+      step = false;
+      running = true;
+      poke();
+    },
+    monitor: options.monitor ?? ((line) => `unknown command: '${line}'`),
+  };
+  const serveClient = async (c: Deno.TcpConn) => {
+    conn = c;
+    const s = new GdbStub(target, control, (text) => {
+      writeQueue.push(enc(text));
+      flush(c);
+    });
+    stub = s;
+    // Attaching stops the machine, as QEMU does. (The machine runs in this
+    // thread, so it is between two runs here.)
+    running = false;
+    poke();
+    options.onClient?.("connected");
+    const buf = new Uint8Array(65536);
+    try {
+      for (;;) {
+        const n = await c.read(buf);
+        if (n === null) break;
+        await s.receive(buf.subarray(0, n));
+      }
+    } catch {
+      // reset by peer: same as a close
+    }
+    s.close();
+    if (stub === s) {
+      stub = undefined;
+      conn = undefined;
+      if (!killed) control.detach(); // gone: the guest carries on
+      options.onClient?.("disconnected");
+    }
+    try {
+      c.close();
+    } catch { /* already closed */ }
+  };
+  const accepting = (async () => {
+    for (;;) {
+      let c: Deno.TcpConn;
+      try {
+        c = await listener.accept();
+      } catch {
+        return; // listener closed
+      }
+      if (conn) {
+        options.onClient?.("refused");
+        try {
+          c.close();
+        } catch { /* ignore */ }
+        continue;
+      }
+      serveClient(c);
+    }
+  })();
+  const abort = () => {
+    killed = true;
+    poke();
+  };
+  options.signal?.addEventListener("abort", abort);
+  let result: ServeGdbResult = { kind: "quit" };
+  try {
+    for (;;) {
+      if (killed) {
+        result = options.signal?.aborted ? { kind: "quit" } : {
+          kind: "killed",
+        };
+        break;
+      }
+      if (!running) {
+        if (!stub && (options.runDetached ?? true) && !options.waitForClient) {
+          running = true;
+          continue;
+        }
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      const stop = target.run(step ? 1 : chunk, { step, warpIdle: true });
+      if (stop.kind === "budget") {
+        await yieldToEvents();
+        continue;
+      }
+      if (stop.kind === "machine") {
+        const r = stop.result;
+        if (r.kind === "exit") {
+          stub?.stopped({ kind: "exited", status: r.status });
+          result = { kind: "exit", status: r.status };
+          break;
+        }
+        if (r.kind === "idle") {
+          // Nothing due, ever (warpIdle jumps to deadlines): wait for input.
+          await new Promise((res) => setTimeout(res, 1));
+          continue;
+        }
+        stub?.stopped({ kind: "exited", status: { kind: "quit", code: 0 } });
+        result = { kind: "machine", result: r };
+        break;
+      }
+      running = false;
+      stub?.stopped(stop);
+      await yieldToEvents();
+    }
+  } finally {
+    options.signal?.removeEventListener("abort", abort);
+    // Let the last replies go out before closing.
+    if (conn && writeQueue.length > 0) await flush(conn);
+    listener.close();
+    try {
+      conn?.close();
+    } catch { /* already closed */ }
+    await accepting;
+  }
+  return result;
+}

@@ -24,8 +24,13 @@
 import type { MmioRegion } from "../core/bus.ts";
 import type { VirtualClock, VirtualTimer } from "../core/clock.ts";
 import { type InterruptTarget, MIP_MSIP, MIP_MTIP } from "../core/irq.ts";
-import * as fields from "./_state_fields.ts";
-import type { SavedFields } from "./_state_fields.ts";
+import {
+  defineState,
+  newState,
+  type StateDescription,
+  stateRecord,
+  type StateValues,
+} from "../plugins/state.ts";
 
 const TWO32 = 2 ** 32;
 const NS_PER_TICK = 100;
@@ -33,6 +38,27 @@ const MSWI_SIZE = 0x4000;
 const MTIMER_SIZE = 0x8000;
 const MTIMECMP = 0x0;
 const MTIME = 0x7ff8;
+
+/** The fields of {@linkcode clintState}. */
+export const clintFields = {
+  msip: "u8",
+  mtimecmpLo: "u32",
+  mtimecmpHi: "u32",
+  mtimeDeltaLo: "u32",
+  mtimeDeltaHi: "u32",
+  timerDeadlineNs: "f64",
+} as const;
+
+/**
+ * The CLINT's state, version 1: `msip`, `mtimecmp` and the offset of
+ * `mtime` from the virtual clock as 32-bit halves, and the timer's
+ * deadline in virtual ns (-1 when disarmed).
+ */
+export const clintState: StateDescription<typeof clintFields> = defineState({
+  name: "clint",
+  version: 1,
+  fields: clintFields,
+});
 
 /** Options for {@linkcode Clint}. */
 export interface ClintOptions {
@@ -69,20 +95,18 @@ export interface ClintOptions {
  * ```
  */
 export class Clint {
-  /** Version of the layout that {@linkcode Clint.saveState} returns. */
-  static readonly stateVersion = 1;
+  /** The live state, declared by {@linkcode clintState}. */
+  readonly state: StateValues<typeof clintFields> = newState(
+    clintState,
+    { timerDeadlineNs: -1 },
+  );
   /** The MSWI window (at `base`) and the MTIMER window (at `base + 0x4000`). */
   readonly regions: MmioRegion[];
 
   #clock: Pick<VirtualClock, "nowNs" | "newTimer">;
   #hart: InterruptTarget;
   #timer: VirtualTimer;
-  #msip = 0;
-  #cmpLo = 0;
-  #cmpHi = 0;
   /** MTIME minus the clock's tick count, modulo 2^64, as two words. */
-  #deltaLo = 0;
-  #deltaHi = 0;
   /** Scratch: MTIME as computed by #compute. */
   #mLo = 0;
   #mHi = 0;
@@ -102,11 +126,11 @@ export class Clint {
       base: options.base,
       size: MSWI_SIZE,
       accessSizes: [4],
-      read: (offset) => offset === 0 ? this.#msip : 0,
+      read: (offset) => offset === 0 ? this.state.msip : 0,
       write: (offset, _size, value) => {
         if (offset !== 0) return;
-        this.#msip = value & 1;
-        this.#hart.setPending(MIP_MSIP, this.#msip === 1);
+        this.state.msip = value & 1;
+        this.#hart.setPending(MIP_MSIP, this.state.msip === 1);
       },
     }, {
       name: "clint.mtimer",
@@ -142,55 +166,47 @@ export class Clint {
 
   /** Reset as QEMU does: clear MSIP, set MTIME to 0, keep MTIMECMP. */
   reset(): void {
-    this.#msip = 0;
+    this.state.msip = 0;
     this.#hart.setPending(MIP_MSIP, false);
     this.#setMtime(0, 0);
     this.#update();
   }
 
   /**
-   * Capture the device state.
+   * The state as a plain record, which the `rrcheck` hashes of older logs
+   * cover. Snapshots use the declared state through the plugin host.
    *
-   * @returns named fields; 64-bit registers are split into `Lo`/`Hi` words
-   * and `timerDeadlineNs` is -1 when the timer is idle
+   * @returns the record
    */
-  saveState(): Record<string, number | string | number[]> {
+  saveState(): Record<string, number | string | boolean | number[]> {
+    this.beforeSave();
+    return stateRecord(clintState, this.state);
+  }
+
+  /** Put the timer's deadline into the state (QEMU's `pre_save`). */
+  beforeSave(): void {
     const d = this.#timer.deadline;
-    return {
-      msip: this.#msip,
-      mtimecmpLo: this.#cmpLo,
-      mtimecmpHi: this.#cmpHi,
-      mtimeDeltaLo: this.#deltaLo,
-      mtimeDeltaHi: this.#deltaHi,
-      timerDeadlineNs: d === Infinity ? -1 : d,
-    };
+    this.state.timerDeadlineNs = d === Infinity ? -1 : d;
   }
 
   /**
-   * Restore a state from {@linkcode Clint.saveState}. The hart's `mip` is not
+   * Re-arm the timer from the restored deadline. The hart's `mip` is not
    * touched: the hart restores its own.
-   *
-   * @param s the saved fields
-   * @throws {TypeError} if a field is missing or has the wrong type
    */
-  loadState(s: Record<string, number | string | number[]>): void {
-    this.#msip = numField(s, "msip") & 1;
-    this.#cmpLo = numField(s, "mtimecmpLo") >>> 0;
-    this.#cmpHi = numField(s, "mtimecmpHi") >>> 0;
-    this.#deltaLo = numField(s, "mtimeDeltaLo") >>> 0;
-    this.#deltaHi = numField(s, "mtimeDeltaHi") >>> 0;
-    const d = numField(s, "timerDeadlineNs");
-    if (d < 0) this.#timer.del();
-    else this.#timer.mod(d);
+  afterLoad(): void {
+    const s = this.state;
+    s.msip &= 1;
+    if (s.timerDeadlineNs < 0) this.#timer.del();
+    else this.#timer.mod(s.timerDeadlineNs);
   }
 
   #compute(): void {
     const ticks = Math.floor(this.#clock.nowNs() / NS_PER_TICK);
     const tHi = Math.floor(ticks / TWO32);
-    const lo = ticks - tHi * TWO32 + this.#deltaLo;
+    const lo = ticks - tHi * TWO32 + this.state.mtimeDeltaLo;
     this.#ticks = ticks;
     this.#mLo = lo >>> 0;
-    this.#mHi = (tHi + this.#deltaHi + (lo >= TWO32 ? 1 : 0)) >>> 0;
+    this.#mHi = (tHi + this.state.mtimeDeltaHi + (lo >= TWO32 ? 1 : 0)) >>> 0;
   }
 
   #setMtime(hi: number, lo: number): void {
@@ -202,24 +218,25 @@ export class Clint {
       dLo += TWO32;
       borrow = 1;
     }
-    this.#deltaLo = dLo;
-    this.#deltaHi = (hi - tHi - borrow) >>> 0;
+    this.state.mtimeDeltaLo = dLo;
+    this.state.mtimeDeltaHi = (hi - tHi - borrow) >>> 0;
   }
 
   /** Drive MTIP from `mtime >= mtimecmp` and arm the timer for the edge. */
   #update(): void {
     this.#compute();
-    const level = this.#cmpHi < this.#mHi ||
-      (this.#cmpHi === this.#mHi && this.#cmpLo <= this.#mLo);
+    const level = this.state.mtimecmpHi < this.#mHi ||
+      (this.state.mtimecmpHi === this.#mHi &&
+        this.state.mtimecmpLo <= this.#mLo);
     if (level) {
       this.#timer.del();
     } else {
-      const diffHi = this.#cmpHi - this.#mHi;
+      const diffHi = this.state.mtimecmpHi - this.#mHi;
       // Beyond 2^52 ticks (14 years) the timer would never fire in practice.
       if (diffHi >= 2 ** 20) {
         this.#timer.del();
       } else {
-        const diff = diffHi * TWO32 + (this.#cmpLo - this.#mLo);
+        const diff = diffHi * TWO32 + (this.state.mtimecmpLo - this.#mLo);
         this.#timer.mod((this.#ticks + diff) * NS_PER_TICK);
       }
     }
@@ -229,9 +246,9 @@ export class Clint {
   #readMtimer(offset: number): number {
     switch (offset) {
       case MTIMECMP:
-        return this.#cmpLo;
+        return this.state.mtimecmpLo;
       case MTIMECMP + 4:
-        return this.#cmpHi;
+        return this.state.mtimecmpHi;
       case MTIME:
         this.#compute();
         return this.#mLo;
@@ -246,10 +263,10 @@ export class Clint {
   #writeMtimer(offset: number, value: number): void {
     switch (offset) {
       case MTIMECMP:
-        this.#cmpLo = value;
+        this.state.mtimecmpLo = value;
         break;
       case MTIMECMP + 4:
-        this.#cmpHi = value;
+        this.state.mtimecmpHi = value;
         break;
       case MTIME:
         this.#compute();
@@ -265,6 +282,3 @@ export class Clint {
     this.#update();
   }
 }
-
-const numField = (s: SavedFields, key: string): number =>
-  fields.numField("clint", s, key);

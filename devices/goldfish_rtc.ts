@@ -23,8 +23,13 @@
 import type { MmioRegion } from "../core/bus.ts";
 import type { VirtualClock, VirtualTimer } from "../core/clock.ts";
 import type { IrqLine } from "../core/irq.ts";
-import * as fields from "./_state_fields.ts";
-import type { SavedFields } from "./_state_fields.ts";
+import {
+  defineState,
+  newState,
+  type StateDescription,
+  stateRecord,
+  type StateValues,
+} from "../plugins/state.ts";
 
 const TIME_LOW = 0x00;
 const TIME_HIGH = 0x04;
@@ -37,6 +42,30 @@ const CLEAR_INTERRUPT = 0x1c;
 
 const NS_PER_SEC = 1_000_000_000n;
 const LOW32 = 0xffff_ffffn;
+
+/** The fields of {@linkcode rtcState}. */
+export const rtcFields = {
+  resetOffset: "u64",
+  tickOffset: "u64",
+  alarmNext: "u64",
+  alarmRunning: "u8",
+  irqPending: "u8",
+  irqEnabled: "u8",
+  timeHigh: "u32",
+  alarmDeadlineNs: "f64",
+} as const;
+
+/**
+ * The Goldfish RTC's state, version 1: the offsets of the RTC from the
+ * virtual clock (at reset, and now), the alarm, its flags, the latched
+ * `TIME_HIGH`, and the alarm timer's deadline in virtual ns (-1 when
+ * disarmed).
+ */
+export const rtcState: StateDescription<typeof rtcFields> = defineState({
+  name: "goldfish_rtc",
+  version: 1,
+  fields: rtcFields,
+});
 
 /** Options for {@linkcode GoldfishRtc}. */
 export interface GoldfishRtcOptions {
@@ -77,8 +106,10 @@ export interface GoldfishRtcOptions {
  * ```
  */
 export class GoldfishRtc {
-  /** Version of the layout that {@linkcode GoldfishRtc.saveState} returns. */
-  static readonly stateVersion = 1;
+  /** The live state, declared by {@linkcode rtcState}. */
+  readonly state: StateValues<typeof rtcFields> = newState(rtcState, {
+    alarmDeadlineNs: -1,
+  });
   /** The register window. */
   readonly regions: MmioRegion[];
 
@@ -86,13 +117,6 @@ export class GoldfishRtc {
   #irq: IrqLine;
   #timer: VirtualTimer;
   /** RTC time minus virtual time, modulo 2^64, right after reset. */
-  #resetOffset: bigint;
-  #tickOffset = 0n;
-  #alarmNext = 0n;
-  #alarmRunning = 0;
-  #irqPending = 0;
-  #irqEnabled = 0;
-  #timeHigh = 0;
 
   /**
    * Make an RTC in its reset state, reading the host clock once.
@@ -105,13 +129,13 @@ export class GoldfishRtc {
     const host = options.hostClock();
     const hostNs = typeof host === "bigint" ? host : BigInt(Math.trunc(host));
     const hostSecondsNs = hostNs / NS_PER_SEC * NS_PER_SEC;
-    this.#resetOffset = BigInt.asUintN(
+    this.state.resetOffset = BigInt.asUintN(
       64,
       hostSecondsNs - BigInt(this.#clock.nowNs()),
     );
     this.#timer = this.#clock.newTimer("goldfish-rtc.alarm", () => {
-      this.#alarmRunning = 0;
-      this.#irqPending = 1;
+      this.state.alarmRunning = 0;
+      this.state.irqPending = 1;
       this.#update();
     });
     this.regions = [{
@@ -131,76 +155,66 @@ export class GoldfishRtc {
    * @returns nanoseconds since the Unix epoch
    */
   nowNs(): bigint {
-    return BigInt.asUintN(64, this.#tickOffset + BigInt(this.#clock.nowNs()));
+    return BigInt.asUintN(
+      64,
+      this.state.tickOffset + BigInt(this.#clock.nowNs()),
+    );
   }
 
   /** Return to the host base time, cancel the alarm, clear the interrupt. */
   reset(): void {
     this.#timer.del();
-    this.#tickOffset = this.#resetOffset;
-    this.#alarmNext = 0n;
-    this.#alarmRunning = 0;
-    this.#irqPending = 0;
-    this.#irqEnabled = 0;
+    this.state.tickOffset = this.state.resetOffset;
+    this.state.alarmNext = 0n;
+    this.state.alarmRunning = 0;
+    this.state.irqPending = 0;
+    this.state.irqEnabled = 0;
     this.#update();
   }
 
   /**
-   * Capture the device state.
+   * The state as a plain record, which the `rrcheck` hashes of older logs
+   * cover. Snapshots use the declared state through the plugin host.
    *
-   * @returns named fields; 64-bit values are decimal strings and
-   * `alarmDeadlineNs` is -1 when the alarm timer is idle
+   * @returns the record
    */
-  saveState(): Record<string, number | string | number[]> {
-    const d = this.#timer.deadline;
-    return {
-      resetOffset: this.#resetOffset.toString(),
-      tickOffset: this.#tickOffset.toString(),
-      alarmNext: this.#alarmNext.toString(),
-      alarmRunning: this.#alarmRunning,
-      irqPending: this.#irqPending,
-      irqEnabled: this.#irqEnabled,
-      timeHigh: this.#timeHigh,
-      alarmDeadlineNs: d === Infinity ? -1 : d,
-    };
+  saveState(): Record<string, number | string | boolean | number[]> {
+    this.beforeSave();
+    return stateRecord(rtcState, this.state);
   }
 
-  /**
-   * Restore a state from {@linkcode GoldfishRtc.saveState}. The interrupt
-   * line is not driven: its receiver restores its own view.
-   *
-   * @param s the saved fields
-   * @throws {TypeError} if a field is missing or has the wrong type
-   */
-  loadState(s: Record<string, number | string | number[]>): void {
-    this.#resetOffset = u64Field(s, "resetOffset");
-    this.#tickOffset = u64Field(s, "tickOffset");
-    this.#alarmNext = u64Field(s, "alarmNext");
-    this.#alarmRunning = numField(s, "alarmRunning") ? 1 : 0;
-    this.#irqPending = numField(s, "irqPending") ? 1 : 0;
-    this.#irqEnabled = numField(s, "irqEnabled") & 1;
-    this.#timeHigh = numField(s, "timeHigh") >>> 0;
-    const d = numField(s, "alarmDeadlineNs");
+  /** Put the alarm timer's deadline into the state (QEMU's `pre_save`). */
+  beforeSave(): void {
+    const d = this.#timer.deadline;
+    this.state.alarmDeadlineNs = d === Infinity ? -1 : d;
+  }
+
+  /** Re-arm the alarm timer from the restored deadline. */
+  afterLoad(): void {
+    const d = this.state.alarmDeadlineNs;
     if (d < 0) this.#timer.del();
     else this.#timer.mod(d);
   }
 
   #update(): void {
-    this.#irq.set((this.#irqPending & this.#irqEnabled) !== 0);
+    this.#irq.set((this.state.irqPending & this.state.irqEnabled) !== 0);
   }
 
   #setAlarm(): void {
     const ticks = this.nowNs();
-    if (this.#alarmNext <= ticks) {
+    if (this.state.alarmNext <= ticks) {
       this.#timer.del();
-      this.#alarmRunning = 0;
-      this.#irqPending = 1;
+      this.state.alarmRunning = 0;
+      this.state.irqPending = 1;
       this.#update();
     } else {
       // The virtual time at which the RTC reaches the alarm.
-      const at = BigInt.asUintN(64, this.#alarmNext - this.#tickOffset);
+      const at = BigInt.asUintN(
+        64,
+        this.state.alarmNext - this.state.tickOffset,
+      );
       this.#timer.mod(Number(at));
-      this.#alarmRunning = 1;
+      this.state.alarmRunning = 1;
     }
   }
 
@@ -208,19 +222,19 @@ export class GoldfishRtc {
     switch (offset) {
       case TIME_LOW: {
         const t = this.nowNs();
-        this.#timeHigh = Number(t >> 32n);
+        this.state.timeHigh = Number(t >> 32n);
         return Number(t & LOW32);
       }
       case TIME_HIGH:
-        return this.#timeHigh;
+        return this.state.timeHigh;
       case ALARM_LOW:
-        return Number(this.#alarmNext & LOW32);
+        return Number(this.state.alarmNext & LOW32);
       case ALARM_HIGH:
-        return Number(this.#alarmNext >> 32n);
+        return Number(this.state.alarmNext >> 32n);
       case IRQ_ENABLED:
-        return this.#irqEnabled;
+        return this.state.irqEnabled;
       case ALARM_STATUS:
-        return this.#alarmRunning;
+        return this.state.alarmRunning;
       default:
         return 0;
     }
@@ -235,26 +249,29 @@ export class GoldfishRtc {
         const next = offset === TIME_LOW
           ? (now & ~LOW32) | v
           : (v << 32n) | (now & LOW32);
-        this.#tickOffset = BigInt.asUintN(64, this.#tickOffset + next - now);
+        this.state.tickOffset = BigInt.asUintN(
+          64,
+          this.state.tickOffset + next - now,
+        );
         return;
       }
       case ALARM_LOW:
-        this.#alarmNext = (this.#alarmNext & ~LOW32) | v;
+        this.state.alarmNext = (this.state.alarmNext & ~LOW32) | v;
         this.#setAlarm();
         return;
       case ALARM_HIGH:
-        this.#alarmNext = (v << 32n) | (this.#alarmNext & LOW32);
+        this.state.alarmNext = (v << 32n) | (this.state.alarmNext & LOW32);
         return;
       case IRQ_ENABLED:
-        this.#irqEnabled = value & 1;
+        this.state.irqEnabled = value & 1;
         this.#update();
         return;
       case CLEAR_ALARM:
         this.#timer.del();
-        this.#alarmRunning = 0;
+        this.state.alarmRunning = 0;
         return;
       case CLEAR_INTERRUPT:
-        this.#irqPending = 0;
+        this.state.irqPending = 0;
         this.#update();
         return;
       default:
@@ -262,9 +279,3 @@ export class GoldfishRtc {
     }
   }
 }
-
-const numField = (s: SavedFields, key: string): number =>
-  fields.numField("rtc", s, key);
-
-const u64Field = (s: SavedFields, key: string): bigint =>
-  fields.u64Field("rtc", s, key);

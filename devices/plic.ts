@@ -14,7 +14,10 @@
  * writes.
  *
  * Sources are level-triggered: a line's level sets or clears its pending bit
- * (as QEMU does), a claim clears the pending bit of the source it returns, and
+ * (as QEMU does). Several devices may share a source: each gets its own
+ * input ({@linkcode Plic.connect}), and the source's level is the OR of its
+ * inputs, as for real level-triggered lines, so one device lowering its
+ * input never clears another's request. Further, a claim clears the pending bit of the source it returns, and
  * a completion re-pends the source if its line is still high. That last step
  * is the specification's gateway; QEMU instead relies on devices raising the
  * line again. Like QEMU, a completion is accepted from either context without
@@ -33,8 +36,13 @@ import {
   MIP_MEIP,
   MIP_SEIP,
 } from "../core/irq.ts";
-import * as fields from "./_state_fields.ts";
-import type { SavedFields } from "./_state_fields.ts";
+import {
+  defineState,
+  newState,
+  type StateDescription,
+  stateRecord,
+  type StateValues,
+} from "../plugins/state.ts";
 
 const PRIORITY_BASE = 0x0;
 const PENDING_BASE = 0x1000;
@@ -46,6 +54,45 @@ const NUM_CONTEXTS = 2;
 /** 7 levels plus "never": the register keeps the low 3 bits. */
 const PRIORITY_MASK = 7;
 const CONTEXT_MIP = [MIP_MEIP, MIP_SEIP] as const;
+
+/** The fields of {@linkcode plicState}. */
+export const plicFields = {
+  numSources: "u32",
+  priority: "u32[]",
+  pending: "u32[]",
+  claimed: "u32[]",
+  levels: "u32[]",
+  enableM: "u32[]",
+  enableS: "u32[]",
+  thresholdM: "u32",
+  thresholdS: "u32",
+  inputs: "u32[]",
+} as const;
+/** The values of the PLIC's state. */
+export type PlicValues = StateValues<typeof plicFields>;
+
+/**
+ * The PLIC's state, version 2: bitmaps are arrays of 32-bit words (source 0
+ * in bit 0 of the first word); `levels` is the level of each source and
+ * `inputs` the inputs that hold it high, one word of input bits per source.
+ * Version 1 had no `inputs` (one input per source).
+ */
+export const plicState: StateDescription<typeof plicFields> = defineState({
+  name: "plic",
+  version: 2,
+  fields: plicFields,
+  upgrade: (from, old): PlicValues => {
+    if (from !== 1) {
+      throw new RangeError(`Cannot upgrade plic state from version ${from}`);
+    }
+    const v = old as Omit<PlicValues, "inputs">;
+    // Version 1 had one input per source: input 0 held the level.
+    const inputs = v.priority.map((_, i) =>
+      (v.levels[i >> 5]! >>> (i & 31)) & 1
+    );
+    return { ...v, inputs };
+  },
+});
 
 /** Options for {@linkcode Plic}. */
 export interface PlicOptions {
@@ -91,23 +138,18 @@ export interface PlicOptions {
  * ```
  */
 export class Plic {
-  /** Version of the layout that {@linkcode Plic.saveState} returns. */
-  static readonly stateVersion = 1;
   /** The register window. */
   readonly regions: MmioRegion[];
   /** Number of sources including the reserved source 0. */
   readonly numSources: number;
+  /** The live state, declared by {@linkcode plicState}. */
+  readonly state: PlicValues;
 
   #hart: InterruptTarget;
   #words: number;
-  #priority: Uint32Array;
-  #pending: Uint32Array;
-  #claimed: Uint32Array;
-  #levels: Uint32Array;
-  #enable: Uint32Array;
-  #threshold = new Uint32Array(NUM_CONTEXTS);
   #out = [false, false];
   #lines: IrqLine[] = [];
+  #connected: number[];
 
   /**
    * Make a PLIC in its reset state.
@@ -124,14 +166,22 @@ export class Plic {
     }
     this.numSources = n;
     this.#hart = options.hart;
-    this.#words = (n + 31) >> 5;
-    this.#priority = new Uint32Array(n);
-    this.#pending = new Uint32Array(this.#words);
-    this.#claimed = new Uint32Array(this.#words);
-    this.#levels = new Uint32Array(this.#words);
-    this.#enable = new Uint32Array(this.#words * NUM_CONTEXTS);
+    const w = (n + 31) >> 5;
+    this.#words = w;
+    const words = () => new Array<number>(w).fill(0);
+    this.state = newState(plicState, {
+      numSources: n,
+      priority: new Array<number>(n).fill(0),
+      pending: words(),
+      claimed: words(),
+      levels: words(),
+      enableM: words(),
+      enableS: words(),
+      inputs: new Array<number>(n).fill(0),
+    });
+    this.#connected = new Array<number>(n).fill(0);
     for (let i = 0; i < n; i++) {
-      this.#lines.push({ set: (level) => this.#setLevel(i, level) });
+      this.#lines.push({ set: (level) => this.#setInput(i, 1, level) });
     }
     this.regions = [{
       name: "plic",
@@ -145,31 +195,68 @@ export class Plic {
   }
 
   /**
-   * The interrupt line of source `n`, for a device to drive.
+   * The first input of source `n` (the same object on every call), for a
+   * device wired directly to the PLIC.
    *
    * @param n source number, 1 to `numSources - 1`
-   * @returns the line (the same object on every call)
+   * @returns the line
    * @throws {RangeError} for source 0 or a source that does not exist
    */
   irq(n: number): IrqLine {
-    const line = n >= 1 ? this.#lines[n] : undefined;
-    if (!line) {
+    this.#check(n);
+    return this.#lines[n]!;
+  }
+
+  /**
+   * A new input of source `n`, for one more device on that source: the
+   * source is high while any of its inputs is (wire-OR).
+   *
+   * @param n source number, 1 to `numSources - 1`
+   * @returns a line of its own
+   * @throws {RangeError} for a source that does not exist, or one with 31
+   * inputs already
+   * @example Two devices share source 5
+   * ```ts
+   * import { Plic } from "./plic.ts";
+   * const plic = new Plic({ base: 0, hart: { setPending() {} } });
+   * const a = plic.connect(5), b = plic.connect(5);
+   * a.set(true);
+   * b.set(false); // does not clear a's request
+   * console.log(plic.regions[0]!.read(0x1000, 4) === 1 << 5); // true
+   * ```
+   */
+  connect(n: number): IrqLine {
+    this.#check(n);
+    const k = ++this.#connected[n]!;
+    if (k > 31) {
+      throw new RangeError(
+        `Cannot connect plic source ${n}: it has 31 inputs already`,
+      );
+    }
+    const bit = (1 << k) >>> 0;
+    return { set: (level) => this.#setInput(n, bit, level) };
+  }
+
+  #check(n: number): void {
+    if (!(Number.isInteger(n) && n >= 1 && n < this.numSources)) {
       throw new RangeError(
         `Cannot connect plic source ${n}: sources are 1 to ${
           this.numSources - 1
         }`,
       );
     }
-    return line;
   }
 
   /** Clear every register and lower MEIP and SEIP. */
   reset(): void {
-    this.#priority.fill(0);
-    this.#pending.fill(0);
-    this.#claimed.fill(0);
-    this.#enable.fill(0);
-    this.#threshold.fill(0);
+    const s = this.state;
+    s.priority.fill(0);
+    s.pending.fill(0);
+    s.claimed.fill(0);
+    s.enableM.fill(0);
+    s.enableS.fill(0);
+    s.thresholdM = 0;
+    s.thresholdS = 0;
     // Line levels belong to the devices; keep them so a device that is
     // still asserting its line is pending again after the next edge.
     for (let ctx = 0; ctx < NUM_CONTEXTS; ctx++) {
@@ -179,66 +266,77 @@ export class Plic {
   }
 
   /**
-   * Capture the device state.
+   * The version-1 record of the state (without `inputs`), which the
+   * `rrcheck` hashes of logs recorded before version 2 cover. Snapshots use
+   * the declared state ({@linkcode plicState}) through the plugin host.
    *
-   * @returns named fields; bitmaps are arrays of 32-bit words, source 0 in
-   * bit 0 of the first word
+   * @returns the record
    */
-  saveState(): Record<string, number | string | number[]> {
-    const w = this.#words;
-    return {
-      numSources: this.numSources,
-      priority: Array.from(this.#priority),
-      pending: Array.from(this.#pending),
-      claimed: Array.from(this.#claimed),
-      levels: Array.from(this.#levels),
-      enableM: Array.from(this.#enable.subarray(0, w)),
-      enableS: Array.from(this.#enable.subarray(w, 2 * w)),
-      thresholdM: this.#threshold[0]!,
-      thresholdS: this.#threshold[1]!,
-    };
+  saveState(): Record<string, number | string | boolean | number[]> {
+    const { inputs: _, ...v1 } = stateRecord(plicState, this.state);
+    return v1;
   }
 
   /**
-   * Restore a state from {@linkcode Plic.saveState}. MEIP and SEIP are not
-   * driven: the hart restores its own `mip`.
+   * Check a restored state and re-derive the outputs from it. MEIP and SEIP
+   * are not driven: the hart restores its own `mip`.
    *
-   * @param s the saved fields
-   * @throws {TypeError} if a field is missing or has the wrong type
    * @throws {RangeError} if the state is for a different number of sources
+   * or its arrays have the wrong length
    */
-  loadState(s: Record<string, number | string | number[]>): void {
-    const n = numField(s, "numSources");
-    if (n !== this.numSources) {
+  afterLoad(): void {
+    const s = this.state, n = this.numSources, w = this.#words;
+    if (s.numSources !== n) {
       throw new RangeError(
-        `Cannot load plic state: it has ${n} sources, this plic ${this.numSources}`,
+        `Cannot load plic state: it has ${s.numSources} sources, this plic ${n}`,
       );
     }
-    const w = this.#words;
-    this.#priority.set(wordsField(s, "priority", n));
-    this.#pending.set(wordsField(s, "pending", w));
-    this.#claimed.set(wordsField(s, "claimed", w));
-    this.#levels.set(wordsField(s, "levels", w));
-    this.#enable.set(wordsField(s, "enableM", w), 0);
-    this.#enable.set(wordsField(s, "enableS", w), w);
-    this.#threshold[0] = numField(s, "thresholdM");
-    this.#threshold[1] = numField(s, "thresholdS");
+    const lengths: [string, number[], number][] = [
+      ["priority", s.priority, n],
+      ["inputs", s.inputs, n],
+      ["pending", s.pending, w],
+      ["claimed", s.claimed, w],
+      ["levels", s.levels, w],
+      ["enableM", s.enableM, w],
+      ["enableS", s.enableS, w],
+    ];
+    for (const [name, a, len] of lengths) {
+      if (a.length !== len) {
+        throw new RangeError(
+          `Cannot load plic state: ${name} has ${a.length} words, expected ${len}`,
+        );
+      }
+    }
     for (let ctx = 0; ctx < NUM_CONTEXTS; ctx++) {
       this.#out[ctx] = this.#best(ctx) !== 0;
     }
   }
 
+  #setInput(irq: number, bit: number, level: boolean): void {
+    const inputs = this.state.inputs;
+    inputs[irq] = (level ? inputs[irq]! | bit : inputs[irq]! & ~bit) >>> 0;
+    // A raise always (re)sets the pending bit, as a single line did; a
+    // lowering clears the source only when no other input holds it high.
+    if (level) this.#setLevel(irq, true);
+    else if (inputs[irq] === 0) this.#setLevel(irq, false);
+  }
+
   #setLevel(irq: number, level: boolean): void {
+    const s = this.state;
     const w = irq >> 5;
     const bit = 1 << (irq & 31);
     if (level) {
-      this.#levels[w]! |= bit;
-      this.#pending[w]! |= bit;
+      s.levels[w] = (s.levels[w]! | bit) >>> 0;
+      s.pending[w] = (s.pending[w]! | bit) >>> 0;
     } else {
-      this.#levels[w]! &= ~bit;
-      this.#pending[w]! &= ~bit;
+      s.levels[w] = (s.levels[w]! & ~bit) >>> 0;
+      s.pending[w] = (s.pending[w]! & ~bit) >>> 0;
     }
     this.#update();
+  }
+
+  #enable(ctx: number): number[] {
+    return ctx === 0 ? this.state.enableM : this.state.enableS;
   }
 
   /**
@@ -246,18 +344,18 @@ export class Plic {
    * claimed and above its threshold; ties go to the lowest number.
    */
   #best(ctx: number): number {
+    const s = this.state;
     let maxIrq = 0;
-    let maxPrio = this.#threshold[ctx]!;
-    const base = ctx * this.#words;
+    let maxPrio = ctx === 0 ? s.thresholdM : s.thresholdS;
+    const enable = this.#enable(ctx);
     for (let w = 0; w < this.#words; w++) {
-      let bits = this.#pending[w]! & ~this.#claimed[w]! &
-        this.#enable[base + w]!;
+      let bits = s.pending[w]! & ~s.claimed[w]! & enable[w]!;
       while (bits !== 0) {
         const j = 31 - Math.clz32(bits & -bits);
         bits &= bits - 1;
         const irq = (w << 5) + j;
         if (irq >= this.numSources) break;
-        const prio = this.#priority[irq]!;
+        const prio = s.priority[irq]!;
         if (prio > maxPrio) {
           maxIrq = irq;
           maxPrio = prio;
@@ -278,14 +376,15 @@ export class Plic {
   }
 
   #read(offset: number): number {
+    const s = this.state;
     if (offset - PRIORITY_BASE < this.numSources * 4) {
-      return this.#priority[(offset - PRIORITY_BASE) >> 2]!;
+      return s.priority[(offset - PRIORITY_BASE) >> 2]!;
     }
     if (
       offset >= PENDING_BASE &&
       offset - PENDING_BASE < (this.numSources + 31) >> 3
     ) {
-      return this.#pending[(offset - PENDING_BASE) >> 2]!;
+      return s.pending[(offset - PENDING_BASE) >> 2]!;
     }
     if (
       offset >= ENABLE_BASE &&
@@ -293,7 +392,7 @@ export class Plic {
     ) {
       const ctx = Math.floor((offset - ENABLE_BASE) / ENABLE_STRIDE);
       const word = (offset & (ENABLE_STRIDE - 1)) >> 2;
-      return word < this.#words ? this.#enable[ctx * this.#words + word]! : 0;
+      return word < this.#words ? this.#enable(ctx)[word]! : 0;
     }
     if (
       offset >= CONTEXT_BASE &&
@@ -301,7 +400,7 @@ export class Plic {
     ) {
       const ctx = Math.floor((offset - CONTEXT_BASE) / CONTEXT_STRIDE);
       const reg = offset & (CONTEXT_STRIDE - 1);
-      if (reg === 0) return this.#threshold[ctx]!;
+      if (reg === 0) return ctx === 0 ? s.thresholdM : s.thresholdS;
       if (reg === 4) return this.#claim(ctx);
     }
     return 0;
@@ -310,17 +409,20 @@ export class Plic {
   #claim(ctx: number): number {
     const irq = this.#best(ctx);
     if (irq !== 0) {
+      const s = this.state;
       const bit = 1 << (irq & 31);
-      this.#pending[irq >> 5]! &= ~bit;
-      this.#claimed[irq >> 5]! |= bit;
+      const w = irq >> 5;
+      s.pending[w] = (s.pending[w]! & ~bit) >>> 0;
+      s.claimed[w] = (s.claimed[w]! | bit) >>> 0;
     }
     this.#update();
     return irq;
   }
 
   #write(offset: number, value: number): void {
+    const s = this.state;
     if (offset - PRIORITY_BASE < this.numSources * 4) {
-      this.#priority[(offset - PRIORITY_BASE) >> 2] = value & PRIORITY_MASK;
+      s.priority[(offset - PRIORITY_BASE) >> 2] = value & PRIORITY_MASK;
       this.#update();
       return;
     }
@@ -333,7 +435,7 @@ export class Plic {
       // QEMU stores the enables without re-evaluating the outputs; the next
       // event does. Re-evaluating at once is what the specification implies.
       if (word < this.#words) {
-        this.#enable[ctx * this.#words + word] = value;
+        this.#enable(ctx)[word] = value >>> 0;
         this.#update();
       }
       return;
@@ -345,22 +447,17 @@ export class Plic {
       const ctx = Math.floor((offset - CONTEXT_BASE) / CONTEXT_STRIDE);
       const reg = offset & (CONTEXT_STRIDE - 1);
       if (reg === 0) {
-        this.#threshold[ctx] = value & PRIORITY_MASK;
+        if (ctx === 0) s.thresholdM = value & PRIORITY_MASK;
+        else s.thresholdS = value & PRIORITY_MASK;
         this.#update();
       } else if (reg === 4 && value < this.numSources) {
         const w = value >> 5;
         const bit = 1 << (value & 31);
-        this.#claimed[w]! &= ~bit;
-        if (this.#levels[w]! & bit) this.#pending[w]! |= bit;
+        s.claimed[w] = (s.claimed[w]! & ~bit) >>> 0;
+        if (s.levels[w]! & bit) s.pending[w] = (s.pending[w]! | bit) >>> 0;
         this.#update();
       }
     }
     // Pending bits are read-only; other offsets are reserved.
   }
 }
-
-const numField = (s: SavedFields, key: string): number =>
-  fields.numField("plic", s, key);
-
-const wordsField = (s: SavedFields, key: string, length: number): number[] =>
-  fields.wordsField("plic", s, key, length);

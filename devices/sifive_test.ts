@@ -17,6 +17,13 @@
 
 import type { MmioRegion } from "../core/bus.ts";
 import { TEST_SIZE } from "../core/memory_map.ts";
+import {
+  defineState,
+  newState,
+  type StateDescription,
+  stateRecord,
+  type StateValues,
+} from "../plugins/state.ts";
 
 const FINISHER_FAIL = 0x3333;
 const FINISHER_PASS = 0x5555;
@@ -37,6 +44,17 @@ export interface SifiveTestOptions {
   onShutdown: (kind: ShutdownKind, code: number) => void;
 }
 
+/** The fields of {@linkcode sifiveTestState}. */
+export const sifiveTestFields: Record<never, never> = {};
+
+/** The SiFive test finisher's state, version 1: it has none. */
+export const sifiveTestState: StateDescription<typeof sifiveTestFields> =
+  defineState({
+    name: "sifive_test",
+    version: 1,
+    fields: sifiveTestFields,
+  });
+
 /**
  * The SiFive test finisher.
  *
@@ -53,8 +71,10 @@ export interface SifiveTestOptions {
  * ```
  */
 export class SifiveTest {
-  /** Version of the layout that {@linkcode SifiveTest.saveState} returns. */
-  static readonly stateVersion = 1;
+  /** The live state, declared by {@linkcode sifiveTestState} (no fields). */
+  readonly state: StateValues<typeof sifiveTestFields> = newState(
+    sifiveTestState,
+  );
   /** The register window. */
   readonly regions: MmioRegion[];
 
@@ -83,20 +103,14 @@ export class SifiveTest {
   reset(): void {}
 
   /**
-   * Capture the device state.
+   * The state as a plain record (empty), which the `rrcheck` hashes of
+   * older logs cover.
    *
-   * @returns an empty record: the finisher has no state
+   * @returns an empty record
    */
-  saveState(): Record<string, number | string | number[]> {
-    return {};
+  saveState(): Record<string, number | string | boolean | number[]> {
+    return stateRecord(sifiveTestState, this.state);
   }
-
-  /**
-   * Restore a state from {@linkcode SifiveTest.saveState}.
-   *
-   * @param _s the saved (empty) record
-   */
-  loadState(_s: Record<string, number | string | number[]>): void {}
 
   #command(value: number): void {
     const status = value & 0xffff;

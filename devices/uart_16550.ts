@@ -22,8 +22,13 @@
 import type { MmioRegion } from "../core/bus.ts";
 import type { VirtualClock, VirtualTimer } from "../core/clock.ts";
 import type { IrqLine } from "../core/irq.ts";
-import * as fields from "./_state_fields.ts";
-import type { SavedFields } from "./_state_fields.ts";
+import {
+  defineState,
+  newState,
+  type StateDescription,
+  stateRecord,
+  type StateValues,
+} from "../plugins/state.ts";
 
 const FIFO_LENGTH = 16;
 
@@ -64,6 +69,37 @@ const FCR_FE = 0x01;
 
 /** Character time after reset: 9600 baud, 10 bits, as QEMU's reset sets it. */
 const RESET_CHAR_TIME_NS = Math.trunc(1e9 / 9600) * 10;
+
+/** The fields of {@linkcode uartState}. */
+export const uartFields = {
+  divider: "u16",
+  rbr: "u8",
+  ier: "u8",
+  iir: "u8",
+  lcr: "u8",
+  mcr: "u8",
+  lsr: "u8",
+  msr: "u8",
+  scr: "u8",
+  fcr: "u8",
+  thrIpending: "u8",
+  timeoutIpending: "u8",
+  charTimeNs: "int",
+  rxFifo: "bytes",
+  timeoutDeadlineNs: "f64",
+} as const;
+
+/**
+ * The UART's state, version 1: the registers, the pending THRE and
+ * character-timeout indications, the character time, the received bytes
+ * waiting in the FIFO (oldest first), and the timeout timer's deadline in
+ * virtual ns (-1 when idle).
+ */
+export const uartState: StateDescription<typeof uartFields> = defineState({
+  name: "ns16550a",
+  version: 1,
+  fields: uartFields,
+});
 
 /** Options for {@linkcode Uart16550}. */
 export interface Uart16550Options {
@@ -109,8 +145,16 @@ export interface Uart16550Options {
  * ```
  */
 export class Uart16550 {
-  /** Version of the layout that {@linkcode Uart16550.saveState} returns. */
-  static readonly stateVersion = 1;
+  /**
+   * The live state, declared by {@linkcode uartState}. The receive FIFO
+   * runs as a ring outside it; `rxFifo` and `timeoutDeadlineNs` are brought
+   * up to date by {@linkcode Uart16550.beforeSave}.
+   */
+  readonly state: StateValues<typeof uartFields> = newState(uartState, {
+    iir: IIR_NO_INT,
+    charTimeNs: RESET_CHAR_TIME_NS,
+    timeoutDeadlineNs: -1,
+  });
   /** The 8-byte register window. */
   readonly regions: MmioRegion[];
 
@@ -120,20 +164,7 @@ export class Uart16550 {
   #timer: VirtualTimer | undefined;
   #baudBase: number;
 
-  #divider = 0;
-  #rbr = 0;
-  #ier = 0;
-  #iir = IIR_NO_INT;
-  #lcr = 0;
-  #mcr = 0;
-  #lsr = 0;
-  #msr = 0;
-  #scr = 0;
-  #fcr = 0;
   #itl = 1;
-  #thrIpending = 0;
-  #timeoutIpending = 0;
-  #charTimeNs = RESET_CHAR_TIME_NS;
   #rx = new Uint8Array(FIFO_LENGTH);
   #rxHead = 0;
   #rxCount = 0;
@@ -150,7 +181,7 @@ export class Uart16550 {
     this.#baudBase = options.baudBase ?? 399193;
     this.#timer = this.#clock?.newTimer("uart.fifo-timeout", () => {
       if (this.#rxCount > 0) {
-        this.#timeoutIpending = 1;
+        this.state.timeoutIpending = 1;
         this.#updateIrq();
       }
     });
@@ -172,11 +203,11 @@ export class Uart16550 {
    * fills); with the FIFO off, 1 if the holding register is empty.
    */
   get rxSpace(): number {
-    if (this.#fcr & FCR_FE) {
+    if (this.state.fcr & FCR_FE) {
       if (this.#rxCount >= FIFO_LENGTH) return 0;
       return this.#rxCount <= this.#itl ? this.#itl - this.#rxCount : 1;
     }
-    return this.#lsr & LSR_DR ? 0 : 1;
+    return this.state.lsr & LSR_DR ? 0 : 1;
   }
 
   /**
@@ -187,9 +218,9 @@ export class Uart16550 {
    * FIFO off, the holding register) is full
    */
   receive(byte: number): boolean {
-    if (this.#fcr & FCR_FE) {
+    if (this.state.fcr & FCR_FE) {
       if (this.#rxCount >= FIFO_LENGTH) return false;
-    } else if (this.#lsr & LSR_DR) {
+    } else if (this.state.lsr & LSR_DR) {
       return false;
     }
     this.#receive1(byte & 0xff);
@@ -199,87 +230,76 @@ export class Uart16550 {
   /** Return to the power-on register values and lower the interrupt. */
   reset(): void {
     // As QEMU's serial_reset_hold: FCR (and so the trigger level) survives.
-    this.#rbr = 0;
-    this.#ier = 0;
-    this.#iir = IIR_NO_INT;
-    this.#lcr = 0;
-    this.#lsr = LSR_TEMT | LSR_THRE;
-    this.#msr = MSR_DCD | MSR_DSR | MSR_CTS;
-    this.#divider = 0x0c;
-    this.#mcr = MCR_OUT2;
-    this.#scr = 0;
-    this.#charTimeNs = RESET_CHAR_TIME_NS;
-    this.#timeoutIpending = 0;
+    this.state.rbr = 0;
+    this.state.ier = 0;
+    this.state.iir = IIR_NO_INT;
+    this.state.lcr = 0;
+    this.state.lsr = LSR_TEMT | LSR_THRE;
+    this.state.msr = MSR_DCD | MSR_DSR | MSR_CTS;
+    this.state.divider = 0x0c;
+    this.state.mcr = MCR_OUT2;
+    this.state.scr = 0;
+    this.state.charTimeNs = RESET_CHAR_TIME_NS;
+    this.state.timeoutIpending = 0;
     this.#timer?.del();
     this.#rxHead = 0;
     this.#rxCount = 0;
-    this.#thrIpending = 0;
+    this.state.thrIpending = 0;
     this.#irq.set(false);
   }
 
   /**
-   * Capture the device state.
+   * The state as a plain record, which the `rrcheck` hashes of older logs
+   * cover. Snapshots use the declared state through the plugin host.
    *
-   * @returns named fields; `rxFifo` lists the queued bytes oldest first and
-   * `timeoutDeadlineNs` is -1 when the timeout timer is idle
+   * @returns the record
    */
-  saveState(): Record<string, number | string | number[]> {
-    const rxFifo: number[] = [];
-    for (let i = 0; i < this.#rxCount; i++) {
-      rxFifo.push(this.#rx[(this.#rxHead + i) % FIFO_LENGTH]!);
-    }
-    const deadline = this.#timer?.deadline ?? Infinity;
-    return {
-      divider: this.#divider,
-      rbr: this.#rbr,
-      ier: this.#ier,
-      iir: this.#iir,
-      lcr: this.#lcr,
-      mcr: this.#mcr,
-      lsr: this.#lsr,
-      msr: this.#msr,
-      scr: this.#scr,
-      fcr: this.#fcr,
-      thrIpending: this.#thrIpending,
-      timeoutIpending: this.#timeoutIpending,
-      charTimeNs: this.#charTimeNs,
-      rxFifo,
-      timeoutDeadlineNs: deadline === Infinity ? -1 : deadline,
-    };
+  saveState(): Record<string, number | string | boolean | number[]> {
+    this.beforeSave();
+    return stateRecord(uartState, this.state);
   }
 
   /**
-   * Restore a state from {@linkcode Uart16550.saveState}. The interrupt line
-   * is not driven: its receiver restores its own view.
-   *
-   * @param s the saved fields
-   * @throws {TypeError} if a field is missing or has the wrong type
+   * Copy the receive ring (oldest byte first) and the timeout timer's
+   * deadline into the state (QEMU's `pre_save`).
    */
-  loadState(s: Record<string, number | string | number[]>): void {
-    const rxFifo = bytesField(s, "rxFifo");
+  beforeSave(): void {
+    const fifo = new Uint8Array(this.#rxCount);
+    for (let i = 0; i < this.#rxCount; i++) {
+      fifo[i] = this.#rx[(this.#rxHead + i) % FIFO_LENGTH]!;
+    }
+    this.state.rxFifo = fifo;
+    const deadline = this.#timer?.deadline ?? Infinity;
+    this.state.timeoutDeadlineNs = deadline === Infinity ? -1 : deadline;
+  }
+
+  /**
+   * Rebuild the receive ring, the trigger level and the timeout timer from
+   * a restored state. The interrupt line is not driven: the PLIC restores
+   * its own inputs.
+   *
+   * @throws {RangeError} if the FIFO holds more than 16 bytes
+   */
+  afterLoad(): void {
+    const s = this.state;
+    const rxFifo = s.rxFifo;
     if (rxFifo.length > FIFO_LENGTH) {
       throw new RangeError(
         `Cannot load uart state: rxFifo holds ${rxFifo.length} bytes, more than ${FIFO_LENGTH}`,
       );
     }
-    this.#divider = numField(s, "divider") & 0xffff;
-    this.#rbr = numField(s, "rbr") & 0xff;
-    this.#ier = numField(s, "ier") & 0x0f;
-    this.#lcr = numField(s, "lcr") & 0xff;
-    this.#mcr = numField(s, "mcr") & 0x1f;
-    this.#lsr = numField(s, "lsr") & 0xff;
-    this.#msr = numField(s, "msr") & 0xff;
-    this.#scr = numField(s, "scr") & 0xff;
-    this.#setFcr(numField(s, "fcr") & 0xc9);
-    this.#iir = numField(s, "iir") & 0xff;
-    this.#thrIpending = numField(s, "thrIpending") ? 1 : 0;
-    this.#timeoutIpending = numField(s, "timeoutIpending") ? 1 : 0;
-    this.#charTimeNs = numField(s, "charTimeNs");
+    s.ier &= 0x0f;
+    s.mcr &= 0x1f;
+    const iir = s.iir;
+    this.#setFcr(s.fcr & 0xc9);
+    s.iir = iir;
+    s.thrIpending = s.thrIpending ? 1 : 0;
+    s.timeoutIpending = s.timeoutIpending ? 1 : 0;
     this.#rxHead = 0;
     this.#rxCount = rxFifo.length;
     this.#rx.fill(0);
     this.#rx.set(rxFifo);
-    const deadline = numField(s, "timeoutDeadlineNs");
+    const deadline = s.timeoutDeadlineNs;
     if (deadline < 0) this.#timer?.del();
     else this.#timer?.mod(deadline);
   }
@@ -293,198 +313,202 @@ export class Uart16550 {
 
   #armTimeout(): void {
     const clock = this.#clock;
-    if (clock) this.#timer!.mod(clock.nowNs() + this.#charTimeNs * 4);
+    if (clock) this.#timer!.mod(clock.nowNs() + this.state.charTimeNs * 4);
   }
 
   #updateIrq(): void {
     let id = IIR_NO_INT;
-    const ier = this.#ier;
-    const lsr = this.#lsr;
+    const ier = this.state.ier;
+    const lsr = this.state.lsr;
     if ((ier & IER_RLSI) && (lsr & LSR_INT_ANY)) {
       id = IIR_RLSI;
-    } else if ((ier & IER_RDI) && this.#timeoutIpending) {
+    } else if ((ier & IER_RDI) && this.state.timeoutIpending) {
       id = IIR_CTI;
     } else if (
       (ier & IER_RDI) && (lsr & LSR_DR) &&
-      (!(this.#fcr & FCR_FE) || this.#rxCount >= this.#itl ||
+      (!(this.state.fcr & FCR_FE) || this.#rxCount >= this.#itl ||
         this.#clock === undefined)
     ) {
       id = IIR_RDI;
-    } else if ((ier & IER_THRI) && this.#thrIpending) {
+    } else if ((ier & IER_THRI) && this.state.thrIpending) {
       id = IIR_THRI;
-    } else if ((ier & IER_MSI) && (this.#msr & MSR_ANY_DELTA)) {
+    } else if ((ier & IER_MSI) && (this.state.msr & MSR_ANY_DELTA)) {
       id = IIR_MSI;
     }
-    this.#iir = id | (this.#iir & 0xf0);
+    this.state.iir = id | (this.state.iir & 0xf0);
     this.#irq.set(id !== IIR_NO_INT);
   }
 
   #updateParameters(): void {
     let frame = 1;
-    if (this.#lcr & 0x08) frame++;
-    frame += (this.#lcr & 0x03) + 5 + (this.#lcr & 0x04 ? 2 : 1);
+    if (this.state.lcr & 0x08) frame++;
+    frame += (this.state.lcr & 0x03) + 5 + (this.state.lcr & 0x04 ? 2 : 1);
     // QEMU computes this in single precision; Math.fround reproduces it.
-    const speed = this.#divider === 0
+    const speed = this.state.divider === 0
       ? 3500
-      : Math.fround(this.#baudBase / this.#divider);
-    this.#charTimeNs = Math.trunc(
+      : Math.fround(this.#baudBase / this.state.divider);
+    this.state.charTimeNs = Math.trunc(
       Math.fround(Math.fround(1e9 / speed) * frame),
     );
   }
 
   #setFcr(value: number): void {
-    this.#fcr = value;
+    this.state.fcr = value;
     if (value & FCR_FE) {
-      this.#iir |= IIR_FE;
+      this.state.iir |= IIR_FE;
       this.#itl = [1, 4, 8, 14][value >> 6]!;
     } else {
-      this.#iir &= ~IIR_FE;
+      this.state.iir &= ~IIR_FE;
     }
   }
 
   #receive1(byte: number): void {
-    if (this.#fcr & FCR_FE) {
+    if (this.state.fcr & FCR_FE) {
       if (this.#rxCount < FIFO_LENGTH) {
         this.#rx[(this.#rxHead + this.#rxCount) % FIFO_LENGTH] = byte;
         this.#rxCount++;
       } else {
-        this.#lsr |= LSR_OE;
+        this.state.lsr |= LSR_OE;
       }
-      this.#lsr |= LSR_DR;
+      this.state.lsr |= LSR_DR;
       this.#armTimeout();
     } else {
-      if (this.#lsr & LSR_DR) this.#lsr |= LSR_OE;
-      this.#rbr = byte;
-      this.#lsr |= LSR_DR;
+      if (this.state.lsr & LSR_DR) this.state.lsr |= LSR_OE;
+      this.state.rbr = byte;
+      this.state.lsr |= LSR_DR;
     }
     this.#updateIrq();
   }
 
   #transmit(byte: number): void {
-    this.#thrIpending = 0;
-    this.#lsr &= ~(LSR_THRE | LSR_TEMT);
+    this.state.thrIpending = 0;
+    this.state.lsr &= ~(LSR_THRE | LSR_TEMT);
     this.#updateIrq();
     // The shift register takes the byte at once, so THR is empty again.
-    this.#lsr |= LSR_THRE;
-    if (!this.#thrIpending) {
-      this.#thrIpending = 1;
+    this.state.lsr |= LSR_THRE;
+    if (!this.state.thrIpending) {
+      this.state.thrIpending = 1;
       this.#updateIrq();
     }
-    if (this.#mcr & MCR_LOOP) this.#receive1(byte);
+    if (this.state.mcr & MCR_LOOP) this.#receive1(byte);
     else this.#output(byte);
-    this.#lsr |= LSR_TEMT;
+    this.state.lsr |= LSR_TEMT;
   }
 
   #read(reg: number): number {
     switch (reg) {
       case 0: {
-        if (this.#lcr & LCR_DLAB) return this.#divider & 0xff;
+        if (this.state.lcr & LCR_DLAB) return this.state.divider & 0xff;
         let ret: number;
-        if (this.#fcr & FCR_FE) {
+        if (this.state.fcr & FCR_FE) {
           ret = this.#rxCount === 0 ? 0 : this.#rxPop();
-          if (this.#rxCount === 0) this.#lsr &= ~(LSR_DR | LSR_BI);
+          if (this.#rxCount === 0) this.state.lsr &= ~(LSR_DR | LSR_BI);
           else this.#armTimeout();
-          this.#timeoutIpending = 0;
+          this.state.timeoutIpending = 0;
         } else {
-          ret = this.#rbr;
-          this.#lsr &= ~(LSR_DR | LSR_BI);
+          ret = this.state.rbr;
+          this.state.lsr &= ~(LSR_DR | LSR_BI);
         }
         this.#updateIrq();
         return ret;
       }
       case 1:
-        return this.#lcr & LCR_DLAB ? this.#divider >> 8 : this.#ier;
+        return this.state.lcr & LCR_DLAB
+          ? this.state.divider >> 8
+          : this.state.ier;
       case 2: {
-        const ret = this.#iir;
+        const ret = this.state.iir;
         if ((ret & IIR_ID) === IIR_THRI) {
-          this.#thrIpending = 0;
+          this.state.thrIpending = 0;
           this.#updateIrq();
         }
         return ret;
       }
       case 3:
-        return this.#lcr;
+        return this.state.lcr;
       case 4:
-        return this.#mcr;
+        return this.state.mcr;
       case 5: {
-        const ret = this.#lsr;
+        const ret = this.state.lsr;
         if (ret & (LSR_BI | LSR_OE)) {
-          this.#lsr &= ~(LSR_BI | LSR_OE);
+          this.state.lsr &= ~(LSR_BI | LSR_OE);
           this.#updateIrq();
         }
         return ret;
       }
       case 6: {
-        if (this.#mcr & MCR_LOOP) {
+        if (this.state.mcr & MCR_LOOP) {
           // In loopback the modem outputs feed the inputs.
-          return ((this.#mcr & 0x0c) << 4) | ((this.#mcr & 0x02) << 3) |
-            ((this.#mcr & 0x01) << 5);
+          return ((this.state.mcr & 0x0c) << 4) |
+            ((this.state.mcr & 0x02) << 3) |
+            ((this.state.mcr & 0x01) << 5);
         }
-        const ret = this.#msr;
+        const ret = this.state.msr;
         if (ret & MSR_ANY_DELTA) {
-          this.#msr &= 0xf0;
+          this.state.msr &= 0xf0;
           this.#updateIrq();
         }
         return ret;
       }
       default:
-        return this.#scr;
+        return this.state.scr;
     }
   }
 
   #write(reg: number, value: number): void {
     switch (reg) {
       case 0:
-        if (this.#lcr & LCR_DLAB) {
-          this.#divider = (this.#divider & 0xff00) | value;
+        if (this.state.lcr & LCR_DLAB) {
+          this.state.divider = (this.state.divider & 0xff00) | value;
           this.#updateParameters();
         } else {
           this.#transmit(value);
         }
         return;
       case 1:
-        if (this.#lcr & LCR_DLAB) {
-          this.#divider = (this.#divider & 0x00ff) | (value << 8);
+        if (this.state.lcr & LCR_DLAB) {
+          this.state.divider = (this.state.divider & 0x00ff) | (value << 8);
           this.#updateParameters();
         } else {
-          const changed = (this.#ier ^ value) & 0x0f;
-          this.#ier = value & 0x0f;
+          const changed = (this.state.ier ^ value) & 0x0f;
+          this.state.ier = value & 0x0f;
           if (changed & IER_THRI) {
             // Turning THRI on re-samples THRE, as QEMU (and Windows) expect.
-            this.#thrIpending = (this.#ier & IER_THRI) && (this.#lsr & LSR_THRE)
-              ? 1
-              : 0;
+            this.state.thrIpending =
+              (this.state.ier & IER_THRI) && (this.state.lsr & LSR_THRE)
+                ? 1
+                : 0;
           }
           if (changed) this.#updateIrq();
         }
         return;
       case 2: {
         let v = value;
-        if ((v ^ this.#fcr) & FCR_FE) v |= FCR_XFR | FCR_RFR;
+        if ((v ^ this.state.fcr) & FCR_FE) v |= FCR_XFR | FCR_RFR;
         if (v & FCR_RFR) {
-          this.#lsr &= ~(LSR_DR | LSR_BI);
+          this.state.lsr &= ~(LSR_DR | LSR_BI);
           this.#timer?.del();
-          this.#timeoutIpending = 0;
+          this.state.timeoutIpending = 0;
           this.#rxHead = 0;
           this.#rxCount = 0;
         }
         if (v & FCR_XFR) {
-          this.#lsr |= LSR_THRE;
-          this.#thrIpending = 1;
+          this.state.lsr |= LSR_THRE;
+          this.state.thrIpending = 1;
         }
         this.#setFcr(v & 0xc9);
         this.#updateIrq();
         return;
       }
       case 3:
-        this.#lcr = value;
+        this.state.lcr = value;
         this.#updateParameters();
         return;
       case 4:
-        this.#mcr = value & 0x1f;
+        this.state.mcr = value & 0x1f;
         return;
       case 7:
-        this.#scr = value;
+        this.state.scr = value;
         return;
       default:
         // LSR and MSR are read-only.
@@ -492,9 +516,3 @@ export class Uart16550 {
     }
   }
 }
-
-const numField = (s: SavedFields, key: string): number =>
-  fields.numField("uart", s, key);
-
-const bytesField = (s: SavedFields, key: string): number[] =>
-  fields.bytesField("uart", s, key);

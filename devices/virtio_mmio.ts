@@ -15,6 +15,12 @@
  */
 
 import type { MmioRegion } from "../core/bus.ts";
+import {
+  defineState,
+  newState,
+  type StateDescription,
+  type StateValues,
+} from "../plugins/state.ts";
 
 const MAGIC_VALUE = 0x74726976;
 const VERSION = 2;
@@ -25,6 +31,17 @@ export interface VirtioMmioSlotOptions {
   /** Physical base address (`VIRTIO_BASE + i * VIRTIO_SIZE` on `virt`). */
   base: number;
 }
+
+/** The fields of {@linkcode virtioMmioState}. */
+export const virtioMmioFields: Record<never, never> = {};
+
+/** An empty virtio-mmio slot's state, version 1: it has none. */
+export const virtioMmioState: StateDescription<typeof virtioMmioFields> =
+  defineState({
+    name: "virtio-mmio",
+    version: 1,
+    fields: virtioMmioFields,
+  });
 
 /**
  * A virtio-mmio (version 2) transport with no device behind it.
@@ -40,8 +57,10 @@ export interface VirtioMmioSlotOptions {
  * ```
  */
 export class VirtioMmioSlot {
-  /** Version of the layout that {@linkcode VirtioMmioSlot.saveState} returns. */
-  static readonly stateVersion = 1;
+  /** The live state, declared by {@linkcode virtioMmioState} (no fields). */
+  readonly state: StateValues<typeof virtioMmioFields> = newState(
+    virtioMmioState,
+  );
   /** The 0x200-byte register window. */
   readonly regions: MmioRegion[];
 
@@ -74,20 +93,4 @@ export class VirtioMmioSlot {
 
   /** Nothing to reset. */
   reset(): void {}
-
-  /**
-   * Capture the device state.
-   *
-   * @returns an empty record: an empty slot has no state
-   */
-  saveState(): Record<string, number | string | number[]> {
-    return {};
-  }
-
-  /**
-   * Restore a state from {@linkcode VirtioMmioSlot.saveState}.
-   *
-   * @param _s the saved (empty) record
-   */
-  loadState(_s: Record<string, number | string | number[]>): void {}
 }

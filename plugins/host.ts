@@ -11,26 +11,32 @@
  * @module
  */
 
-import type { Bus } from "../core/bus.ts";
+import type { Bus, MmioRegion } from "../core/bus.ts";
 import type { VirtualClock } from "../core/clock.ts";
 import type { InterruptTarget, IrqLine } from "../core/irq.ts";
 import {
   type AnyDevicePlugin,
+  type BoardWiring,
   checkedEmit,
   CORE_EVENT_KINDS,
   type DeviceContext,
   type DeviceInstance,
+  type DeviceState,
   type EventCodec,
   type GuestClock,
   type GuestMemory,
+  PluginCallbackError,
   PluginError,
   type PluginRegistry,
   UnknownEventKindError,
 } from "./registry.ts";
 import { parseOptions } from "./options.ts";
-import { ReplayLogReader } from "../replay/log.ts";
-import type { NondetEvent } from "../replay/nondet.ts";
-import { decodeState, encodeState } from "./state.ts";
+import {
+  assignState,
+  decodeState,
+  encodeState,
+  type StateDescription,
+} from "./state.ts";
 
 /** A plugin device to put on the board, as `-device` describes it. */
 export interface DeviceSpec {
@@ -53,6 +59,14 @@ export interface DeviceSpec {
    * @default {{}}
    */
   options?: string | Readonly<Record<string, string>>;
+  /**
+   * Where the device's on-demand host data comes from in this process: a
+   * started backend's `pull` (see {@linkcode DeviceContext.pull}). Leave it
+   * out in a replay, where the log serves every pulled value.
+   *
+   * @default {undefined}
+   */
+  pull?: (kind: string) => unknown;
 }
 
 /** A device the host created. */
@@ -67,6 +81,13 @@ export interface HostedDevice {
   readonly addr: number;
   /** Its PLIC source, if any. */
   readonly irq: number | undefined;
+  /**
+   * The MMIO regions to map on the bus: the instance's, and for a `-device`
+   * plugin wrapped so that an exception in its `read` or `write` becomes a
+   * {@linkcode PluginCallbackError} naming the plugin, the instance, the
+   * offset and the guest pc.
+   */
+  readonly regions: readonly MmioRegion[];
 }
 
 /** What the host needs from the board. */
@@ -75,16 +96,70 @@ export interface PluginHostOptions {
   bus: Bus;
   /** The virtual clock. */
   clock: VirtualClock;
-  /** The hart (for CLINT/PLIC wiring). */
+  /** The hart (board wiring for the CLINT and the PLIC, see {@linkcode BoardWiring}). */
   hart: InterruptTarget;
-  /** A PLIC input line. */
+  /**
+   * A PLIC input line, for boards whose interrupt controller is not created
+   * through the host (the controller's `provideInterruptLines` wins).
+   */
   plicLine: (source: number) => IrqLine;
   /**
-   * Where a device's own `emit` goes, already checked and encoded.
+   * Where a device's own `emit` goes, already checked and encoded; the kind
+   * is qualified with the instance (`kind@instance`).
    *
    * @default {(kind, payload) => host.apply(kind, payload)}
    */
   deliver?: (kind: string, payload: Uint8Array) => void;
+  /**
+   * The guest's pc and instruction count, for the errors of plugin
+   * callbacks.
+   *
+   * @default {undefined}
+   */
+  where?: () => { pc: bigint; icount: number };
+}
+
+/**
+ * Qualify an event kind with the device instance it belongs to:
+ * `sensor.reading@sensor2`. This is the name the log gives the kind, so
+ * that each instance of a plugin gets its own events back in a replay.
+ *
+ * @param kind the declared kind
+ * @param instance the instance name
+ * @returns `kind@instance`
+ * @example
+ * ```ts
+ * import { qualifyKind, splitKind } from "./host.ts";
+ * const q = qualifyKind("sensor.reading", "sensor2");
+ * console.log(q, splitKind(q)); // sensor.reading@sensor2 { kind: "sensor.reading", instance: "sensor2" }
+ * ```
+ */
+export function qualifyKind(kind: string, instance: string): string {
+  return `${kind}@${instance}`;
+}
+
+/**
+ * Split a logged event kind into the declared kind and the instance. A log
+ * recorded before events were per instance has the bare kind: its instance
+ * is undefined, and the event goes to the first instance that brings it.
+ *
+ * @param logged `kind@instance` or `kind`
+ * @returns the parts
+ */
+export function splitKind(
+  logged: string,
+): { kind: string; instance: string | undefined } {
+  const at = logged.lastIndexOf("@");
+  return at < 0
+    ? { kind: logged, instance: undefined }
+    : { kind: logged.slice(0, at), instance: logged.slice(at + 1) };
+}
+
+const INSTANCE_NAME = /^[A-Za-z0-9_.-]+$/;
+
+interface Owner {
+  codec: EventCodec<unknown, unknown>;
+  device: HostedDevice;
 }
 
 /**
@@ -117,7 +192,7 @@ export interface PluginHostOptions {
  *   plicLine: () => ({ set() {} }),
  * });
  * const dev = host.add({ plugin: latch, addr: 0x1000_0000 });
- * host.apply("latch.set", new Uint8Array([7]));
+ * host.apply("latch.set@latch", new Uint8Array([7]));
  * console.log((dev.instance as unknown as { value: number }).value); // 7
  * ```
  */
@@ -125,12 +200,15 @@ export class PluginHost {
   #registry: PluginRegistry;
   #options: PluginHostOptions;
   #devices: HostedDevice[] = [];
-  #owners = new Map<
-    string,
-    { codec: EventCodec<unknown, unknown>; device: HostedDevice }
-  >();
+  /** `kind@instance` -> its codec and device. */
+  #owners = new Map<string, Owner>();
+  /** bare kind -> the first instance that brings it (old logs). */
+  #firstOwners = new Map<string, Owner>();
   #clock: GuestClock;
   #memory: GuestMemory;
+  #connect: ((source: number) => IrqLine) | undefined;
+  /** `kind@instance` -> values applied and not yet pulled. */
+  #pulled = new Map<string, unknown[]>();
 
   /**
    * Make a host.
@@ -168,19 +246,29 @@ export class PluginHost {
   }
 
   /**
-   * The context a device gets.
+   * The context a device gets: its own interrupt line (a new input of its
+   * PLIC source, wire-ORed with the other devices on that source), the
+   * virtual clock, guest memory, and `emit`/`pull` for the kinds it
+   * declares. Nothing of the hart or of other lines.
    *
    * @param plugin the device plugin
-   * @param where its name, address and interrupt
+   * @param where its name, address, interrupt, and on-demand source
    * @returns the context
    */
   context(
     plugin: AnyDevicePlugin,
-    where: { name: string; addr: number; irq?: number | undefined },
+    where: {
+      name: string;
+      addr: number;
+      irq?: number | undefined;
+      pull?: ((kind: string) => unknown) | undefined;
+    },
   ): DeviceContext {
     const o = this.#options;
     const irqNumber = where.irq;
-    const line = irqNumber === undefined ? undefined : o.plicLine(irqNumber);
+    const line = irqNumber === undefined
+      ? undefined
+      : (this.#connect ?? o.plicLine)(irqNumber);
     const irq: IrqLine = line ?? {
       set: () => {
         throw new PluginError(
@@ -190,21 +278,46 @@ export class PluginHost {
       },
     };
     const deliver = o.deliver ?? ((k, p) => this.apply(k, p));
-    const emit = checkedEmit(plugin, (kind, value) => {
+    const instance = where.name;
+    const encodeFor = (kind: string, value: unknown): Uint8Array => {
       if (CORE_EVENT_KINDS.includes(kind)) {
         throw new PluginError(
           plugin.name,
           `a device cannot emit the core event kind ${kind}; the board feeds it`,
         );
       }
-      const owner = this.#owners.get(kind);
-      if (!owner) {
+      const codec = plugin.events?.[kind] as
+        | EventCodec<unknown, unknown>
+        | undefined;
+      if (!codec) {
         throw new PluginError(
           plugin.name,
-          `it emitted ${kind}, but no device on the board brings a codec for it`,
+          `it emitted ${kind}, but brings no codec for it; add it to events`,
         );
       }
-      deliver(kind, owner.codec.encode(value));
+      return codec.encode(value);
+    };
+    const emit = checkedEmit(plugin, (kind, value) => {
+      deliver(qualifyKind(kind, instance), encodeFor(kind, value));
+    });
+    const pull = checkedPull(plugin, (kind) => {
+      const key = qualifyKind(kind, instance);
+      let queue = this.#pulled.get(key);
+      if (!queue?.length && where.pull) {
+        // Recording (or a plain run): ask the host now, and hand the value
+        // over as an event at this instruction, as an emit does; its codec's
+        // apply queues it here. In a replay the log's event did that already.
+        const value = where.pull(kind);
+        deliver(key, encodeFor(kind, value));
+        queue = this.#pulled.get(key);
+      }
+      if (!queue?.length) {
+        throw new PluginError(
+          plugin.name,
+          `device ${instance} pulled ${kind}, but there is no value for it: no backend answers pulls (start its backend), or the replay log has none at this instruction`,
+        );
+      }
+      return queue.shift();
     });
     return Object.freeze({
       name: where.name,
@@ -214,13 +327,16 @@ export class PluginHost {
       clock: this.#clock,
       memory: this.#memory,
       emit: emit as DeviceContext["emit"],
-      hart: o.hart,
-      plicLine: o.plicLine,
+      pull: pull as DeviceContext["pull"],
     });
   }
 
   /**
-   * Create a built-in device with board wiring options.
+   * Create a built-in device of the board: it gets the board's own wiring
+   * ({@linkcode BoardWiring}: the hart, and for the interrupt controller
+   * the right to provide the devices' lines). Only the board calls this; a
+   * `-device` plugin goes through {@linkcode PluginHost.add} and gets no
+   * wiring.
    *
    * @param plugin the plugin (registered)
    * @param where its name, address and interrupt
@@ -234,13 +350,20 @@ export class PluginHost {
   ): ReturnType<P["create"]> {
     const name = where.name ?? plugin.name;
     const ctx = this.context(plugin, { ...where, name });
-    const instance = this.#registry.create(plugin, ctx, options);
+    const wiring: BoardWiring = Object.freeze({
+      hart: this.#options.hart,
+      provideInterruptLines: (connect: (source: number) => IrqLine) => {
+        this.#connect = connect;
+      },
+    });
+    const instance = this.#registry.create(plugin, ctx, options, wiring);
     this.#track({
       name,
       plugin,
       instance: instance as DeviceInstance,
       addr: where.addr,
       irq: where.irq,
+      regions: (instance as DeviceInstance).regions,
     });
     return instance;
   }
@@ -251,7 +374,9 @@ export class PluginHost {
    *
    * @param spec the plugin, address, interrupt and options
    * @returns the device
-   * @throws {PluginError} if the plugin fails registration
+   * @throws {PluginError} if the plugin fails registration, the instance
+   * name is taken or malformed, or its create function throws (naming the
+   * plugin, the instance and the cause)
    * @throws {PluginOptionsError} if its options are bad
    */
   add(spec: DeviceSpec): HostedDevice {
@@ -260,6 +385,14 @@ export class PluginHost {
       this.#registry.register(plugin);
     }
     const name = spec.name ?? plugin.name;
+    if (!INSTANCE_NAME.test(name)) {
+      throw new PluginError(
+        plugin.name,
+        `its instance name ${
+          JSON.stringify(name)
+        } must be letters, digits, _ . and -; fix name=`,
+      );
+    }
     if (this.#devices.some((d) => d.name === name)) {
       throw new PluginError(
         plugin.name,
@@ -275,33 +408,90 @@ export class PluginHost {
       name,
       addr: spec.addr,
       irq: spec.irq,
+      pull: spec.pull,
     });
-    const instance = plugin.create(ctx, options) as DeviceInstance;
+    let instance: DeviceInstance;
+    try {
+      instance = plugin.create(ctx, options) as DeviceInstance;
+    } catch (e) {
+      throw new PluginError(
+        plugin.name,
+        `its create function failed for device ${name}: ${errorText(e)}`,
+        { cause: e },
+      );
+    }
     if (!instance || !Array.isArray(instance.regions)) {
       throw new PluginError(
         plugin.name,
         "its create function must return an object with regions and reset",
       );
     }
-    const dev = { name, plugin, instance, addr: spec.addr, irq: spec.irq };
+    const s = plugin.state;
+    if (s && isDescription(s) && typeof instance.state !== "object") {
+      throw new PluginError(
+        plugin.name,
+        `it declares state ${s.name}, but its instance has no state object; return state: newState(${s.name}State) from create`,
+      );
+    }
+    const dev: HostedDevice = {
+      name,
+      plugin,
+      instance,
+      addr: spec.addr,
+      irq: spec.irq,
+      regions: instance.regions.map((r) => this.#guard(plugin, name, r)),
+    };
     this.#track(dev);
     return dev;
+  }
+
+  /** Wrap a plugin region so that a throw names the plugin and the access. */
+  #guard(plugin: AnyDevicePlugin, name: string, r: MmioRegion): MmioRegion {
+    const fail = (what: string, offset: number, e: unknown): never => {
+      if (e instanceof PluginCallbackError) throw e;
+      throw new PluginCallbackError({
+        plugin: plugin.name,
+        instance: name,
+        callback: `MMIO ${what} of region ${r.name}`,
+        offset,
+        ...this.#options.where?.(),
+        cause: e,
+      });
+    };
+    return {
+      ...r,
+      read: (offset, size) => {
+        try {
+          return r.read(offset, size);
+        } catch (e) {
+          return fail("read", offset, e);
+        }
+      },
+      write: (offset, size, value) => {
+        try {
+          return r.write(offset, size, value);
+        } catch (e) {
+          return fail("write", offset, e);
+        }
+      },
+    };
   }
 
   #track(dev: HostedDevice): void {
     this.#devices.push(dev);
     for (const [kind, codec] of Object.entries(dev.plugin.events ?? {})) {
-      if (!this.#owners.has(kind)) {
-        this.#owners.set(kind, {
-          codec: codec as EventCodec<unknown, unknown>,
-          device: dev,
-        });
-      }
+      const owner = {
+        codec: codec as EventCodec<unknown, unknown>,
+        device: dev,
+      };
+      this.#owners.set(qualifyKind(kind, dev.name), owner);
+      if (!this.#firstOwners.has(kind)) this.#firstOwners.set(kind, owner);
     }
   }
 
   /**
-   * The event kinds the devices on the board can apply.
+   * The event kinds the devices on the board can apply, each qualified
+   * with its instance (`kind@instance`).
    *
    * @returns the kinds
    */
@@ -313,18 +503,20 @@ export class PluginHost {
    * Refuse a replay log that holds plugin event kinds that no device on
    * the board brings. Call it before replaying.
    *
-   * @param kinds the plugin event kinds in the log
+   * @param kinds the plugin event kinds in the log (`kind@instance`, or a
+   * bare kind from an older log)
    * @throws {UnknownEventKindError} listing them
    */
   checkLogKinds(kinds: Iterable<string>): void {
-    const unknown = [...new Set(kinds)].filter((k) => !this.#owners.has(k));
+    const unknown = [...new Set(kinds)].filter((k) => !this.#find(k));
     if (unknown.length > 0) throw new UnknownEventKindError(unknown.sort());
   }
 
   /**
    * Encode a value of an event kind with its codec.
    *
-   * @param kind the event kind
+   * @param kind the event kind (`kind@instance`, or a bare kind for its
+   * first instance)
    * @param value the value
    * @returns the bytes for the log
    * @throws {PluginError} if no device brings the kind
@@ -334,24 +526,57 @@ export class PluginHost {
   }
 
   /**
-   * Apply an event to the device that brings its kind: decode the payload
-   * and call the codec's `apply`.
+   * Apply an event to the device instance it belongs to: decode the
+   * payload and call the codec's `apply`.
    *
-   * @param kind the event kind
+   * @param kind `kind@instance`; a bare kind (a log recorded before events
+   * were per instance) goes to the first instance that brings it
    * @param payload the encoded value
    * @throws {PluginError} if no device brings the kind
+   * @throws {PluginCallbackError} if the codec throws
    */
   apply(kind: string, payload: Uint8Array): void {
     const o = this.#owner(kind);
-    o.codec.apply(o.device.instance, o.codec.decode(payload));
+    const bare = splitKind(kind).kind;
+    let value: unknown;
+    try {
+      value = o.codec.decode(payload);
+      if (o.device.plugin.pulls?.includes(bare)) {
+        const key = qualifyKind(bare, o.device.name);
+        const q = this.#pulled.get(key);
+        if (q) q.push(value);
+        else this.#pulled.set(key, [value]);
+      }
+      o.codec.apply(o.device.instance, value);
+    } catch (e) {
+      if (e instanceof PluginCallbackError) throw e;
+      throw new PluginCallbackError({
+        plugin: o.device.plugin.name,
+        instance: o.device.name,
+        callback: `the event ${bare}'s ${
+          value === undefined ? "decode" : "apply"
+        }`,
+        ...this.#options.where?.(),
+        cause: e,
+      });
+    }
   }
 
-  #owner(kind: string) {
-    const o = this.#owners.get(kind);
+  #find(kind: string): Owner | undefined {
+    return kind.includes("@")
+      ? this.#owners.get(kind)
+      : this.#firstOwners.get(kind);
+  }
+
+  #owner(kind: string): Owner {
+    const o = this.#find(kind);
     if (!o) {
+      const { kind: bare, instance } = splitKind(kind);
       throw new PluginError(
-        kind,
-        `no device on the board brings replay event kind ${kind}`,
+        bare,
+        instance === undefined
+          ? `no device on the board brings replay event kind ${bare}`
+          : `no device named ${instance} on the board brings replay event kind ${bare}; load it with -device PLUGIN,name=${instance}`,
       );
     }
     return o;
@@ -366,11 +591,17 @@ export class PluginHost {
   saveState(dev: HostedDevice): Uint8Array | undefined {
     const s = dev.plugin.state;
     if (!s) return undefined;
-    return encodeState(s.description, s.save(dev.instance));
+    if (isDescription(s)) {
+      dev.instance.beforeSave?.();
+      return encodeState(s, liveState(dev));
+    }
+    const c = s as DeviceState<DeviceInstance>;
+    return encodeState(c.description, c.save(dev.instance));
   }
 
   /**
-   * Restore a device's declared state (through its `postLoad`).
+   * Restore a device's declared state (through its `postLoad`, then the
+   * instance's `afterLoad`).
    *
    * @param dev the device
    * @param bytes what {@linkcode PluginHost.saveState} returned
@@ -381,50 +612,97 @@ export class PluginHost {
     if (!s) {
       throw new PluginError(dev.plugin.name, "it declares no state");
     }
-    s.load(dev.instance, decodeState(s.description, bytes));
+    if (isDescription(s)) {
+      assignState(liveState(dev), decodeState(s, bytes));
+      dev.instance.afterLoad?.();
+      return;
+    }
+    const c = s as DeviceState<DeviceInstance>;
+    c.load(dev.instance, decodeState(c.description, bytes));
   }
 }
 
+function isDescription(
+  s: NonNullable<AnyDevicePlugin["state"]>,
+): s is StateDescription {
+  return "fields" in s;
+}
+
+function liveState(dev: HostedDevice): Record<string, never> {
+  const v = dev.instance.state;
+  if (typeof v !== "object" || v === null) {
+    throw new PluginError(
+      dev.plugin.name,
+      `device ${dev.name} has no state object to save or restore`,
+    );
+  }
+  return v as Record<string, never>;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /**
- * Refuse a replay log that holds plugin event kinds that none of the given
- * plugin devices brings, before a machine is built. Takes the log as bytes
- * (QEMU's format: the kinds that `EVENT_DEJA_PLUGIN_KIND` declares) or as the in-process list of
- * events; a corrupt or cut log is left to the replayer to report.
+ * Check the kinds a device pulls against its declaration, as
+ * {@linkcode checkedEmit} does for emits.
+ */
+function checkedPull(
+  plugin: AnyDevicePlugin,
+  source: (kind: string) => unknown,
+): (kind: string) => unknown {
+  const declared = plugin.pulls ?? [];
+  return (kind) => {
+    if (!declared.includes(kind)) {
+      throw new PluginError(
+        plugin.name,
+        `it pulled replay event kind ${
+          JSON.stringify(kind)
+        }, which it does not declare; add it to pulls (declared: ${
+          declared.length ? declared.join(", ") : "none"
+        })`,
+      );
+    }
+    return source(kind);
+  };
+}
+
+/**
+ * Refuse plugin event kinds that none of the given plugin devices brings.
+ * The replay layer lists the kinds of its log and calls this before a
+ * machine is built.
  *
- * @param log the log
- * @param devices the plugin devices of the replaying machine
+ * @param kinds the plugin event kinds of a log: `kind@instance`, or bare
+ * kinds from a log recorded before events were per instance
+ * @param devices the plugin devices of the replaying machine, with their
+ * instance names (a device given without a name accepts its kinds for any
+ * instance)
  * @throws {UnknownEventKindError} listing the kinds no device brings
  * @example Refuse a sensor log without the sensor plugin
  * ```ts
- * import { checkLogEventKinds } from "./host.ts";
+ * import { checkEventKinds } from "./host.ts";
  * try {
- *   checkLogEventKinds([{ kind: "plugin", icount: 1, event: "sensor.reading", payload: new Uint8Array(4) }], []);
+ *   checkEventKinds(["sensor.reading@sensor"], []);
  * } catch (e) {
  *   console.log((e as Error).name); // UnknownEventKindError
  * }
  * ```
  */
-export function checkLogEventKinds(
-  log: Uint8Array | readonly NondetEvent[],
-  devices: readonly { plugin: AnyDevicePlugin }[],
+export function checkEventKinds(
+  kinds: Iterable<string>,
+  devices: readonly { plugin: AnyDevicePlugin; name?: string }[],
 ): void {
-  const found = new Set<string>();
-  if (log instanceof Uint8Array) {
-    try {
-      for (const e of new ReplayLogReader(log)) {
-        if (e.kind === "plugin-event" || e.kind === "plugin-kind") {
-          found.add(e.event);
-        }
-      }
-    } catch {
-      // A corrupt or cut log: the replayer reports it.
+  const known = new Set<string>();
+  const anyInstance = new Set<string>();
+  for (const d of devices) {
+    for (const k of Object.keys(d.plugin.events ?? {})) {
+      known.add(k);
+      if (d.name === undefined) anyInstance.add(k);
+      else known.add(qualifyKind(k, d.name));
     }
-  } else {
-    for (const e of log) if (e.kind === "plugin") found.add(e.event);
   }
-  const known = new Set(
-    devices.flatMap((d) => Object.keys(d.plugin.events ?? {})),
-  );
-  const unknown = [...found].filter((k) => !known.has(k)).sort();
+  const unknown = [...new Set(kinds)].filter((k) =>
+    !known.has(k) && !anyInstance.has(splitKind(k).kind)
+  ).sort();
   if (unknown.length > 0) throw new UnknownEventKindError(unknown);
 }

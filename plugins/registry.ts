@@ -217,19 +217,42 @@ export interface DeviceContext<
   /** Guest physical memory (DMA). */
   readonly memory: GuestMemory;
   /**
-   * Report a nondeterministic input that the device itself read from the
-   * host. Prefer a backend plugin for host I/O.
+   * Hand a value of a declared kind to the machine as a replay event of
+   * this instance (`kind@name` in the log); the kind's codec's `apply`
+   * delivers it. Host data should come from a backend plugin.
    */
   readonly emit: Emit<K, V>;
-  /** Built-in wiring: the hart's pending-interrupt bits (CLINT, PLIC). */
+  /**
+   * Ask for host data now, at the instruction that needs it (an RNG word, a
+   * sensor sampled when the guest reads it). The kind must be in the
+   * plugin's `pulls` and have a codec. In a recording the backend's
+   * `pull(kind)` answers, and the value is logged as one event of this
+   * instance at this instruction; in a replay the log serves it. Returns
+   * the decoded value (the codec's `apply` also sees it).
+   *
+   * @param kind a kind listed in `pulls`
+   * @returns the value
+   * @throws {PluginError} if no backend answers and the log has no value
+   */
+  pull<E extends K>(kind: E): E extends keyof V ? V[E] : unknown;
+}
+
+/**
+ * Board wiring that only the board's own devices get: the third argument of
+ * a built-in's `create`, handed over by `PluginHost.createBuiltin`
+ * (which only the board calls). A device loaded with `-device` never gets
+ * it: its context reaches only its own interrupt line and what it declared.
+ */
+export interface BoardWiring {
+  /** The hart's pending-interrupt bits (the CLINT and the PLIC drive them). */
   readonly hart: InterruptTarget;
   /**
-   * Built-in wiring: any PLIC input line.
+   * For the interrupt controller: give the board the function that connects
+   * a device to a source, one new input per device (wire-ORed).
    *
-   * @param source PLIC source number, 1 to 95
-   * @returns the line
+   * @param connect makes a new input line of a source
    */
-  plicLine(source: number): IrqLine;
+  provideInterruptLines(connect: (source: number) => IrqLine): void;
 }
 
 /** What every device instance offers the board. */
@@ -238,6 +261,23 @@ export interface DeviceInstance {
   readonly regions: readonly MmioRegion[];
   /** Return to the power-on state. */
   reset(): void;
+  /**
+   * The live values of the declared state (when the plugin's `state` is a
+   * {@linkcode StateDescription}): the host saves this object and restores
+   * into it, field by field.
+   */
+  readonly state?: Record<string, unknown>;
+  /**
+   * QEMU's `pre_save`: bring state fields up to date from what is not kept
+   * in them (a timer's deadline), just before a save.
+   */
+  beforeSave?(): void;
+  /**
+   * QEMU's `post_load`: re-derive what follows from the restored fields
+   * (re-arm a timer, a cached value). It must touch only this device: not
+   * its interrupt line (the interrupt controller restores its own inputs).
+   */
+  afterLoad?(): void;
 }
 
 /**
@@ -309,10 +349,20 @@ export interface DevicePlugin<
   readonly options?: S;
   /** Replay event kinds that the plugin (or its backend) may emit. */
   readonly produces?: readonly K[];
+  /**
+   * Kinds (also in `produces`, with a codec) that the device asks for on
+   * demand with `ctx.pull(kind)`, answered by its backend's `pull`.
+   */
+  readonly pulls?: readonly K[];
   /** Codecs of the event kinds it brings. */
   readonly events?: EventCodecs<V>;
-  /** Its declared state. */
-  readonly state?: DeviceState<I, F>;
+  /**
+   * Its declared state: a {@linkcode StateDescription} whose values the
+   * instance keeps in its `state` property (the fields are written once), or,
+   * for state that is not kept as plain fields, a {@linkcode DeviceState}
+   * with its own `save` and `load`.
+   */
+  readonly state?: StateDescription<F> | DeviceState<I, F>;
   /** The backend that feeds it from the host (runs on the main loop). */
   readonly backend?: AnyBackendPlugin;
   /**
@@ -320,11 +370,14 @@ export interface DevicePlugin<
    *
    * @param ctx what the board offers
    * @param options the parsed options (for built-ins, board wiring)
+   * @param wiring the board's own wiring: only built-ins get it, from
+   * `PluginHost.createBuiltin`
    * @returns the instance
    */
   create(
     ctx: DeviceContext<K, V>,
     options: O,
+    wiring?: BoardWiring,
   ): I;
 }
 
@@ -404,7 +457,21 @@ export interface BackendInstance {
    * @param bytes the bytes
    */
   write?(bytes: Uint8Array): void;
-  /** Called by the host loop from time to time: read the host source. */
+  /**
+   * Answer a device's on-demand request (`ctx.pull(kind)` in the device):
+   * return the host data now (an RNG word, a fresh sensor sample). It runs
+   * synchronously, in the thread of the machine, at the instruction that
+   * asks; the value is logged, so a replay does not call it.
+   *
+   * @param kind the kind the device pulled
+   * @returns the value, of the kind's codec type
+   */
+  pull?(kind: string): unknown;
+  /**
+   * Called by the host loop from time to time (character backends: drain
+   * the host source, emitting what arrived). Host data that a device needs
+   * at a given instruction should be pulled instead.
+   */
   poll?(): void;
   /** Release host resources (files, sockets). */
   close?(): void | Promise<void>;
@@ -567,9 +634,10 @@ export type AnyDevicePlugin =
      *
      * @param ctx what the board offers
      * @param options the parsed options
+     * @param wiring the board's own wiring (built-ins only)
      */
     // deno-lint-ignore no-explicit-any
-    create(ctx: any, options: any): any;
+    create(ctx: any, options: any, wiring?: BoardWiring): any;
   };
 /** Any backend plugin. */
 export type AnyBackendPlugin =
@@ -633,6 +701,73 @@ export class PluginError extends Error {
     super(`Cannot load plugin ${plugin}: ${detail}`, options);
     this.name = "PluginError";
     this.plugin = plugin;
+  }
+}
+
+/**
+ * A plugin's callback threw: its `create`, an MMIO `read` or `write`, an
+ * event codec, a backend's `emit` of an undeclared kind, or an
+ * instrumentation hook. The message is one line that names the plugin, the
+ * instance, the callback, the MMIO offset and the guest pc when known, and
+ * the cause; the original error is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { PluginCallbackError } from "./registry.ts";
+ * const e = new PluginCallbackError({
+ *   plugin: "trng", instance: "trng0", callback: "MMIO read of region trng",
+ *   offset: 8, pc: 0x80000010n, icount: 42, cause: new Error("no entropy"),
+ * });
+ * console.log(e.message);
+ * // Plugin trng (instance trng0) failed in MMIO read of region trng at offset 0x8, guest pc 0x80000010 (instruction 42): no entropy
+ * ```
+ */
+export class PluginCallbackError extends Error {
+  /** The plugin's name. */
+  readonly plugin: string;
+  /** The instance's name. */
+  readonly instance: string;
+  /** The callback that threw. */
+  readonly callback: string;
+  /** The MMIO offset, for `read` and `write`. */
+  readonly offset: number | undefined;
+  /** The guest pc, when the board told the host. */
+  readonly pc: bigint | undefined;
+
+  /**
+   * Create the error.
+   *
+   * @param where the plugin, instance, callback, offset, pc, icount and
+   * the cause
+   */
+  constructor(where: {
+    plugin: string;
+    instance: string;
+    callback: string;
+    offset?: number | undefined;
+    pc?: bigint | undefined;
+    icount?: number | undefined;
+    cause: unknown;
+  }) {
+    const c = where.cause;
+    const why = c instanceof Error ? c.message : String(c);
+    const at = [
+      where.offset !== undefined
+        ? ` at offset 0x${where.offset.toString(16)}`
+        : "",
+      where.pc !== undefined ? `, guest pc 0x${where.pc.toString(16)}` : "",
+      where.icount !== undefined ? ` (instruction ${where.icount})` : "",
+    ].join("");
+    super(
+      `Plugin ${where.plugin} (instance ${where.instance}) failed in ${where.callback}${at}: ${why}`,
+      { cause: c },
+    );
+    this.name = "PluginCallbackError";
+    this.plugin = where.plugin;
+    this.instance = where.instance;
+    this.callback = where.callback;
+    this.offset = where.offset;
+    this.pc = where.pc;
   }
 }
 
@@ -732,6 +867,19 @@ export function checkPlugin(value: unknown, where: string): Plugin {
         name,
         `it has a codec for ${kind} but does not list it in produces`,
       );
+    }
+  }
+  if (p.pulls !== undefined) {
+    if (!Array.isArray(p.pulls)) {
+      throw new PluginError(name, "pulls must be an array of strings");
+    }
+    for (const kind of p.pulls) {
+      if (!Object.hasOwn(events, kind)) {
+        throw new PluginError(
+          name,
+          `it pulls ${kind} but brings no codec for it; add it to events (and produces)`,
+        );
+      }
     }
   }
   if (p.backend !== undefined) checkPlugin(p.backend, `${name} (backend)`);
@@ -886,6 +1034,7 @@ export class PluginRegistry {
    * @param plugin the plugin (it must be the registered one of that name)
    * @param ctx the board context
    * @param options the plugin's options
+   * @param wiring the board's own wiring, for a built-in
    * @returns the instance
    * @throws {PluginError} if the plugin is not registered
    */
@@ -893,6 +1042,7 @@ export class PluginRegistry {
     plugin: P,
     ctx: Parameters<P["create"]>[0],
     options: Parameters<P["create"]>[1],
+    wiring?: BoardWiring,
   ): ReturnType<P["create"]> {
     const registered = this.#plugins.get(plugin.name);
     if (registered !== (plugin as unknown)) {
@@ -901,7 +1051,7 @@ export class PluginRegistry {
         "the plugin is not registered; register it first",
       );
     }
-    return plugin.create(ctx, options) as ReturnType<P["create"]>;
+    return plugin.create(ctx, options, wiring) as ReturnType<P["create"]>;
   }
 }
 

@@ -54,7 +54,8 @@ export type StateFieldType =
   | "u64"
   | "string"
   | "bytes"
-  | "u32[]";
+  | "u32[]"
+  | "i32[]";
 
 /** The JavaScript value of a field type. */
 export type StateFieldValue<T extends StateFieldType> = T extends
@@ -63,7 +64,7 @@ export type StateFieldValue<T extends StateFieldType> = T extends
   : T extends "u64" ? bigint
   : T extends "string" ? string
   : T extends "bytes" ? Uint8Array
-  : T extends "u32[]" ? number[]
+  : T extends "u32[]" | "i32[]" ? number[]
   : never;
 
 /** Field name to field type. */
@@ -136,6 +137,7 @@ const TAGS: readonly StateFieldType[] = [
   "string",
   "bytes",
   "u32[]",
+  "i32[]",
 ];
 
 /**
@@ -268,6 +270,15 @@ function checkValue(
         )
       ) throw bad("an array of integers from 0 to 2^32 - 1");
       return;
+    case "i32[]":
+      if (
+        !Array.isArray(v) ||
+        !v.every((x) =>
+          typeof x === "number" && Number.isInteger(x) &&
+          x >= -0x8000_0000 && x <= 0x7fff_ffff
+        )
+      ) throw bad("an array of integers from -2^31 to 2^31 - 1");
+      return;
   }
 }
 
@@ -348,6 +359,12 @@ export function encodeState<F extends StateFields>(
         const a = v as number[];
         w.u32(a.length);
         for (const x of a) w.u32(x);
+        break;
+      }
+      case "i32[]": {
+        const a = v as number[];
+        w.u32(a.length);
+        for (const x of a) w.i32(x);
         break;
       }
     }
@@ -456,11 +473,19 @@ export function decodeState<F extends StateFields>(
         }
         break;
       }
-      case "u32[]": {
+      case "u32[]":
+      case "i32[]": {
         const n = view.getUint32(need(4), true);
         if (n * 4 > bytes.length - pos) fail(`field ${field} is cut short`);
         const a: number[] = [];
-        for (let j = 0; j < n; j++) a.push(view.getUint32(need(4), true));
+        for (let j = 0; j < n; j++) {
+          const at = need(4);
+          a.push(
+            type === "u32[]"
+              ? view.getUint32(at, true)
+              : view.getInt32(at, true),
+          );
+        }
         v = a;
         break;
       }
@@ -509,4 +534,113 @@ export function decodeState<F extends StateFields>(
   }
   const typed = values as StateValues<F>;
   return description.postLoad ? description.postLoad(typed) : typed;
+}
+
+/**
+ * The power-on values of a declared state: 0 for numbers, `false`, `0n`,
+ * `""`, an empty `Uint8Array` and empty arrays. A device keeps its live
+ * state in such an object (`instance.state`), so that the declaration is the
+ * only place that lists its fields: the host saves and restores that object.
+ *
+ * @param description the declaration
+ * @param initial values to start from instead of the zero ones
+ * @returns a fresh values object, with the fields in declaration order
+ * @example A counter's state object
+ * ```ts
+ * import { defineState, newState } from "./state.ts";
+ * const counterState = defineState({
+ *   name: "counter",
+ *   version: 1,
+ *   fields: { count: "u32", history: "u32[]" },
+ * });
+ * const s = newState(counterState, { count: 5 });
+ * s.history.push(1);
+ * console.log(s); // { count: 5, history: [ 1 ] }
+ * ```
+ */
+export function newState<F extends StateFields>(
+  description: StateDescription<F>,
+  initial: Partial<StateValues<F>> = {},
+): StateValues<F> {
+  const out: Record<string, unknown> = {};
+  const init = initial as Record<string, unknown>;
+  for (const [name, type] of Object.entries(description.fields)) {
+    out[name] = Object.hasOwn(init, name) ? init[name] : zero(type);
+  }
+  return out as StateValues<F>;
+}
+
+function zero(type: StateFieldType): unknown {
+  switch (type) {
+    case "bool":
+      return false;
+    case "u64":
+      return 0n;
+    case "string":
+      return "";
+    case "bytes":
+      return new Uint8Array(0);
+    case "u32[]":
+    case "i32[]":
+      return [];
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Put restored values into a device's live state object, field by field,
+ * so that the object (which the device's closures hold) stays the same.
+ *
+ * @param target the device's `state`
+ * @param values what {@linkcode decodeState} returned
+ * @example Restore into the live object
+ * ```ts
+ * import { assignState, defineState, newState } from "./state.ts";
+ * const d = defineState({ name: "d", version: 1, fields: { n: "u8" } });
+ * const live = newState(d);
+ * assignState(live, { n: 3 });
+ * console.log(live.n); // 3
+ * ```
+ */
+export function assignState<F extends StateFields>(
+  target: StateValues<F>,
+  values: StateValues<F>,
+): void {
+  Object.assign(target, values);
+}
+
+/**
+ * A state as plain JSON-able data: `u64` fields as decimal strings, `bytes`
+ * as arrays of numbers, the rest as they are, in declaration order. This is
+ * the record that the built-in devices' `saveState()` returned before their
+ * state was declared once, and that `rrcheck` hashes of older logs cover.
+ *
+ * @param description the declaration
+ * @param values the values
+ * @returns the record
+ * @example
+ * ```ts
+ * import { defineState, stateRecord } from "./state.ts";
+ * const d = defineState({ name: "d", version: 1, fields: { t: "u64", b: "bytes" } });
+ * console.log(stateRecord(d, { t: 5n, b: Uint8Array.of(1) })); // { t: "5", b: [ 1 ] }
+ * ```
+ */
+export function stateRecord<F extends StateFields>(
+  description: StateDescription<F>,
+  values: StateValues<F>,
+): Record<string, number | string | boolean | number[]> {
+  const out: Record<string, number | string | boolean | number[]> = {};
+  const vals = values as Record<string, unknown>;
+  for (const [name, type] of Object.entries(description.fields)) {
+    const v = vals[name];
+    out[name] = type === "u64"
+      ? (v as bigint).toString()
+      : type === "bytes"
+      ? Array.from(v as Uint8Array)
+      : Array.isArray(v)
+      ? [...v]
+      : v as number | string | boolean;
+  }
+  return out;
 }

@@ -38,9 +38,11 @@ import {
   defineBackendPlugin,
   defineDevicePlugin,
   defineState,
+  type MmioRegion,
+  newState,
   PLUGIN_API_VERSION,
+  type StateValues,
 } from "../../plugins/mod.ts";
-import type { MmioRegion } from "../../core/bus.ts";
 
 /** FIFO depth. */
 const DEPTH = 16;
@@ -91,30 +93,42 @@ const sensorFile = defineBackendPlugin({
   },
 });
 
-/** The device's state: what a snapshot must hold. */
+/**
+ * The device's state: what a snapshot must hold, each field written once.
+ * The instance keeps these values in its `state` object; deja saves and
+ * restores that object from this declaration.
+ */
 const sensorState = defineState({
   name: "sensor",
-  version: 1,
+  version: 2,
   fields: {
-    fifo: "bytes", // the waiting readings, oldest first, i32 little-endian
+    fifo: "i32[]", // the waiting readings, oldest first
     ctrl: "u32",
     dropped: "u32",
   },
+  // Version 1 kept the FIFO as bytes (i32 little-endian): read those too.
+  upgrade: (from, old) => {
+    if (from !== 1) throw new RangeError(`no sensor state version ${from}`);
+    const b = old.fifo as Uint8Array;
+    const view = new DataView(b.buffer, b.byteOffset, b.length);
+    const fifo: number[] = [];
+    for (let i = 0; i + 4 <= b.length; i += 4) {
+      fifo.push(view.getInt32(i, true));
+    }
+    return { fifo, ctrl: old.ctrl as number, dropped: old.dropped as number };
+  },
   // Only its own state: clamp a FIFO that a newer version made deeper.
-  postLoad: (s) => ({ ...s, fifo: s.fifo.subarray(0, DEPTH * 4) }),
+  postLoad: (s) => ({ ...s, fifo: s.fifo.slice(0, DEPTH) }),
 });
 
 /** A sensor instance: registers, FIFO, interrupt. */
 interface Sensor {
   readonly regions: readonly MmioRegion[];
   reset(): void;
+  /** Its declared state. */
+  readonly state: StateValues<typeof sensorState.fields>;
   /** Take a reading from the host (the replay event's `apply`). */
   push(value: number): void;
-  /** Drive the interrupt line from the FIFO and CTRL. */
-  update(): void;
-  fifo: number[];
-  ctrl: number;
-  dropped: number;
 }
 
 /** The sensor device plugin (the module's default export). */
@@ -138,34 +152,15 @@ const sensor = defineDevicePlugin({
       apply: (dev: Sensor, v) => dev.push(v),
     },
   },
-  state: {
-    description: sensorState,
-    save: (d: Sensor) => {
-      const fifo = new Uint8Array(d.fifo.length * 4);
-      const view = new DataView(fifo.buffer);
-      d.fifo.forEach((v, i) => view.setInt32(i * 4, v, true));
-      return { fifo, ctrl: d.ctrl, dropped: d.dropped };
-    },
-    load: (d: Sensor, s) => {
-      const view = new DataView(s.fifo.buffer, s.fifo.byteOffset);
-      d.fifo = [];
-      for (let i = 0; i + 4 <= s.fifo.length; i += 4) {
-        d.fifo.push(view.getInt32(i, true));
-      }
-      d.ctrl = s.ctrl;
-      d.dropped = s.dropped;
-      d.update(); // the line follows from the state: re-drive it
-    },
-  },
+  state: sensorState,
   backend: sensorFile,
   create: (ctx) => {
+    const state = newState(sensorState);
+    // The line follows from the state: high while readings wait, if enabled.
     const update = () =>
-      ctx.irq.set((dev.ctrl & 1) === 1 && dev.fifo.length > 0);
+      ctx.irq.set((state.ctrl & 1) === 1 && state.fifo.length > 0);
     const dev: Sensor = {
-      fifo: [],
-      ctrl: 0,
-      dropped: 0,
-      update,
+      state,
       regions: [{
         name: "sensor",
         base: ctx.addr,
@@ -176,36 +171,36 @@ const sensor = defineDevicePlugin({
             case 0x00:
               return 0x534e5352;
             case 0x04:
-              return dev.fifo.length;
+              return state.fifo.length;
             case 0x08: {
-              const v = dev.fifo.shift() ?? 0;
+              const v = state.fifo.shift() ?? 0;
               update();
               return v >>> 0;
             }
             case 0x0c:
-              return dev.ctrl;
+              return state.ctrl;
             case 0x10:
-              return dev.dropped;
+              return state.dropped;
             default:
               return 0;
           }
         },
         write: (offset, _size, value) => {
           if (offset === 0x0c) {
-            dev.ctrl = value & 1;
+            state.ctrl = value & 1;
             update();
           }
         },
       }],
       reset: () => {
-        dev.fifo = [];
-        dev.ctrl = 0;
-        dev.dropped = 0;
+        state.fifo = [];
+        state.ctrl = 0;
+        state.dropped = 0;
         update();
       },
       push: (v) => {
-        if (dev.fifo.length < DEPTH) dev.fifo.push(v);
-        else dev.dropped++;
+        if (state.fifo.length < DEPTH) state.fifo.push(v);
+        else state.dropped++;
         update();
       },
     };

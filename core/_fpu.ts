@@ -21,6 +21,8 @@
  * @module
  */
 
+import { HART, HART_SCALARS } from "./hart_state.ts";
+
 const NV = 16;
 const DZ = 8;
 const OF = 4;
@@ -32,9 +34,6 @@ const RTZ = 1;
 const RDN = 2;
 const RUP = 3;
 const RMM = 4;
-
-/** Set to false only to test the exact path against the fast paths. */
-const FAST = true;
 
 // Scratch storage for reinterpreting bits; results never pass a NaN through
 // these views (NaN results are written with integer operations).
@@ -72,7 +71,13 @@ const F32_MIN_NORMAL = pow2(-126);
 const F32_MAX = 3.4028234663852886e38;
 const F64_MAX = Number.MAX_VALUE;
 
-/** Flags raised by the instruction being executed. */
+/**
+ * Flags raised by the instruction being executed: scratch for one call of
+ * `Fpu.exec`, which zeroes it first and accrues it into its own hart's
+ * `fflags` last. It is never live between instructions (JavaScript runs one
+ * `exec` at a time), so it is not hart state; each hart's accrued flags live
+ * in its {@linkcode HartState}.
+ */
 let flags = 0;
 
 // ---------------------------------------------------------------------------
@@ -438,7 +443,7 @@ function fadd(a: number, b: number, rm: number, dbl: boolean): number {
     if (s !== s) flags |= NV;
     return s;
   }
-  if (FAST && rm === RNE) {
+  if (rm === RNE) {
     if (dbl) {
       // TwoSum is exact without overflow; sums that land in the subnormal
       // range are always exact, so UF is impossible.
@@ -470,7 +475,7 @@ function fmul(a: number, b: number, rm: number, dbl: boolean): number {
     return NaN;
   }
   if (!isFin(a) || !isFin(b) || a === 0 || b === 0) return p;
-  if (FAST && rm === RNE) {
+  if (rm === RNE) {
     const ap = Math.abs(p);
     if (dbl) {
       const aa = Math.abs(a), ab = Math.abs(b);
@@ -514,7 +519,7 @@ function fdiv(a: number, b: number, rm: number, dbl: boolean): number {
     return a / b;
   }
   if (a === 0) return a / b;
-  if (FAST && rm === RNE) {
+  if (rm === RNE) {
     const q = a / b;
     if (dbl) {
       // Exact iff q * b == a, decided with TwoProduct.
@@ -550,7 +555,7 @@ function fsqrt(a: number, rm: number, dbl: boolean): number {
     flags |= NV;
     return NaN;
   }
-  if (FAST && rm === RNE) {
+  if (rm === RNE) {
     if (dbl) {
       if (a >= PROD_MIN && a <= PROD_MAX) {
         const r = Math.sqrt(a);
@@ -592,7 +597,7 @@ function fma(
   if (!isFin(c)) return c;
   if (a === 0 || b === 0) return c === 0 ? zeroSum(a * b, c, rm) : c;
   if (c === 0) return fmul(a, b, rm, dbl);
-  if (FAST && rm === RNE) {
+  if (rm === RNE) {
     const p = a * b;
     if (dbl) {
       const aa = Math.abs(a), ab = Math.abs(b), ap = Math.abs(p);
@@ -639,7 +644,7 @@ function fma(
 /** Double to single. */
 function cvtSD(a: number, rm: number): number {
   if (a !== a || a === 0 || !isFin(a)) return a;
-  if (FAST && rm === RNE && Math.abs(a) >= F32_MIN_NORMAL) {
+  if (rm === RNE && Math.abs(a) >= F32_MIN_NORMAL) {
     const r = Math.fround(a);
     if (Math.abs(r) === Infinity) {
       flags |= OF | NX;
@@ -739,7 +744,7 @@ function cvtFromInt(
         v = h * TWO32 + (lo >>> 0);
         break;
       }
-      if (FAST && dbl && rm === RNE) {
+      if (dbl && rm === RNE) {
         // One rounding of the exact sum of two exact doubles.
         const hp = h * TWO32, lp = lo >>> 0;
         const s = hp + lp;
@@ -754,7 +759,7 @@ function cvtFromInt(
   }
   // |v| < 2^53 here, exact.
   if (dbl || v === 0 || (v <= 16777216 && v >= -16777216)) return v;
-  if (FAST && rm === RNE) {
+  if (rm === RNE) {
     const r = Math.fround(v);
     if (r !== v) flags |= NX;
     return r;
@@ -809,12 +814,25 @@ function fminmax(a: number, b: number, max: boolean): number {
  * ```
  */
 export class Fpu {
-  /** Accrued exception flags, bits NV=16 DZ=8 OF=4 UF=2 NX=1 (fflags). */
-  fflags = 0;
-  /** Dynamic rounding mode (frm), 0..7. */
-  frm = 0;
   readonly #f: Int32Array;
   readonly #x: Int32Array;
+  readonly #s: Float64Array;
+
+  /** Accrued exception flags, bits NV=16 DZ=8 OF=4 UF=2 NX=1 (fflags). */
+  get fflags(): number {
+    return this.#s[HART.fflags]!;
+  }
+  set fflags(v: number) {
+    this.#s[HART.fflags] = v;
+  }
+
+  /** Dynamic rounding mode (frm), 0..7. */
+  get frm(): number {
+    return this.#s[HART.frm]!;
+  }
+  set frm(v: number) {
+    this.#s[HART.frm] = v;
+  }
 
   /**
    * Binds the FPU to a hart's register files (kept by reference).
@@ -823,10 +841,17 @@ export class Fpu {
    *   f[2*i+1] (high 32 bits)
    * @param x the integer register file in the same layout; x0 (x[0], x[1])
    *   is never written
+   * @param scalars the hart's scalar state, where `fflags` and `frm` live
+   *   (at `HART.fflags` and `HART.frm`); a private one by default
    */
-  constructor(f: Int32Array, x: Int32Array) {
+  constructor(
+    f: Int32Array,
+    x: Int32Array,
+    scalars: Float64Array = new Float64Array(HART_SCALARS),
+  ) {
     this.#f = f;
     this.#x = x;
+    this.#s = scalars;
   }
 
   /**

@@ -95,12 +95,50 @@ export class Bus {
   /** RAM size in bytes. */
   readonly ramSize: number;
   #regions: MmioRegion[] = [];
+  #ramWriteListeners: ((offset: number, length: number) => void)[] = [];
+
   /**
-   * Called with a RAM byte offset after every write that did not go through
-   * the CPU's fast path (device DMA, loaders), so that decoded code stays
-   * coherent.
+   * Register a listener that is called with a RAM byte range after every
+   * write that did not go through a hart's fast path (device DMA, loaders,
+   * a restored snapshot), so that each hart keeps its decoded code coherent.
+   * Each hart registers its own.
+   *
+   * @param listener called with the RAM byte offset and length written
+   * @returns a function that removes the listener
+   * @example Watch RAM writes
+   * ```ts
+   * import { Bus } from "./bus.ts";
+   * const bus = new Bus(4096);
+   * const seen: number[] = [];
+   * const remove = bus.addRamWriteListener((off, len) => seen.push(off, len));
+   * bus.write(0x8000_0010, 4, 1);
+   * remove();
+   * bus.write(0x8000_0010, 4, 2);
+   * if (seen.join() !== "16,4") throw new Error("unreachable");
+   * ```
    */
-  onRamWrite: (offset: number, length: number) => void = () => {};
+  addRamWriteListener(
+    listener: (offset: number, length: number) => void,
+  ): () => void {
+    this.#ramWriteListeners.push(listener);
+    return () => {
+      const i = this.#ramWriteListeners.indexOf(listener);
+      if (i >= 0) this.#ramWriteListeners.splice(i, 1);
+    };
+  }
+
+  /**
+   * Tell every listener that RAM bytes [offset, offset + length) changed
+   * behind the harts' backs (for example after `ram8.set(...)` restored a
+   * snapshot).
+   *
+   * @param offset RAM byte offset
+   * @param length number of bytes
+   */
+  ramWritten(offset: number, length: number): void {
+    const ls = this.#ramWriteListeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!(offset, length);
+  }
 
   /**
    * Make a bus with `ramSize` bytes of RAM.
@@ -247,7 +285,7 @@ export class Bus {
         m[off + 2] = value >>> 16;
         m[off + 3] = value >>> 24;
       }
-      this.onRamWrite(off, size);
+      this.ramWritten(off, size);
       return true;
     }
     const r = this.find(addr);
@@ -299,6 +337,6 @@ export class Bus {
       );
     }
     this.ram8.set(bytes, addr - this.ramBase);
-    this.onRamWrite(addr - this.ramBase, bytes.length);
+    this.ramWritten(addr - this.ramBase, bytes.length);
   }
 }

@@ -36,6 +36,14 @@ import {
   R,
 } from "./_alu64.ts";
 import { Fpu } from "./_fpu.ts";
+import {
+  CSR64,
+  decodeHartState,
+  encodeHartState,
+  HART,
+  HartState,
+} from "./hart_state.ts";
+import { CSR, CSR_DEFS } from "./csr.ts";
 import { compileBlock } from "./_block.ts";
 import type { CompiledBlock } from "./_block.ts";
 
@@ -222,68 +230,131 @@ const TWO32 = 4294967296;
  * ```
  */
 export class Cpu implements InterruptTarget {
+  /**
+   * The hart's architectural state: one buffer with named indices
+   * ({@linkcode HART}, {@linkcode CSR64}), so that a snapshot is a copy. The
+   * accessors below (`pcLo`, `mstatus`, ...) read and write it.
+   */
+  readonly state: HartState = new HartState();
   /** Integer registers as (lo, hi) pairs; slots 64-65 absorb writes to x0. */
-  readonly x: Int32Array = new Int32Array(68);
+  readonly x: Int32Array = this.state.x;
   /** FP registers as (lo, hi) pairs of raw bits. */
-  readonly f: Int32Array = new Int32Array(64);
-  /** Low word of the pc (valid between calls to `run`). */
-  pcLo = 0;
-  /** High word of the pc. */
-  pcHi = 0;
-  /** Current privilege level. */
-  priv: number = PRIV_M;
-  /** Instructions retired since reset. */
-  icount = 0;
-  /** Whether the hart sleeps in `wfi`. */
-  waiting = false;
-  // The FPU, which owns `fflags` and `frm`.
+  readonly f: Int32Array = this.state.f;
+  /** 64-bit CSRs kept as pairs, indexed by {@linkcode CSR64}. */
+  readonly csr64: Int32Array = this.state.csr64;
+  /** `pmpcfg` bytes, one per entry. */
+  readonly pmpcfg: Uint8Array = this.state.pmpcfg;
+  /** `pmpaddr` registers as (lo, hi) pairs. */
+  readonly pmpaddr: Int32Array = this.state.pmpaddr;
+  readonly #s: Float64Array = this.state.scalars;
+  // The FPU, which keeps `fflags` and `frm` in the state above.
   readonly #fpu: Fpu;
 
-  // ----- CSR state (64-bit values as lo/hi pairs or doubles) -----
+  /** Low word of the pc (valid between calls to `run`). */
+  get pcLo(): number {
+    return this.#s[HART.pcLo]!;
+  }
+  set pcLo(v: number) {
+    this.#s[HART.pcLo] = v;
+  }
+  /** High word of the pc. */
+  get pcHi(): number {
+    return this.#s[HART.pcHi]!;
+  }
+  set pcHi(v: number) {
+    this.#s[HART.pcHi] = v;
+  }
+  /** Current privilege level. */
+  get priv(): number {
+    return this.#s[HART.priv]!;
+  }
+  set priv(v: number) {
+    this.#s[HART.priv] = v;
+  }
+  /** Instructions retired since reset. */
+  get icount(): number {
+    return this.#s[HART.icount]!;
+  }
+  set icount(v: number) {
+    this.#s[HART.icount] = v;
+  }
+  /** Whether the hart sleeps in `wfi`. */
+  get waiting(): boolean {
+    return this.#s[HART.waiting] === 1;
+  }
+  set waiting(v: boolean) {
+    this.#s[HART.waiting] = v ? 1 : 0;
+  }
   /** `mstatus`, low word (the high word is derived). */
-  mstatus = 0;
+  get mstatus(): number {
+    return this.#s[HART.mstatus]!;
+  }
+  set mstatus(v: number) {
+    this.#s[HART.mstatus] = v;
+  }
   /** `mie`. */
-  mie = 0;
+  get mie(): number {
+    return this.#s[HART.mie]!;
+  }
+  set mie(v: number) {
+    this.#s[HART.mie] = v;
+  }
   /** Effective `mip`: hardware lines OR software-written bits. */
-  mip = 0;
-  #mipHw = 0;
-  #mipSw = 0;
+  get mip(): number {
+    return this.#s[HART.mip]!;
+  }
   /** `mideleg`. */
-  mideleg = 0;
+  get mideleg(): number {
+    return this.#s[HART.mideleg]!;
+  }
+  set mideleg(v: number) {
+    this.#s[HART.mideleg] = v;
+  }
   /** `medeleg`. */
-  medeleg = 0;
+  get medeleg(): number {
+    return this.#s[HART.medeleg]!;
+  }
+  set medeleg(v: number) {
+    this.#s[HART.medeleg] = v;
+  }
   /** `mcounteren`. */
-  mcounteren = 0;
+  get mcounteren(): number {
+    return this.#s[HART.mcounteren]!;
+  }
+  set mcounteren(v: number) {
+    this.#s[HART.mcounteren] = v;
+  }
   /** `scounteren`. */
-  scounteren = 0;
+  get scounteren(): number {
+    return this.#s[HART.scounteren]!;
+  }
+  set scounteren(v: number) {
+    this.#s[HART.scounteren] = v;
+  }
   /** `mcountinhibit`. */
-  mcountinhibit = 0;
-  /** 64-bit CSRs kept as pairs: index = slot * 2. */
-  readonly csr64: Int32Array = new Int32Array(2 * 16);
+  get mcountinhibit(): number {
+    return this.#s[HART.mcountinhibit]!;
+  }
   /** `satp` mode (0 or 8). */
-  satpMode = 0;
+  get satpMode(): number {
+    return this.#s[HART.satpMode]!;
+  }
   /** `satp` PPN (up to 44 bits). */
-  satpPpn = 0;
+  get satpPpn(): number {
+    return this.#s[HART.satpPpn]!;
+  }
   /** `satp` ASID. */
-  satpAsid = 0;
+  get satpAsid(): number {
+    return this.#s[HART.satpAsid]!;
+  }
   /** `stimecmp` (Sstc). */
-  stimecmp: number = Number.MAX_SAFE_INTEGER;
-  /** Offsets so that `minstret`/`mcycle` writes take effect. */
-  #instretOffset = 0;
-  #cycleOffset = 0;
-  /** `pmpcfg` bytes, one per entry. */
-  readonly pmpcfg: Uint8Array = new Uint8Array(16);
-  /** `pmpaddr` registers as (lo, hi) pairs. */
-  readonly pmpaddr: Int32Array = new Int32Array(32);
+  get stimecmp(): number {
+    return this.#s[HART.stimecmp]!;
+  }
+
   #pmpStart = new Float64Array(16);
   #pmpEnd = new Float64Array(16);
   #pmpActive = 0;
-
-  // LR/SC reservation
-  #resValid = false;
-  #resAddr = 0;
-  #resLo = 0;
-  #resHi = 0;
 
   // ----- machinery -----
   readonly #bus: Bus;
@@ -327,11 +398,11 @@ export class Cpu implements InterruptTarget {
     this.#bus = options.bus;
     this.#time = options.time;
     this.#hartId = options.hartId ?? 0;
-    this.#fpu = new Fpu(this.f, this.x);
+    this.#fpu = new Fpu(this.f, this.x, this.#s);
     this.#scratch.ops.fill(1);
     this.#ramPages = this.#bus.ramSize >>> 12;
     this.#stimer = options.clock.newTimer("stimecmp", () => this.#updateStip());
-    this.#bus.onRamWrite = (off, len) => this.#invalidateRam(off, len);
+    this.#bus.addRamWriteListener((off, len) => this.#invalidateRam(off, len));
     this.flushTlb();
     this.reset(0x1000);
   }
@@ -342,29 +413,17 @@ export class Cpu implements InterruptTarget {
    * @param pc the reset vector
    */
   reset(pc: number): void {
-    this.x.fill(0);
-    this.f.fill(0);
+    // Everything but the interrupt lines, which the devices drive.
+    const s = this.#s;
+    const mipHw = s[HART.mipHw]!;
+    this.state.bytes.fill(0);
+    s[HART.mipHw] = mipHw;
+    s[HART.mip] = mipHw;
     this.setPc(pc);
     this.priv = PRIV_M;
-    this.icount = 0;
-    this.waiting = false;
-    this.mstatus = 0;
-    this.mie = 0;
-    this.#mipSw = 0;
-    this.mip = this.#mipHw;
-    this.mideleg = this.medeleg = 0;
-    this.mcounteren = this.scounteren = this.mcountinhibit = 0;
-    this.csr64.fill(0);
-    this.satpMode = this.satpPpn = this.satpAsid = 0;
-    this.stimecmp = Number.MAX_SAFE_INTEGER;
-    this.#instretOffset = this.#cycleOffset = 0;
-    this.#instretFrozen = this.#cycleFrozen = 0;
-    this.pmpcfg.fill(0);
-    this.pmpaddr.fill(0);
+    s[HART.stimecmp] = Number.MAX_SAFE_INTEGER;
+    s[HART.stimerDeadline] = Infinity;
     this.#pmpUpdate();
-    this.#resValid = false;
-    this.#fpu.fflags = 0;
-    this.#fpu.frm = 0;
     this.#stimer.del();
     this.flushTlb();
   }
@@ -458,10 +517,10 @@ export class Cpu implements InterruptTarget {
       // A line that rises in the middle of a slice (from an MMIO access)
       // must be seen at the next instruction boundary, not at the slice's
       // end, whose icount depends on how the run is sliced.
-      if ((mask & ~this.#mipHw) !== 0) this.#endSlice = true;
-      this.#mipHw |= mask;
-    } else this.#mipHw &= ~mask;
-    this.mip = this.#mipHw | this.#mipSw;
+      if ((mask & ~this.#s[HART.mipHw]!) !== 0) this.#endSlice = true;
+      this.#s[HART.mipHw] = this.#s[HART.mipHw]! | mask;
+    } else this.#s[HART.mipHw] = this.#s[HART.mipHw]! & ~mask;
+    this.#s[HART.mip] = this.#s[HART.mipHw]! | this.#s[HART.mipSw]!;
   }
 
   /** Whether an interrupt would wake the hart from `wfi`. */
@@ -478,6 +537,100 @@ export class Cpu implements InterruptTarget {
       this.#tlbXTag[i] = bad;
       this.#tlbXPage[i] = undefined;
     }
+  }
+
+  /**
+   * Save all of the hart's architectural state: registers, pc, privilege,
+   * icount, `wfi` sleep, every CSR (`fflags` and `frm` included), PMP, the
+   * LR/SC reservation, counter offsets and inhibits, the `mip` bits written
+   * by software and driven by lines, `stimecmp` and its timer's deadline.
+   * The encoding is deterministic and versioned ({@linkcode HART_STATE_VERSION};
+   * layout in {@linkcode HartState}); caches (TLBs, decoded pages, compiled
+   * blocks) are not part of it.
+   *
+   * @returns the snapshot bytes
+   * @example Save, run on, and go back
+   * ```ts
+   * import { Bus } from "./bus.ts";
+   * import { VirtualClock } from "./clock.ts";
+   * import { Cpu } from "./cpu.ts";
+   * const bus = new Bus(1 << 20);
+   * let cpu: Cpu | undefined;
+   * const clock = new VirtualClock(() => cpu?.icount ?? 0);
+   * cpu = new Cpu({ bus, clock });
+   * // addi a0, a0, 1 ; j .-4
+   * bus.load(0x8000_0000, new Uint8Array([0x13, 0x05, 0x15, 0x00, 0x6f, 0xf0, 0xdf, 0xff]));
+   * cpu.reset(0x8000_0000);
+   * cpu.run(10);
+   * const snap = cpu.saveState();
+   * cpu.run(10);
+   * cpu.loadState(snap);
+   * if (cpu.icount !== 10 || cpu.getX(10) !== 5n) throw new Error("unreachable");
+   * ```
+   */
+  saveState(): Uint8Array {
+    this.#s[HART.stimerDeadline] = this.#stimer.deadline;
+    return encodeHartState(this.state);
+  }
+
+  /**
+   * Restore a snapshot from {@linkcode Cpu.saveState} (of this hart or
+   * another one with the same configuration). Drops every cached
+   * translation and decoded page, re-derives the PMP ranges, and re-arms the
+   * `stimecmp` timer at its saved deadline. Guest RAM, devices and the clock
+   * are restored by their owners.
+   *
+   * @param bytes the snapshot
+   * @throws {SyntaxError} when the bytes are not a hart snapshot
+   * @throws {RangeError} when its version or size is not this build's
+   */
+  loadState(bytes: Uint8Array): void {
+    decodeHartState(bytes, this.state);
+    this.#pmpUpdate(); // also flushes the TLBs
+    this.#codePages = [];
+    this.#romPages.clear();
+    this.#scratch = new DecodedPage(0, -1);
+    this.#scratch.ops.fill(1);
+    this.#stop = false;
+    this.#endSlice = false;
+    const d = this.#s[HART.stimerDeadline]!;
+    if (d === Infinity) this.#stimer.del();
+    else this.#stimer.mod(d);
+  }
+
+  /**
+   * Read a CSR as an M-mode CSR instruction would, without side effects
+   * (for debuggers and monitors).
+   *
+   * @param csr the CSR's number or name (see {@linkcode CSR})
+   * @returns its value, or undefined if the hart does not implement it
+   * @example
+   * ```ts
+   * import { Bus } from "./bus.ts";
+   * import { VirtualClock } from "./clock.ts";
+   * import { Cpu } from "./cpu.ts";
+   * const cpu = new Cpu({ bus: new Bus(4096), clock: new VirtualClock(() => 0) });
+   * if (cpu.readCsr("misa")! >> 62n !== 2n) throw new Error("unreachable");
+   * ```
+   */
+  readCsr(csr: number | string): bigint | undefined {
+    const num = typeof csr === "number"
+      ? csr
+      : (CSR_DEFS.find((d) => d.name === csr)?.num ?? -1);
+    if (num < 0) return undefined;
+    // The FP CSRs read even while mstatus.FS is off.
+    if (num === CSR.fflags) return BigInt(this.#fpu.fflags);
+    if (num === CSR.frm) return BigInt(this.#fpu.frm);
+    if (num === CSR.fcsr) return BigInt(this.fcsr);
+    const priv = this.#s[HART.priv]!;
+    const tLo = this.#tLo, tHi = this.#tHi;
+    this.#s[HART.priv] = PRIV_M;
+    const ok = this.#csrRead(num);
+    this.#s[HART.priv] = priv;
+    const v = (BigInt(this.#tHi >>> 0) << 32n) | BigInt(this.#tLo >>> 0);
+    this.#tLo = tLo;
+    this.#tHi = tHi;
+    return ok ? v : undefined;
   }
 
   // =====================================================================
@@ -1756,35 +1909,35 @@ export class Cpu implements InterruptTarget {
     const deleg = prev <= PRIV_S &&
       (((interrupt ? this.mideleg : this.medeleg) >>> cause) & 1) === 1;
     const c = this.csr64;
-    this.#resValid = false;
+    this.#s[HART.resValid] = 0;
     if (deleg) {
-      c[CS.scause] = cause;
-      c[CS.scause + 1] = interrupt ? 0x80000000 | 0 : 0;
-      c[CS.sepc] = this.pcLo;
-      c[CS.sepc + 1] = this.pcHi;
-      c[CS.stval] = tvalLo;
-      c[CS.stval + 1] = tvalHi;
+      c[CSR64.scause] = cause;
+      c[CSR64.scause + 1] = interrupt ? 0x80000000 | 0 : 0;
+      c[CSR64.sepc] = this.pcLo;
+      c[CSR64.sepc + 1] = this.pcHi;
+      c[CSR64.stval] = tvalLo;
+      c[CSR64.stval + 1] = tvalHi;
       let ms = this.mstatus;
       ms = (ms & ~MS_SPIE) | ((ms & MS_SIE) ? MS_SPIE : 0);
       ms = (ms & ~MS_SPP) | (prev === PRIV_S ? MS_SPP : 0);
       ms &= ~MS_SIE;
       this.mstatus = ms;
       this.priv = PRIV_S;
-      this.#vector(c[CS.stvec]!, c[CS.stvec + 1]!, cause, interrupt);
+      this.#vector(c[CSR64.stvec]!, c[CSR64.stvec + 1]!, cause, interrupt);
     } else {
-      c[CS.mcause] = cause;
-      c[CS.mcause + 1] = interrupt ? 0x80000000 | 0 : 0;
-      c[CS.mepc] = this.pcLo;
-      c[CS.mepc + 1] = this.pcHi;
-      c[CS.mtval] = tvalLo;
-      c[CS.mtval + 1] = tvalHi;
+      c[CSR64.mcause] = cause;
+      c[CSR64.mcause + 1] = interrupt ? 0x80000000 | 0 : 0;
+      c[CSR64.mepc] = this.pcLo;
+      c[CSR64.mepc + 1] = this.pcHi;
+      c[CSR64.mtval] = tvalLo;
+      c[CSR64.mtval + 1] = tvalHi;
       let ms = this.mstatus;
       ms = (ms & ~MS_MPIE) | ((ms & MS_MIE) ? MS_MPIE : 0);
       ms = (ms & ~MS_MPP) | (prev << 11);
       ms &= ~MS_MIE;
       this.mstatus = ms;
       this.priv = PRIV_M;
-      this.#vector(c[CS.mtvec]!, c[CS.mtvec + 1]!, cause, interrupt);
+      this.#vector(c[CSR64.mtvec]!, c[CSR64.mtvec + 1]!, cause, interrupt);
     }
     if (prev !== this.priv) this.flushTlb();
     this.onTrap?.(cause, interrupt);
@@ -2345,10 +2498,10 @@ export class Cpu implements InterruptTarget {
       if (!this.#loadSlow(lo, hi, size)) return false;
       const vLo = this.#tLo;
       const vHi = d ? this.#tHi : vLo >> 31;
-      this.#resValid = true;
-      this.#resAddr = this.#translate(lo, hi, ACC_LOAD, size);
-      this.#resLo = this.#tLo;
-      this.#resHi = this.#tHi;
+      this.#s[HART.resValid] = 1;
+      this.#s[HART.resAddr] = this.#translate(lo, hi, ACC_LOAD, size);
+      this.#s[HART.resLo] = this.#tLo;
+      this.#s[HART.resHi] = this.#tHi;
       x[rd] = vLo;
       x[rd + 1] = vHi;
       x[64] = x[65] = 0;
@@ -2370,10 +2523,10 @@ export class Cpu implements InterruptTarget {
     if (!okRead) return this.#fault(Cause.StoreAccessFault, lo, hi);
     const oLo = t[0]!, oHi = d ? t[1]! : 0;
     if (op === 69 || op === 70) { // SC
-      const ok = this.#resValid && this.#resAddr === pa &&
-        oLo === this.#resLo &&
-        (!d || oHi === this.#resHi);
-      this.#resValid = false;
+      const ok = this.#s[HART.resValid] === 1 && this.#s[HART.resAddr] === pa &&
+        oLo === this.#s[HART.resLo]! &&
+        (!d || oHi === this.#s[HART.resHi]!);
+      this.#s[HART.resValid] = 0;
       if (ok) {
         if (!this.#storeSlow(lo, hi, size, x[rs2]!, x[rs2 + 1]!)) return false;
       }
@@ -2479,8 +2632,8 @@ export class Cpu implements InterruptTarget {
         if (mpp !== PRIV_M) ms &= ~MS_MPRV;
         this.mstatus = ms;
         this.priv = mpp;
-        this.pcLo = c[CS.mepc]!;
-        this.pcHi = c[CS.mepc + 1]!;
+        this.pcLo = c[CSR64.mepc]!;
+        this.pcHi = c[CSR64.mepc + 1]!;
         this.flushTlb();
         return true;
       }
@@ -2495,8 +2648,8 @@ export class Cpu implements InterruptTarget {
         ms &= ~MS_MPRV;
         this.mstatus = ms;
         this.priv = spp;
-        this.pcLo = c[CS.sepc]!;
-        this.pcHi = c[CS.sepc + 1]!;
+        this.pcLo = c[CSR64.sepc]!;
+        this.pcHi = c[CSR64.sepc + 1]!;
         this.flushTlb();
         return true;
       }
@@ -2595,20 +2748,17 @@ export class Cpu implements InterruptTarget {
     return true;
   }
 
-  #cycleFrozen = 0;
-  #instretFrozen = 0;
-
   /** `mcycle`: one cycle per retired instruction, as QEMU's icount. */
   #cycles(): number {
     return (this.mcountinhibit & 1)
-      ? this.#cycleFrozen
-      : this.icount + this.#cycleOffset;
+      ? this.#s[HART.cycleFrozen]!
+      : this.icount + this.#s[HART.cycleOffset]!;
   }
 
   #instret(): number {
     return (this.mcountinhibit & 4)
-      ? this.#instretFrozen
-      : this.icount + this.#instretOffset;
+      ? this.#s[HART.instretFrozen]!
+      : this.icount + this.#s[HART.instretOffset]!;
   }
 
   #mtime(): number {
@@ -2626,82 +2776,82 @@ export class Cpu implements InterruptTarget {
     }
     const fsHi = (this.mstatus & MS_FS) === MS_FS ? 0x80000000 | 0 : 0;
     switch (csr) {
-      case 0x001:
+      case CSR.fflags:
         if ((this.mstatus & MS_FS) === 0) return false;
         return this.#setT(this.#fpu.fflags);
-      case 0x002:
+      case CSR.frm:
         if ((this.mstatus & MS_FS) === 0) return false;
         return this.#setT(this.#fpu.frm);
-      case 0x003:
+      case CSR.fcsr:
         if ((this.mstatus & MS_FS) === 0) return false;
         return this.#setT((this.#fpu.frm << 5) | this.#fpu.fflags);
-      case 0xc00:
+      case CSR.cycle:
         return this.#counterAllowed(0) &&
           this.#setT(this.#cycles());
-      case 0xc01:
+      case CSR.time:
         return this.#counterAllowed(1) && this.#setT(this.#mtime());
-      case 0xc02:
+      case CSR.instret:
         return this.#counterAllowed(2) &&
           this.#setT(this.#instret());
-      case 0xb00:
+      case CSR.mcycle:
         return this.#setT(this.#cycles());
-      case 0xb02:
+      case CSR.minstret:
         return this.#setT(this.#instret());
-      case 0x100: // sstatus
+      case CSR.sstatus:
         this.#tLo = this.mstatus & SSTATUS_MASK;
         this.#tHi = 0x2 | fsHi;
         return true;
-      case 0x104:
+      case CSR.sie:
         return this.#setT(this.mie & this.mideleg & S_INTS);
-      case 0x144:
+      case CSR.sip:
         return this.#setT(this.mip & this.mideleg & S_INTS);
-      case 0x106:
+      case CSR.scounteren:
         return this.#setT(this.scounteren);
-      case 0x14d: {
+      case CSR.stimecmp: {
         if (
-          this.priv === PRIV_S && !(this.csr64[CS.menvcfg + 1]! & 0x80000000)
+          this.priv === PRIV_S && !(this.csr64[CSR64.menvcfg + 1]! & 0x80000000)
         ) {
           return false;
         }
         return this.#setT(this.stimecmp);
       }
-      case 0x180:
+      case CSR.satp:
         if (this.priv === PRIV_S && (this.mstatus & MS_TVM)) return false;
         this.#tLo = (this.satpPpn % TWO32) | 0;
         this.#tHi = (Math.floor(this.satpPpn / TWO32) & 0xfff) |
           (this.satpAsid << 12) | (this.satpMode << 28);
         return true;
-      case 0x300:
+      case CSR.mstatus:
         this.#tLo = this.mstatus;
         this.#tHi = 0xa | fsHi;
         return true;
-      case 0x301:
+      case CSR.misa:
         this.#tLo = MISA_LO;
         this.#tHi = 0x80000000 | 0;
         return true;
-      case 0x302:
+      case CSR.medeleg:
         return this.#setT(this.medeleg);
-      case 0x303:
+      case CSR.mideleg:
         return this.#setT(this.mideleg);
-      case 0x304:
+      case CSR.mie:
         return this.#setT(this.mie);
-      case 0x306:
+      case CSR.mcounteren:
         return this.#setT(this.mcounteren);
-      case 0x320:
+      case CSR.mcountinhibit:
         return this.#setT(this.mcountinhibit);
-      case 0x344:
+      case CSR.mip:
         return this.#setT(this.mip);
-      case 0xf11:
-      case 0xf12:
-      case 0xf13:
-      case 0xf15:
+      case CSR.mvendorid:
+      case CSR.marchid:
+      case CSR.mimpid:
+      case CSR.mconfigptr:
         return this.#setT(0);
-      case 0xf14:
+      case CSR.mhartid:
         return this.#setT(this.#hartId);
     }
-    if (csr >= 0x3a0 && csr <= 0x3af) {
+    if (csr >= CSR.pmpcfg0 && csr <= CSR.pmpcfg0 + 15) {
       if (csr & 1) return false; // odd pmpcfg do not exist on RV64
-      const b = (csr - 0x3a0) * 4;
+      const b = (csr - CSR.pmpcfg0) * 4;
       if (b >= 16) return this.#setT(0);
       const p = this.pmpcfg;
       this.#tLo = p[b]! | (p[b + 1]! << 8) | (p[b + 2]! << 16) |
@@ -2710,18 +2860,22 @@ export class Cpu implements InterruptTarget {
         (p[b + 7]! << 24);
       return true;
     }
-    if (csr >= 0x3b0 && csr <= 0x3bf) {
+    if (csr >= CSR.pmpaddr0 && csr <= CSR.pmpaddr0 + 15) {
       // With a 4-byte grain, pmpaddr reads back as written.
-      const i = csr - 0x3b0;
+      const i = csr - CSR.pmpaddr0;
       this.#tLo = this.pmpaddr[2 * i]!;
       this.#tHi = this.pmpaddr[2 * i + 1]!;
       return true;
     }
     if (
-      (csr >= 0xc03 && csr <= 0xc1f) || (csr >= 0xb03 && csr <= 0xb1f) ||
-      (csr >= 0x323 && csr <= 0x33f)
+      (csr >= CSR.hpmcounter3 && csr <= CSR.cycle + 31) ||
+      (csr >= CSR.mhpmcounter3 && csr <= CSR.mcycle + 31) ||
+      (csr >= CSR.mhpmevent3 && csr <= CSR.mhpmevent3 + 28)
     ) {
-      if (csr >= 0xc03 && csr <= 0xc1f && !this.#counterAllowed(csr - 0xc00)) {
+      if (
+        csr >= CSR.hpmcounter3 && csr <= CSR.cycle + 31 &&
+        !this.#counterAllowed(csr - CSR.cycle)
+      ) {
         return false;
       }
       return this.#setT(0);
@@ -2733,149 +2887,151 @@ export class Cpu implements InterruptTarget {
   #csrWrite(csr: number, lo: number, hi: number): boolean {
     const c = this.csr64;
     switch (csr) {
-      case 0x001:
+      case CSR.fflags:
         if ((this.mstatus & MS_FS) === 0) return false;
         this.#fpu.fflags = lo & 31;
         this.mstatus |= MS_FS;
         return true;
-      case 0x002:
+      case CSR.frm:
         if ((this.mstatus & MS_FS) === 0) return false;
         this.#fpu.frm = lo & 7;
         this.mstatus |= MS_FS;
         return true;
-      case 0x003:
+      case CSR.fcsr:
         if ((this.mstatus & MS_FS) === 0) return false;
         this.#fpu.fflags = lo & 31;
         this.#fpu.frm = (lo >>> 5) & 7;
         this.mstatus |= MS_FS;
         return true;
-      case 0x100:
+      case CSR.sstatus:
         this.#writeMstatus(
           (this.mstatus & ~SSTATUS_MASK) | (lo & SSTATUS_MASK),
         );
         return true;
-      case 0x104: {
+      case CSR.sie: {
         const m = this.mideleg & S_INTS;
         this.mie = (this.mie & ~m) | (lo & m);
         return true;
       }
-      case 0x144: {
+      case CSR.sip: {
         const m = this.mideleg & (1 << 1); // only SSIP is writable from S
-        this.#mipSw = (this.#mipSw & ~m) | (lo & m);
-        this.mip = this.#mipHw | this.#mipSw;
+        this.#s[HART.mipSw] = (this.#s[HART.mipSw]! & ~m) | (lo & m);
+        this.#s[HART.mip] = this.#s[HART.mipHw]! | this.#s[HART.mipSw]!;
         return true;
       }
-      case 0x105:
-      case 0x305: {
+      case CSR.stvec:
+      case CSR.mtvec: {
         if ((lo & 3) >= 2) return true; // reserved modes are ignored (QEMU)
-        const s = csr === 0x105 ? CS.stvec : CS.mtvec;
+        const s = csr === CSR.stvec ? CSR64.stvec : CSR64.mtvec;
         c[s] = lo;
         c[s + 1] = hi;
         return true;
       }
-      case 0x106:
+      case CSR.scounteren:
         this.scounteren = lo & 7;
         return true;
-      case 0x10a:
-        c[CS.senvcfg] = lo & 0xf1;
-        c[CS.senvcfg + 1] = 0;
+      case CSR.senvcfg:
+        c[CSR64.senvcfg] = lo & 0xf1;
+        c[CSR64.senvcfg + 1] = 0;
         return true;
-      case 0x140:
-      case 0x340:
-      case 0x142:
-      case 0x342:
-      case 0x143:
-      case 0x343: {
+      case CSR.sscratch:
+      case CSR.mscratch:
+      case CSR.scause:
+      case CSR.mcause:
+      case CSR.stval:
+      case CSR.mtval: {
         const s = CSR_SLOT[csr]!;
         c[s] = lo;
         c[s + 1] = hi;
         return true;
       }
-      case 0x141:
-      case 0x341: {
+      case CSR.sepc:
+      case CSR.mepc: {
         const s = CSR_SLOT[csr]!;
         c[s] = lo & ~1;
         c[s + 1] = hi;
         return true;
       }
-      case 0x14d:
-        if (this.priv === PRIV_S && !(c[CS.menvcfg + 1]! & 0x80000000)) {
+      case CSR.stimecmp:
+        if (this.priv === PRIV_S && !(c[CSR64.menvcfg + 1]! & 0x80000000)) {
           return false;
         }
-        this.stimecmp = (hi >>> 0) * TWO32 + (lo >>> 0);
+        this.#s[HART.stimecmp] = (hi >>> 0) * TWO32 + (lo >>> 0);
         this.#updateStip();
         return true;
-      case 0x180: {
+      case CSR.satp: {
         if (this.priv === PRIV_S && (this.mstatus & MS_TVM)) return false;
         const mode = hi >>> 28;
         if (mode !== 0 && mode !== 8) return true; // WARL: unsupported mode ignored
-        this.satpMode = mode;
-        this.satpAsid = (hi >>> 12) & 0xffff;
-        this.satpPpn = (hi & 0xfff) * TWO32 + (lo >>> 0);
+        this.#s[HART.satpMode] = mode;
+        this.#s[HART.satpAsid] = (hi >>> 12) & 0xffff;
+        this.#s[HART.satpPpn] = (hi & 0xfff) * TWO32 + (lo >>> 0);
         this.flushTlb();
         return true;
       }
-      case 0x300:
+      case CSR.mstatus:
         this.#writeMstatus(lo);
         return true;
-      case 0x301:
+      case CSR.misa:
         return true; // misa is read-only here
-      case 0x302:
+      case CSR.medeleg:
         this.medeleg = lo & DELEGABLE_EXC;
         return true;
-      case 0x303:
+      case CSR.mideleg:
         this.mideleg = lo & S_INTS;
         return true;
-      case 0x304:
+      case CSR.mie:
         this.mie = lo & M_INTS;
         return true;
-      case 0x306:
+      case CSR.mcounteren:
         this.mcounteren = lo & 7;
         return true;
-      case 0x30a:
-        c[CS.menvcfg] = lo & 0xf1;
-        c[CS.menvcfg + 1] = hi & (0x80000000 | 0);
+      case CSR.menvcfg:
+        c[CSR64.menvcfg] = lo & 0xf1;
+        c[CSR64.menvcfg + 1] = hi & (0x80000000 | 0);
         this.#updateStip();
         return true;
-      case 0x320: {
+      case CSR.mcountinhibit: {
         const next = lo & 5;
         const changed = this.mcountinhibit ^ next;
         // Values as of the end of this instruction.
         if (changed & 1) {
-          if (next & 1) this.#cycleFrozen = this.#cycles() + 1;
-          else this.#cycleOffset = this.#cycleFrozen - this.icount - 1;
+          if (next & 1) this.#s[HART.cycleFrozen] = this.#cycles() + 1;
+          else {this.#s[HART.cycleOffset] = this.#s[HART.cycleFrozen]! -
+              this.icount - 1;}
         }
         if (changed & 4) {
-          if (next & 4) this.#instretFrozen = this.#instret() + 1;
-          else this.#instretOffset = this.#instretFrozen - this.icount - 1;
+          if (next & 4) this.#s[HART.instretFrozen] = this.#instret() + 1;
+          else {this.#s[HART.instretOffset] = this.#s[HART.instretFrozen]! -
+              this.icount - 1;}
         }
-        this.mcountinhibit = next;
+        this.#s[HART.mcountinhibit] = next;
         return true;
       }
-      case 0x344: {
+      case CSR.mip: {
         // M can write SSIP, STIP (without Sstc) and SEIP.
-        const stce = (c[CS.menvcfg + 1]! & 0x80000000) !== 0;
+        const stce = (c[CSR64.menvcfg + 1]! & 0x80000000) !== 0;
         const m = (1 << 1) | (1 << 9) | (stce ? 0 : 1 << 5);
-        this.#mipSw = (this.#mipSw & ~m) | (lo & m);
-        this.mip = this.#mipHw | this.#mipSw;
+        this.#s[HART.mipSw] = (this.#s[HART.mipSw]! & ~m) | (lo & m);
+        this.#s[HART.mip] = this.#s[HART.mipHw]! | this.#s[HART.mipSw]!;
         return true;
       }
-      case 0xb00: {
+      case CSR.mcycle: {
         const v = (hi >>> 0) * TWO32 + (lo >>> 0);
-        this.#cycleOffset = v - this.icount - 1;
-        this.#cycleFrozen = v;
+        this.#s[HART.cycleOffset] = v - this.icount - 1;
+        this.#s[HART.cycleFrozen] = v;
         return true;
       }
-      case 0xb02: {
+      case CSR.minstret: {
         const v = (hi >>> 0) * TWO32 + (lo >>> 0);
-        this.#instretOffset = v - this.icount - 1;
-        this.#instretFrozen = v;
+        this.#s[HART.instretOffset] = v - this.icount - 1;
+        this.#s[HART.instretFrozen] = v;
         return true;
       }
     }
-    if (csr >= 0x3a0 && csr <= 0x3af) {
+    if (csr >= CSR.pmpcfg0 && csr <= CSR.pmpcfg0 + 15) {
       if (csr & 1) return false;
-      const b = (csr - 0x3a0) * 4;
+      const b = (csr - CSR.pmpcfg0) * 4;
       if (b >= 16) return true;
       for (let i = 0; i < 8; i++) {
         if (this.pmpcfg[b + i]! & 0x80) continue; // locked
@@ -2886,8 +3042,8 @@ export class Cpu implements InterruptTarget {
       this.#pmpUpdate();
       return true;
     }
-    if (csr >= 0x3b0 && csr <= 0x3bf) {
-      const i = csr - 0x3b0;
+    if (csr >= CSR.pmpaddr0 && csr <= CSR.pmpaddr0 + 15) {
+      const i = csr - CSR.pmpaddr0;
       const locked = (this.pmpcfg[i]! & 0x80) !== 0 ||
         (i < 15 && (this.pmpcfg[i + 1]! & 0x98) === 0x88);
       if (!locked) {
@@ -2898,7 +3054,8 @@ export class Cpu implements InterruptTarget {
       return true;
     }
     if (
-      (csr >= 0xb03 && csr <= 0xb1f) || (csr >= 0x323 && csr <= 0x33f)
+      (csr >= CSR.mhpmcounter3 && csr <= CSR.mcycle + 31) ||
+      (csr >= CSR.mhpmevent3 && csr <= CSR.mhpmevent3 + 28)
     ) return true;
     return this.#csrRead(csr);
   }
@@ -2912,7 +3069,7 @@ export class Cpu implements InterruptTarget {
   }
 
   #updateStip(): void {
-    const stce = (this.csr64[CS.menvcfg + 1]! & 0x80000000) !== 0;
+    const stce = (this.csr64[CSR64.menvcfg + 1]! & 0x80000000) !== 0;
     if (!stce || !this.#time) {
       this.#stimer.del();
       this.setPending(1 << 5, false);
@@ -2931,36 +3088,12 @@ export class Cpu implements InterruptTarget {
   }
 }
 
-// Slots in csr64 for CSRs that are plain 64-bit storage.
-const CS = {
-  mtvec: 0,
-  mepc: 2,
-  mcause: 4,
-  mtval: 6,
-  mscratch: 8,
-  stvec: 10,
-  sepc: 12,
-  scause: 14,
-  stval: 16,
-  sscratch: 18,
-  menvcfg: 20,
-  senvcfg: 22,
-} as const;
-
-const CSR_SLOT: Record<number, number> = {
-  0x305: CS.mtvec,
-  0x341: CS.mepc,
-  0x342: CS.mcause,
-  0x343: CS.mtval,
-  0x340: CS.mscratch,
-  0x105: CS.stvec,
-  0x141: CS.sepc,
-  0x142: CS.scause,
-  0x143: CS.stval,
-  0x140: CS.sscratch,
-  0x30a: CS.menvcfg,
-  0x10a: CS.senvcfg,
-};
+// CSRs that are plain 64-bit storage, from the CSR table: number -> slot.
+const CSR_SLOT: Record<number, number> = Object.fromEntries(
+  CSR_DEFS.filter((d) => d.storage.kind === "csr64").map((
+    d,
+  ) => [d.num, (d.storage as { index: number }).index]),
+);
 
 function accessFault(acc: number): number {
   return acc === ACC_FETCH

@@ -18,7 +18,7 @@ import {
   STATE_HASH_SIZE,
   type StateHashPart,
 } from "./log.ts";
-import { concatBytes } from "./_bytes.ts";
+import { concatBytes } from "./bytes.ts";
 
 const P1 = 0x9e3779b1 | 0, P2 = 0x85ebca77 | 0, P3 = 0xc2b2ae3d | 0;
 
@@ -120,9 +120,9 @@ function partBytes(m: VirtMachine, part: StateHashPart): Uint8Array {
           cpu.satpAsid,
           cpu.stimecmp,
         ]),
-        new Uint8Array(cpu.csr64.buffer.slice(0)),
+        new Uint8Array(cpu.csr64.slice().buffer),
         cpu.pmpcfg.slice(),
-        new Uint8Array(cpu.pmpaddr.buffer.slice(0)),
+        new Uint8Array(cpu.pmpaddr.slice().buffer),
       ]);
     case "devices":
       return new TextEncoder().encode(JSON.stringify({

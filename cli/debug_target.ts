@@ -22,6 +22,8 @@
 
 import type { Bus } from "../core/bus.ts";
 import type { Cpu } from "../core/cpu.ts";
+import { CSR, CSR_DEFS } from "../core/csr.ts";
+import type { CsrDef } from "../core/csr.ts";
 import type { RunResult } from "../devices/virt.ts";
 
 /** What a {@linkcode DebugTarget} needs from the machine. */
@@ -89,108 +91,19 @@ export const F_NAMES: readonly string[] = [
   "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11",
 ]; // deno-fmt-ignore
 
-const MS_FS = 3 << 13;
 const MS_MPRV = 1 << 17;
-const SSTATUS_MASK = (1 << 1) | (1 << 5) | (1 << 8) | MS_FS | (1 << 18) |
-  (1 << 19);
-const S_INTS = 0x222;
-// RV64 A C D F I M S U
-const MISA = 0x800000000014112dn;
 
 function pair(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
-/** A CSR the debugger shows: its number, name and how to read it. */
-interface CsrView {
-  readonly num: number;
-  readonly name: string;
-  read(cpu: Cpu): bigint;
-}
-
-// Slots of the plain 64-bit CSRs in `cpu.csr64` (pairs).
-const CSR64_SLOTS: readonly [number, string, number][] = [
-  [0x305, "mtvec", 0],
-  [0x341, "mepc", 2],
-  [0x342, "mcause", 4],
-  [0x343, "mtval", 6],
-  [0x340, "mscratch", 8],
-  [0x105, "stvec", 10],
-  [0x141, "sepc", 12],
-  [0x142, "scause", 14],
-  [0x143, "stval", 16],
-  [0x140, "sscratch", 18],
-  [0x30a, "menvcfg", 20],
-  [0x10a, "senvcfg", 22],
-];
-
-function mstatusHi(cpu: Cpu): number {
-  return (cpu.mstatus & MS_FS) === MS_FS ? 0x80000000 : 0;
-}
-
 /**
- * The CSRs the debugger shows (the ones deja implements, as QEMU exposes
- * them), in number order. `fflags`, `frm` and `fcsr` belong to the FPU
- * feature and are not in this list.
+ * The CSRs the debugger shows: every CSR the hart implements (core/csr.ts),
+ * in number order, except `fflags`, `frm` and `fcsr`, which belong to the
+ * FPU feature.
  */
-const CSR_LIST: CsrView[] = [
-  ...CSR64_SLOTS.map(([num, name, slot]): CsrView => ({
-    num,
-    name,
-    read: (cpu) => pair(cpu.csr64[slot]!, cpu.csr64[slot + 1]!),
-  })),
-  {
-    num: 0x100,
-    name: "sstatus",
-    read: (c) => pair(c.mstatus & SSTATUS_MASK, 0x2 | mstatusHi(c)),
-  },
-  { num: 0x104, name: "sie", read: (c) => BigInt(c.mie & c.mideleg & S_INTS) },
-  { num: 0x106, name: "scounteren", read: (c) => BigInt(c.scounteren >>> 0) },
-  { num: 0x144, name: "sip", read: (c) => BigInt(c.mip & c.mideleg & S_INTS) },
-  { num: 0x14d, name: "stimecmp", read: (c) => BigInt(c.stimecmp) },
-  {
-    num: 0x180,
-    name: "satp",
-    read: (c) =>
-      (BigInt(c.satpMode) << 60n) | (BigInt(c.satpAsid) << 44n) |
-      BigInt(c.satpPpn),
-  },
-  {
-    num: 0x300,
-    name: "mstatus",
-    read: (c) => pair(c.mstatus, 0xa | mstatusHi(c)),
-  },
-  { num: 0x301, name: "misa", read: () => MISA },
-  { num: 0x302, name: "medeleg", read: (c) => BigInt(c.medeleg >>> 0) },
-  { num: 0x303, name: "mideleg", read: (c) => BigInt(c.mideleg >>> 0) },
-  { num: 0x304, name: "mie", read: (c) => BigInt(c.mie >>> 0) },
-  { num: 0x306, name: "mcounteren", read: (c) => BigInt(c.mcounteren >>> 0) },
-  {
-    num: 0x320,
-    name: "mcountinhibit",
-    read: (c) => BigInt(c.mcountinhibit >>> 0),
-  },
-  { num: 0x344, name: "mip", read: (c) => BigInt(c.mip >>> 0) },
-  ...[0, 2].map((k): CsrView => ({
-    num: 0x3a0 + k,
-    name: `pmpcfg${k}`,
-    read: (c) => {
-      let v = 0n;
-      for (let i = 7; i >= 0; i--) v = (v << 8n) | BigInt(c.pmpcfg[k * 4 + i]!);
-      return v;
-    },
-  })),
-  ...Array.from({ length: 16 }, (_, i): CsrView => ({
-    num: 0x3b0 + i,
-    name: `pmpaddr${i}`,
-    read: (c) => pair(c.pmpaddr[2 * i]!, c.pmpaddr[2 * i + 1]!),
-  })),
-  { num: 0xf11, name: "mvendorid", read: () => 0n },
-  { num: 0xf12, name: "marchid", read: () => 0n },
-  { num: 0xf13, name: "mimpid", read: () => 0n },
-  { num: 0xf14, name: "mhartid", read: () => 0n },
-];
-const CSRS: readonly CsrView[] = CSR_LIST.sort((a, b) => a.num - b.num);
+const CSRS: readonly CsrDef[] = CSR_DEFS.filter((d) => d.num > CSR.fcsr)
+  .sort((a, b) => a.num - b.num);
 
 /** A register in the target description. */
 export interface RegisterDescription {
@@ -255,8 +168,6 @@ export const REGISTERS: readonly RegisterDescription[] = [
     type: "int",
   },
 ];
-
-const CSR_BY_REG = new Map(CSRS.map((c) => [REG_CSR0 + c.num, c]));
 
 /**
  * The target description XML (`target.xml`), with the registers of
@@ -389,11 +300,9 @@ export class DebugTarget {
       const i = n - REG_F0;
       return pair(cpu.f[2 * i]!, cpu.f[2 * i + 1]!);
     }
-    if (n === REG_CSR0 + 1) return BigInt(cpu.fcsr & 0x1f);
-    if (n === REG_CSR0 + 2) return BigInt(cpu.fcsr >>> 5);
-    if (n === REG_CSR0 + 3) return BigInt(cpu.fcsr);
     if (n === REG_PRIV) return BigInt(cpu.priv);
-    return CSR_BY_REG.get(n)?.read(cpu);
+    if (n > REG_CSR0 && n < REG_PRIV) return cpu.readCsr(n - REG_CSR0);
+    return undefined;
   }
 
   /**

@@ -46,7 +46,7 @@ export const REG_F0 = 33;
 /** GDB's number for CSR 0 (a CSR `n` is `REG_CSR0 + n`). */
 export const REG_CSR0 = 65;
 /** GDB's number for the virtual `priv` register. */
-export const REG_PRIV = REG_CSR0 + 4096;
+export const REG_PRIV: number = REG_CSR0 + 4096;
 
 /** The ABI names of `x0`-`x31`, in order. */
 export const X_NAMES: readonly string[] = [

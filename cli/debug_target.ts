@@ -534,14 +534,20 @@ export class DebugTarget {
    *
    * @param maxInsns instruction budget
    * @param options `step`: one instruction; `warpIdle`: as the machine's
-   *   run
+   *   run; `interrupted`: polled now and then, true stops the run (a flag
+   *   another thread sets)
    * @returns why it stopped
    */
   run(
     maxInsns: number,
-    options: { step?: boolean; warpIdle?: boolean } = {},
+    options: {
+      step?: boolean;
+      warpIdle?: boolean;
+      interrupted?: () => boolean;
+    } = {},
   ): DebugStop {
-    if (this.#interrupt) {
+    const asked = options.interrupted;
+    if (this.#interrupt || asked?.()) {
       this.#interrupt = false;
       return { kind: "interrupted" };
     }
@@ -551,7 +557,7 @@ export class DebugTarget {
     if (!options.step && this.#breakpoints.size === 0 && !watching) {
       const r = m.run(maxInsns, runOpts);
       if (r.kind === "budget" || r.kind === "stopped") {
-        if (this.#interrupt) {
+        if (this.#interrupt || asked?.()) {
           this.#interrupt = false;
           return { kind: "interrupted" };
         }
@@ -573,7 +579,10 @@ export class DebugTarget {
         if (!first && this.#breakpoints.has(cpu.getPc())) {
           return { kind: "breakpoint", pc: cpu.getPc() };
         }
-        if (!first && this.#interrupt) {
+        if (
+          !first &&
+          (this.#interrupt || (asked && (cpu.icount & 255) === 0 && asked()))
+        ) {
           this.#interrupt = false;
           return { kind: "interrupted" };
         }

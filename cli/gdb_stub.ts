@@ -30,26 +30,41 @@ import type { ExitStatus, RunResult } from "../devices/virt.ts";
 /** The largest packet the stub accepts (`PacketSize`), in bytes. */
 export const PACKET_SIZE = 0x4000;
 
+type MaybePromise<T> = T | Promise<T>;
+
 /** What the stub acts on. Methods may return promises. */
 export interface GdbTarget {
   /** Read a register by GDB number; undefined if there is none. */
-  readRegister(n: number): bigint | undefined;
+  readRegister(n: number): MaybePromise<bigint | undefined>;
+  /** Read several registers at once (optional; else one by one). */
+  readRegisters?(nums: number[]): MaybePromise<(bigint | undefined)[]>;
   /** Write a register; false if it cannot be written. */
-  writeRegister(n: number, v: bigint): boolean;
+  writeRegister(n: number, v: bigint): MaybePromise<boolean>;
   /** Read memory; undefined if some byte cannot be read. */
-  readMemory(addr: bigint, length: number): Uint8Array | undefined;
+  readMemory(
+    addr: bigint,
+    length: number,
+  ): MaybePromise<Uint8Array | undefined>;
   /** Write memory; false if some byte cannot be written. */
-  writeMemory(addr: bigint, bytes: Uint8Array): boolean;
+  writeMemory(addr: bigint, bytes: Uint8Array): MaybePromise<boolean>;
   /** Insert a breakpoint. */
-  insertBreakpoint(pc: bigint): void;
+  insertBreakpoint(pc: bigint): MaybePromise<void>;
   /** Remove a breakpoint. */
-  removeBreakpoint(pc: bigint): boolean;
+  removeBreakpoint(pc: bigint): MaybePromise<boolean>;
   /** Insert a watchpoint; false if the range does not translate. */
-  insertWatchpoint(addr: bigint, length: number, kind: WatchKind): boolean;
+  insertWatchpoint(
+    addr: bigint,
+    length: number,
+    kind: WatchKind,
+  ): MaybePromise<boolean>;
   /** Remove a watchpoint. */
-  removeWatchpoint(addr: bigint, length: number, kind: WatchKind): boolean;
+  removeWatchpoint(
+    addr: bigint,
+    length: number,
+    kind: WatchKind,
+  ): MaybePromise<boolean>;
   /** Remove every breakpoint and watchpoint. */
-  clearAll(): void;
+  clearAll(): MaybePromise<void>;
 }
 
 /** What the stub asks of whoever runs the machine. */
@@ -291,9 +306,11 @@ export class GdbStub {
       case "?":
         return this.#reply(this.#lastStop);
       case "g": {
-        let s = "";
-        for (let i = 0; i <= REG_PC; i++) s += leHex(t.readRegister(i) ?? 0n);
-        return this.#reply(s);
+        const nums = Array.from({ length: REG_PC + 1 }, (_, i) => i);
+        const vals = t.readRegisters
+          ? await t.readRegisters(nums)
+          : await Promise.all(nums.map((n) => t.readRegister(n)));
+        return this.#reply(vals.map((v) => leHex(v ?? 0n)).join(""));
       }
       case "G": {
         const hex = p.slice(1);
@@ -301,13 +318,13 @@ export class GdbStub {
           return this.#reply("E16"); // EINVAL: not 33 64-bit registers
         }
         for (let i = 0; i <= REG_PC; i++) {
-          t.writeRegister(i, leOfHex(hex.slice(16 * i, 16 * i + 16))!);
+          await t.writeRegister(i, leOfHex(hex.slice(16 * i, 16 * i + 16))!);
         }
         return this.#reply("OK");
       }
       case "p": {
         const n = num(p.slice(1));
-        const v = n === undefined ? undefined : t.readRegister(Number(n));
+        const v = n === undefined ? undefined : await t.readRegister(Number(n));
         return this.#reply(v === undefined ? "E0e" : leHex(v));
       }
       case "P": {
@@ -315,14 +332,16 @@ export class GdbStub {
         const n = num(ns);
         const v = vs === undefined ? undefined : leOfHex(vs);
         if (n === undefined || v === undefined) return this.#reply("E16");
-        return this.#reply(t.writeRegister(Number(n), v) ? "OK" : "E0e");
+        return this.#reply(
+          (await t.writeRegister(Number(n), v)) ? "OK" : "E0e",
+        );
       }
       case "m": {
         const [as, ls] = p.slice(1).split(",");
         const a = num(as), l = num(ls);
         if (a === undefined || l === undefined) return this.#reply("E16");
         const len = Math.min(Number(l), PACKET_SIZE / 2);
-        const bytes = t.readMemory(a, len);
+        const bytes = await t.readMemory(a, len);
         return this.#reply(bytes ? hexOf(bytes) : "E14"); // EFAULT
       }
       case "M":
@@ -348,7 +367,7 @@ export class GdbStub {
         }
         if (!bytes || bytes.length !== Number(l)) return this.#reply("E16");
         if (bytes.length === 0) return this.#reply("OK"); // X probe
-        return this.#reply(t.writeMemory(a, bytes) ? "OK" : "E14");
+        return this.#reply((await t.writeMemory(a, bytes)) ? "OK" : "E14");
       }
       case "c":
       case "s":
@@ -359,7 +378,7 @@ export class GdbStub {
         if (arg) {
           const a = num(arg);
           if (a === undefined) return this.#reply("E16");
-          t.writeRegister(REG_PC, a);
+          await t.writeRegister(REG_PC, a);
         }
         return this.#resume(c === "s" || c === "S");
       }
@@ -367,12 +386,12 @@ export class GdbStub {
         return this.#handleV(p);
       case "Z":
       case "z":
-        return this.#handleZ(p);
+        return await this.#handleZ(p);
       case "k":
         this.#control.kill();
         return; // no reply to k
       case "D":
-        t.clearAll();
+        await t.clearAll();
         this.#reply("OK");
         this.#control.detach();
         return;
@@ -416,7 +435,7 @@ export class GdbStub {
     return this.#reply(""); // vMustReplyEmpty, vFile, ...
   }
 
-  #handleZ(p: string): void {
+  async #handleZ(p: string): Promise<void> {
     const t = this.#target;
     const insert = p[0] === "Z";
     const [type, as, ks] = p.slice(1).split(",");
@@ -425,8 +444,8 @@ export class GdbStub {
     switch (type) {
       case "0":
       case "1":
-        if (insert) t.insertBreakpoint(a);
-        else t.removeBreakpoint(a);
+        if (insert) await t.insertBreakpoint(a);
+        else await t.removeBreakpoint(a);
         return this.#reply("OK");
       case "2":
       case "3":
@@ -439,9 +458,11 @@ export class GdbStub {
         const len = Number(k);
         if (len <= 0 || len > 4096) return this.#reply("E16");
         if (insert) {
-          return this.#reply(t.insertWatchpoint(a, len, kind) ? "OK" : "E14");
+          return this.#reply(
+            (await t.insertWatchpoint(a, len, kind)) ? "OK" : "E14",
+          );
         }
-        t.removeWatchpoint(a, len, kind);
+        await t.removeWatchpoint(a, len, kind);
         return this.#reply("OK");
       }
       default:
@@ -503,6 +524,190 @@ export class GdbStub {
   }
 }
 
+/** Options for {@linkcode GdbServer}. */
+export interface GdbServerOptions {
+  /**
+   * Address to listen on.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /** TCP port (0 picks a free one: see {@linkcode GdbServer.port}). */
+  port: number;
+  /** Called when a client connects, is refused, or goes away. */
+  onClient?: (event: "connected" | "refused" | "disconnected") => void;
+}
+
+/** What a {@linkcode GdbServer} asks when a client comes and goes. */
+export interface GdbSessionControl extends GdbControl {
+  /** A client connected: stop the machine (as QEMU does). */
+  attach(): Promise<void> | void;
+}
+
+/**
+ * A TCP listener for GDB clients, one at a time (a second connection is
+ * closed at once), each with its own {@linkcode GdbStub}. When the client
+ * goes away, the machine is detached and runs on.
+ */
+export class GdbServer {
+  /** The port it listens on. */
+  readonly port: number;
+  readonly #listener: Deno.TcpListener;
+  readonly #target: GdbTarget;
+  readonly #control: GdbSessionControl;
+  readonly #options: GdbServerOptions;
+  #conn: Deno.TcpConn | undefined;
+  #stub: GdbStub | undefined;
+  #queue: Uint8Array[] = [];
+  #writing: Promise<void> | undefined;
+  #accepting: Promise<void>;
+  #killed = false;
+
+  /**
+   * Listen. Needs `--allow-net` for the address.
+   *
+   * @param target registers, memory, breakpoints
+   * @param control runs and stops the machine
+   * @param options where to listen
+   */
+  constructor(
+    target: GdbTarget,
+    control: GdbSessionControl,
+    options: GdbServerOptions,
+  ) {
+    this.#target = target;
+    this.#control = control;
+    this.#options = options;
+    this.#listener = Deno.listen({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port,
+      transport: "tcp",
+    });
+    this.port = (this.#listener.addr as Deno.NetAddr).port;
+    this.#accepting = this.#accept();
+  }
+
+  /** Whether a client is attached. */
+  get attached(): boolean {
+    return this.#stub !== undefined;
+  }
+
+  /**
+   * Report a stop (or the end) to the client, if one is attached.
+   *
+   * @param stop why the machine stopped
+   */
+  stopped(stop: GdbStopEvent): void {
+    this.#stub?.stopped(stop);
+  }
+
+  /** Whether the client has the machine running. */
+  get running(): boolean {
+    return this.#stub?.running ?? false;
+  }
+
+  async #accept(): Promise<void> {
+    for (;;) {
+      let c: Deno.TcpConn;
+      try {
+        c = await this.#listener.accept();
+      } catch {
+        return; // closed
+      }
+      if (this.#conn) {
+        this.#options.onClient?.("refused");
+        try {
+          c.close();
+        } catch { /* ignore */ }
+        continue;
+      }
+      this.#serve(c);
+    }
+  }
+
+  #write(c: Deno.TcpConn, text: string): void {
+    const b = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) b[i] = text.charCodeAt(i);
+    this.#queue.push(b);
+    if (this.#writing) return;
+    this.#writing = (async () => {
+      try {
+        while (this.#queue.length > 0) {
+          const chunk = this.#queue.shift()!;
+          let off = 0;
+          while (off < chunk.length) {
+            off += await c.write(chunk.subarray(off));
+          }
+        }
+      } catch {
+        this.#queue = []; // the client went away; the reader notices
+      } finally {
+        this.#writing = undefined;
+      }
+    })();
+  }
+
+  async #serve(c: Deno.TcpConn): Promise<void> {
+    this.#conn = c;
+    c.setNoDelay(true);
+    const control: GdbControl = {
+      resume: (step) => this.#control.resume(step),
+      interrupt: () => this.#control.interrupt(),
+      kill: () => {
+        this.#killed = true;
+        this.#control.kill();
+      },
+      detach: () => this.#control.detach(),
+      monitor: (line) => this.#control.monitor(line),
+    };
+    const stub = new GdbStub(this.#target, control, (t) => this.#write(c, t));
+    this.#stub = stub;
+    this.#options.onClient?.("connected");
+    try {
+      await this.#control.attach();
+      const buf = new Uint8Array(65536);
+      for (;;) {
+        const n = await c.read(buf);
+        if (n === null) break;
+        await stub.receive(buf.subarray(0, n));
+      }
+    } catch {
+      // reset by peer: same as a close
+    }
+    stub.close();
+    this.#stub = undefined;
+    this.#conn = undefined;
+    try {
+      c.close();
+    } catch { /* already closed */ }
+    if (!this.#killed) {
+      // Gone without D: the guest carries on, with no breakpoints.
+      try {
+        await this.#target.clearAll();
+      } catch { /* the machine ended */ }
+      this.#control.detach();
+    }
+    this.#options.onClient?.("disconnected");
+  }
+
+  /** Let queued replies go out (before the process ends). */
+  async flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  /** Stop listening and drop the client (after queued replies). */
+  async close(): Promise<void> {
+    await this.flush();
+    try {
+      this.#listener.close();
+    } catch { /* already closed */ }
+    try {
+      this.#conn?.close();
+    } catch { /* already closed */ }
+    await this.#accepting;
+  }
+}
+
 /** Options for {@linkcode serveGdb}. */
 export interface ServeGdbOptions {
   /**
@@ -531,12 +736,6 @@ export interface ServeGdbOptions {
   chunk?: number;
   /** Called when a client connects or goes away (for logs). */
   onClient?: (event: "connected" | "refused" | "disconnected") => void;
-  /**
-   * Run the machine without a client (else it waits, stopped, for one).
-   *
-   * @default {true}
-   */
-  runDetached?: boolean;
   /** Stop the run: the promise resolves with `{ kind: "quit" }`. */
   signal?: AbortSignal;
 }
@@ -573,48 +772,23 @@ export async function serveGdb(
   options: ServeGdbOptions,
 ): Promise<ServeGdbResult> {
   const target = new DebugTarget(machine);
-  const listener = Deno.listen({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port,
-    transport: "tcp",
-  });
-  options.onListen?.((listener.addr as Deno.NetAddr).port);
   const chunk = options.chunk ?? 200_000;
-  // The machine's state as the run loop sees it.
+  // The machine's state as the run loop sees it (it runs in this thread, so
+  // the socket's callbacks always find it between two runs).
   let running = !(options.waitForClient ?? false);
   let step = false;
   let killed = false;
-  let stub: GdbStub | undefined;
-  let conn: Deno.TcpConn | undefined;
   let wake: (() => void) | undefined;
   const poke = () => {
     const w = wake;
     wake = undefined;
     w?.();
   };
-  const enc = (s: string) => {
-    const b = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
-    return b;
-  };
-  const writeQueue: Uint8Array[] = [];
-  let writing = false;
-  const flush = async (c: Deno.TcpConn) => {
-    if (writing) return;
-    writing = true;
-    try {
-      while (writeQueue.length > 0) {
-        const b = writeQueue.shift()!;
-        let off = 0;
-        while (off < b.length) off += await c.write(b.subarray(off));
-      }
-    } catch {
-      // The client went away; the read loop notices.
-    } finally {
-      writing = false;
-    }
-  };
-  const control: GdbControl = {
+  const server = new GdbServer(target, {
+    attach() {
+      running = false;
+      poke();
+    },
     resume(s) {
       step = s;
       running = true;
@@ -636,58 +810,12 @@ export async function serveGdb(
       poke();
     },
     monitor: options.monitor ?? ((line) => `unknown command: '${line}'`),
-  };
-  const serveClient = async (c: Deno.TcpConn) => {
-    conn = c;
-    const s = new GdbStub(target, control, (text) => {
-      writeQueue.push(enc(text));
-      flush(c);
-    });
-    stub = s;
-    // Attaching stops the machine, as QEMU does. (The machine runs in this
-    // thread, so it is between two runs here.)
-    running = false;
-    poke();
-    options.onClient?.("connected");
-    const buf = new Uint8Array(65536);
-    try {
-      for (;;) {
-        const n = await c.read(buf);
-        if (n === null) break;
-        await s.receive(buf.subarray(0, n));
-      }
-    } catch {
-      // reset by peer: same as a close
-    }
-    s.close();
-    if (stub === s) {
-      stub = undefined;
-      conn = undefined;
-      if (!killed) control.detach(); // gone: the guest carries on
-      options.onClient?.("disconnected");
-    }
-    try {
-      c.close();
-    } catch { /* already closed */ }
-  };
-  const accepting = (async () => {
-    for (;;) {
-      let c: Deno.TcpConn;
-      try {
-        c = await listener.accept();
-      } catch {
-        return; // listener closed
-      }
-      if (conn) {
-        options.onClient?.("refused");
-        try {
-          c.close();
-        } catch { /* ignore */ }
-        continue;
-      }
-      serveClient(c);
-    }
-  })();
+  }, {
+    port: options.port,
+    ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+    ...(options.onClient ? { onClient: options.onClient } : {}),
+  });
+  options.onListen?.(server.port);
   const abort = () => {
     killed = true;
     poke();
@@ -703,10 +831,6 @@ export async function serveGdb(
         break;
       }
       if (!running) {
-        if (!stub && (options.runDetached ?? true) && !options.waitForClient) {
-          running = true;
-          continue;
-        }
         await new Promise<void>((r) => (wake = r));
         continue;
       }
@@ -718,7 +842,7 @@ export async function serveGdb(
       if (stop.kind === "machine") {
         const r = stop.result;
         if (r.kind === "exit") {
-          stub?.stopped({ kind: "exited", status: r.status });
+          server.stopped({ kind: "exited", status: r.status });
           result = { kind: "exit", status: r.status };
           break;
         }
@@ -727,23 +851,20 @@ export async function serveGdb(
           await new Promise((res) => setTimeout(res, 1));
           continue;
         }
-        stub?.stopped({ kind: "exited", status: { kind: "quit", code: 0 } });
+        server.stopped({
+          kind: "exited",
+          status: { kind: "quit", code: 0 },
+        });
         result = { kind: "machine", result: r };
         break;
       }
       running = false;
-      stub?.stopped(stop);
+      server.stopped(stop);
       await yieldToEvents();
     }
   } finally {
     options.signal?.removeEventListener("abort", abort);
-    // Let the last replies go out before closing.
-    if (conn && writeQueue.length > 0) await flush(conn);
-    listener.close();
-    try {
-      conn?.close();
-    } catch { /* already closed */ }
-    await accepting;
+    await server.close();
   }
   return result;
 }

@@ -30,7 +30,11 @@ import {
   type PluginRegistry,
   UnknownEventKindError,
 } from "./registry.ts";
-import { parseOptions } from "./options.ts";
+import {
+  parseOptions,
+  PHYS_ADDR_LIMIT,
+  PluginOptionsError,
+} from "./options.ts";
 import {
   assignState,
   decodeState,
@@ -117,6 +121,13 @@ export interface PluginHostOptions {
    * @default {undefined}
    */
   where?: () => { pc: bigint; icount: number };
+  /**
+   * Address ranges of the board that are not devices of this host (the
+   * boot ROM), which a `-device` window must not overlap either.
+   *
+   * @default {[]}
+   */
+  reserved?: readonly { name: string; base: number; size: number }[];
 }
 
 /**
@@ -404,6 +415,19 @@ export class PluginHost {
       plugin.options ?? {},
       spec.options ?? {},
     );
+    if (plugin.mmioSize !== undefined) {
+      this.#checkWindow(plugin.name, spec.addr, plugin.mmioSize);
+    }
+    if (
+      spec.irq !== undefined &&
+      !(Number.isInteger(spec.irq) && spec.irq >= 1 && spec.irq <= 95)
+    ) {
+      throw new PluginOptionsError(
+        plugin.name,
+        "irq",
+        `${spec.irq} is not a PLIC source; expected 1 to 95`,
+      );
+    }
     const ctx = this.context(plugin, {
       name,
       addr: spec.addr,
@@ -433,6 +457,11 @@ export class PluginHost {
         `it declares state ${s.name}, but its instance has no state object; return state: newState(${s.name}State) from create`,
       );
     }
+    if (plugin.mmioSize === undefined && instance.regions.length > 0) {
+      const lo = Math.min(...instance.regions.map((r) => r.base));
+      const hi = Math.max(...instance.regions.map((r) => r.base + r.size));
+      this.#checkWindow(plugin.name, lo, hi - lo);
+    }
     const dev: HostedDevice = {
       name,
       plugin,
@@ -443,6 +472,54 @@ export class PluginHost {
     };
     this.#track(dev);
     return dev;
+  }
+
+  /**
+   * Check a `-device` window: inside the physical address space, clear of
+   * RAM, the board's devices, reserved ranges and earlier plugin devices.
+   */
+  #checkWindow(plugin: string, base: number, size: number): void {
+    const bad = (detail: string): never => {
+      throw new PluginOptionsError(plugin, "addr", detail);
+    };
+    const at = `0x${base.toString(16)}`;
+    if (!Number.isInteger(base) || base < 0) {
+      bad(`${base} is not an address; write it like 0x10010000`);
+    }
+    const end = base + size;
+    if (end > Number.MAX_SAFE_INTEGER || BigInt(end) > PHYS_ADDR_LIMIT) {
+      bad(
+        `the window ${at} + 0x${
+          size.toString(16)
+        } ends outside the physical address space that deja maps (0 to 0x${
+          Number.MAX_SAFE_INTEGER.toString(16)
+        }); the board leaves 0x10010000 to 0x1fffffff free for devices`,
+      );
+    }
+    const taken: { name: string; base: number; size: number }[] = [
+      {
+        name: "RAM",
+        base: this.#options.bus.ramBase,
+        size: this.#options.bus.ramSize,
+      },
+      ...(this.#options.reserved ?? []),
+    ];
+    for (const d of this.#devices) {
+      const span = d.plugin.mmioSize ??
+        Math.max(0, ...d.regions.map((r) => r.base + r.size - d.addr));
+      taken.push({ name: d.name, base: d.addr, size: span });
+    }
+    for (const t of taken) {
+      if (base < t.base + t.size && t.base < end) {
+        bad(
+          `the window ${at} to 0x${
+            (end - 1).toString(16)
+          } overlaps ${t.name} (0x${t.base.toString(16)} to 0x${
+            (t.base + t.size - 1).toString(16)
+          }); the board leaves 0x10010000 to 0x1fffffff free for devices`,
+        );
+      }
+    }
   }
 
   /** Wrap a plugin region so that a throw names the plugin and the access. */

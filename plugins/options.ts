@@ -231,6 +231,93 @@ export function parseNumber(text: string): number | undefined {
   return undefined;
 }
 
+/**
+ * Parse an integer exactly: decimal, or `0x`/`0o`/`0b` with optional `_`
+ * separators, as a bigint (no rounding, however large).
+ *
+ * @param text the text
+ * @returns the integer, or undefined if the text is not one
+ * @example
+ * ```ts
+ * import { parseInteger } from "./options.ts";
+ * console.log(parseInteger("0x8000_0000_0000_0001")); // 9223372036854775809n
+ * console.log(parseInteger("1.5")); // undefined
+ * ```
+ */
+export function parseInteger(text: string): bigint | undefined {
+  const t = text.trim();
+  const m = /^([+-]?)(0x[0-9a-f_]+|0o[0-7_]+|0b[01_]+|[0-9][0-9_]*)$/i.exec(t);
+  if (!m || m[2]!.endsWith("_")) return undefined;
+  const v = BigInt(m[2]!.replaceAll("_", ""));
+  return m[1] === "-" ? -v : v;
+}
+
+/**
+ * Parse a physical address option (`addr=`) exactly, and check it: a
+ * non-negative integer, 4-byte aligned, inside the 56-bit physical address
+ * space of RV64, and at most 2^53 - 1 (what deja's bus maps exactly).
+ *
+ * @param plugin the plugin, for the message
+ * @param option the option's name
+ * @param text the value
+ * @returns the address
+ * @throws {PluginOptionsError} naming the option and what is wrong
+ * @example Refuse an address beyond the physical address space
+ * ```ts
+ * import { parseAddress, PluginOptionsError } from "./options.ts";
+ * console.log(parseAddress("led", "addr", "0x10010000")); // 268500992
+ * try {
+ *   parseAddress("led", "addr", "0x8000000000000000");
+ * } catch (e) {
+ *   if (!(e instanceof PluginOptionsError)) throw e;
+ *   console.log(e.message);
+ * }
+ * ```
+ */
+export function parseAddress(
+  plugin: string,
+  option: string,
+  text: string,
+): number {
+  const v = parseInteger(text);
+  if (v === undefined || v < 0n) {
+    throw new PluginOptionsError(
+      plugin,
+      option,
+      `${text} is not an address; write it like 0x10010000`,
+    );
+  }
+  if (v >= PHYS_ADDR_LIMIT) {
+    throw new PluginOptionsError(
+      plugin,
+      option,
+      `${text} is outside the physical address space (0 to 0x${
+        (PHYS_ADDR_LIMIT - 1n).toString(16)
+      }); the board leaves 0x10010000 to 0x1fffffff free for devices`,
+    );
+  }
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new PluginOptionsError(
+      plugin,
+      option,
+      `${text} is above 0x${
+        Number.MAX_SAFE_INTEGER.toString(16)
+      }, the highest address deja's bus maps exactly; the board leaves 0x10010000 to 0x1fffffff free for devices`,
+    );
+  }
+  if (v % 4n !== 0n) {
+    throw new PluginOptionsError(
+      plugin,
+      option,
+      `${text} is not 4-byte aligned; write it like 0x10010000`,
+    );
+  }
+  return Number(v);
+}
+
+/** RV64's physical addresses are 56 bits (Sv39, Sv48 and Sv57 alike). */
+export const PHYS_ADDR_LIMIT = 1n << 56n;
+
 const TRUE = new Set(["on", "true", "yes", "1"]);
 const FALSE = new Set(["off", "false", "no", "0"]);
 

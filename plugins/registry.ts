@@ -1086,3 +1086,65 @@ export function checkedEmit(
     sink(kind, value);
   };
 }
+
+/**
+ * Say how two lists of plugins (name and version, as a replay log's
+ * configuration stores them) differ, in words: `trng 1.0.0 recorded, 1.1.0
+ * given`, `trng 1.0.0 recorded, not loaded`, `echo 2.0.0 loaded, not
+ * recorded`. A replay needs the plugins a log was recorded with, at the same
+ * versions: a newer plugin may log or apply its events differently.
+ *
+ * @param recorded the plugins of the recording
+ * @param given the plugins of this run
+ * @returns the differences joined with "; ", or undefined if there are none
+ * @example A newer plugin than the recording's
+ * ```ts
+ * import { describePluginChanges } from "./registry.ts";
+ * console.log(describePluginChanges(
+ *   [{ name: "trng", version: "1.0.0" }],
+ *   [{ name: "trng", version: "1.1.0" }],
+ * )); // trng 1.0.0 recorded, 1.1.0 given
+ * ```
+ */
+export function describePluginChanges(
+  recorded: readonly { name: string; version: string }[],
+  given: readonly { name: string; version: string }[],
+): string | undefined {
+  const out: string[] = [];
+  const now = new Map(given.map((p) => [p.name, p.version]));
+  const then = new Map(recorded.map((p) => [p.name, p.version]));
+  for (const [name, version] of then) {
+    const v = now.get(name);
+    if (v === undefined) out.push(`${name} ${version} recorded, not loaded`);
+    else if (v !== version) out.push(`${name} ${version} recorded, ${v} given`);
+  }
+  for (const [name, version] of now) {
+    if (!then.has(name)) out.push(`${name} ${version} loaded, not recorded`);
+  }
+  return out.length > 0 ? out.join("; ") : undefined;
+}
+
+/**
+ * The whole message for a replay whose plugins differ from the recording's:
+ * what differs, and what to do.
+ *
+ * @param recorded the plugins of the recording
+ * @param given the plugins of this run
+ * @returns the message, or undefined if the plugins agree
+ * @example
+ * ```ts
+ * import { pluginChangesMessage } from "./registry.ts";
+ * console.log(pluginChangesMessage(
+ *   [{ name: "trng", version: "1.0.0" }],
+ *   [{ name: "trng", version: "1.1.0" }],
+ * ));
+ * ```
+ */
+export function pluginChangesMessage(
+  recorded: readonly { name: string; version: string }[],
+  given: readonly { name: string; version: string }[],
+): string | undefined {
+  const what = describePluginChanges(recorded, given);
+  if (what === undefined) return undefined;
+  return `the plugins differ: ${what}; replay with the plugins and versions it was recorded with (the same -device and -plugin options, from the same plugin files), or record again with these`;
+}

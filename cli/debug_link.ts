@@ -64,7 +64,7 @@ export interface DebugStopMessage {
 export type DebugRequest =
   | { op: "regs"; nums: number[] }
   | { op: "set-reg"; num: number; value: string }
-  | { op: "read"; addr: string; length: number }
+  | { op: "read"; addr: string; length: number; physical?: boolean }
   | { op: "write"; addr: string; bytes: number[] }
   | { op: "break"; insert: boolean; addr: string }
   | {
@@ -75,6 +75,8 @@ export type DebugRequest =
     kind: WatchKind;
   }
   | { op: "clear" }
+  | { op: "list" }
+  | { op: "reset" }
   | { op: "resume"; step: boolean }
   | { op: "quit" };
 
@@ -93,6 +95,7 @@ export class DebugAgent {
   readonly #post: (m: DebugStopMessage) => void;
   #pending: PauseReason | undefined;
   #step = false;
+  #reset: (() => void) | undefined;
 
   /**
    * Make the agent.
@@ -100,12 +103,15 @@ export class DebugAgent {
    * @param machine the machine (the worker's runner)
    * @param buffer the link's shared buffer ({@linkcode DebugLink.buffer})
    * @param post sends a message to the main thread
+   * @param reset resets the board (QMP's `system_reset`), where allowed
    */
   constructor(
     machine: DebugMachine,
     buffer: SharedArrayBuffer,
     post: (m: DebugStopMessage) => void,
+    reset?: () => void,
   ) {
+    this.#reset = reset;
     this.target = new DebugTarget(machine);
     this.#ctl = new Int32Array(buffer, 0, CTL_BYTES / 4);
     this.#breakAt = new Float64Array(buffer, BREAK_AT, 1);
@@ -242,7 +248,9 @@ export class DebugAgent {
       case "set-reg":
         return t.writeRegister(req.num, BigInt(req.value));
       case "read": {
-        const b = t.readMemory(BigInt(req.addr), req.length);
+        const b = req.physical
+          ? t.readPhysical(BigInt(req.addr), req.length)
+          : t.readMemory(BigInt(req.addr), req.length);
         return b ? [...b] : null;
       }
       case "write":
@@ -257,6 +265,19 @@ export class DebugAgent {
           : t.removeWatchpoint(BigInt(req.addr), req.length, req.kind);
       case "clear":
         t.clearAll();
+        return true;
+      case "list":
+        return {
+          breakpoints: t.breakpoints.map((b) => b.toString()),
+          watchpoints: t.watchpoints.map((w) => ({
+            addr: w.addr.toString(),
+            length: w.length,
+            kind: w.kind,
+          })),
+        };
+      case "reset":
+        if (!this.#reset) throw new Error("Cannot reset this machine");
+        this.#reset();
         return true;
       case "resume":
       case "quit":

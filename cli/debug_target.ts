@@ -414,6 +414,25 @@ export class DebugTarget {
   }
 
   /**
+   * Read guest memory at a physical address (RAM and the boot ROM only).
+   *
+   * @param paddr the first address
+   * @param length how many bytes
+   * @returns the bytes, or undefined if any of them cannot be read
+   */
+  readPhysical(paddr: bigint, length: number): Uint8Array | undefined {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) {
+      const pa = paddr + BigInt(i);
+      if (pa >= 2n ** 56n) return undefined;
+      const b = this.#readPhys(Number(pa));
+      if (b < 0) return undefined;
+      out[i] = b;
+    }
+    return out;
+  }
+
+  /**
    * Write guest RAM at a virtual address, through the current translation.
    * Nothing is written unless every byte is in RAM.
    *

@@ -860,7 +860,6 @@ export async function serveGdb(
       }
       running = false;
       server.stopped(stop);
-      await yieldToEvents();
     }
   } finally {
     options.signal?.removeEventListener("abort", abort);

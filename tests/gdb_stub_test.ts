@@ -461,3 +461,58 @@ Deno.test("gdb stub: Ctrl-C (0x03) stops a running guest; qRcmd runs a monitor c
   await c.close();
   equal((await s.result).kind, "killed");
 });
+
+Deno.test("debug target: memory goes through Sv39 as the hart sees it, and refuses what does not translate", async () => {
+  const { HART } = await import("../core/hart_state.ts");
+  const m = new VirtMachine({
+    bios: "none",
+    kernel: new Uint8Array(16),
+    memoryBytes: 1 << 20,
+  });
+  const bus = m.bus, cpu = m.cpu;
+  const pte = (pa: number, flags: number) => {
+    const v = BigInt(pa / 4096) << 10n | BigInt(flags);
+    return [Number(v & 0xffffffffn), Number(v >> 32n)] as const;
+  };
+  const put = (addr: number, [lo, hi]: readonly [number, number]) => {
+    bus.write(addr, 4, lo);
+    bus.write(addr + 4, 4, hi);
+  };
+  const root = 0x80001000, mid = 0x80002000, leafTable = 0x80003000;
+  // VA 0x40000000: a 1 GiB page onto 0x80000000 (V R W X).
+  put(root + 1 * 8, pte(0x80000000, 0xf));
+  // VA 0x1000: three levels down to 0x80005000 (V R W).
+  put(root + 0 * 8, pte(mid, 0x1));
+  put(mid + 0 * 8, pte(leafTable, 0x1));
+  put(leafTable + 1 * 8, pte(0x80005000, 0x7));
+  bus.write(0x80000010, 4, 0x11223344);
+  bus.write(0x80005008, 4, 0x55667788);
+  const t = new DebugTarget(m);
+  const s = cpu.state.scalars;
+  s[HART.satpMode] = 8;
+  s[HART.satpPpn] = root / 4096;
+  // M-mode: no translation.
+  deepEqualBytes(t.readMemory(0x80000010n, 4), [0x44, 0x33, 0x22, 0x11]);
+  equal(t.readMemory(0x40000010n, 4), undefined);
+  // S-mode: Sv39.
+  s[HART.priv] = 1;
+  equal(t.translate(0x40000010n), 0x80000010);
+  deepEqualBytes(t.readMemory(0x40000010n, 4), [0x44, 0x33, 0x22, 0x11]);
+  deepEqualBytes(t.readMemory(0x1008n, 4), [0x88, 0x77, 0x66, 0x55]);
+  equal(t.readMemory(0x2000n, 1), undefined); // no leaf
+  equal(t.readMemory(0xffffffc000001000n, 1), undefined); // unmapped half
+  equal(t.readMemory(0x8000000000001000n, 1), undefined); // not canonical
+  // A read that runs off the mapped page fails as a whole.
+  equal(t.readMemory(0x1ffen, 4), undefined);
+  ok(t.writeMemory(0x1008n, Uint8Array.of(1, 2)));
+  equal(bus.read(0x80005008, 2), 0x0201);
+  ok(!t.insertWatchpoint(0x2000n, 8, "watch"));
+  ok(t.insertWatchpoint(0x1000n, 8, "watch"));
+  // The machine state did not move.
+  equal(cpu.icount, 0);
+});
+
+function deepEqualBytes(got: Uint8Array | undefined, want: number[]): void {
+  ok(got, "the read succeeded");
+  equal([...got].join(","), want.join(","));
+}

@@ -27,9 +27,11 @@ import { type InterruptTarget, MIP_MSIP, MIP_MTIP } from "../core/irq.ts";
 import {
   defineState,
   newState,
+  rearmTimer,
   type StateDescription,
   stateRecord,
   type StateValues,
+  timerDeadline,
 } from "../plugins/state.ts";
 
 const TWO32 = 2 ** 32;
@@ -185,8 +187,7 @@ export class Clint {
 
   /** Put the timer's deadline into the state (QEMU's `pre_save`). */
   beforeSave(): void {
-    const d = this.#timer.deadline;
-    this.state.timerDeadlineNs = d === Infinity ? -1 : d;
+    this.state.timerDeadlineNs = timerDeadline(this.#timer);
   }
 
   /**
@@ -196,8 +197,7 @@ export class Clint {
   afterLoad(): void {
     const s = this.state;
     s.msip &= 1;
-    if (s.timerDeadlineNs < 0) this.#timer.del();
-    else this.#timer.mod(s.timerDeadlineNs);
+    rearmTimer(this.#timer, s.timerDeadlineNs);
   }
 
   #compute(): void {

@@ -26,9 +26,11 @@ import type { IrqLine } from "../core/irq.ts";
 import {
   defineState,
   newState,
+  rearmTimer,
   type StateDescription,
   stateRecord,
   type StateValues,
+  timerDeadline,
 } from "../plugins/state.ts";
 
 const TIME_LOW = 0x00;
@@ -185,15 +187,12 @@ export class GoldfishRtc {
 
   /** Put the alarm timer's deadline into the state (QEMU's `pre_save`). */
   beforeSave(): void {
-    const d = this.#timer.deadline;
-    this.state.alarmDeadlineNs = d === Infinity ? -1 : d;
+    this.state.alarmDeadlineNs = timerDeadline(this.#timer);
   }
 
   /** Re-arm the alarm timer from the restored deadline. */
   afterLoad(): void {
-    const d = this.state.alarmDeadlineNs;
-    if (d < 0) this.#timer.del();
-    else this.#timer.mod(d);
+    rearmTimer(this.#timer, this.state.alarmDeadlineNs);
   }
 
   #update(): void {

@@ -25,9 +25,11 @@ import type { IrqLine } from "../core/irq.ts";
 import {
   defineState,
   newState,
+  rearmTimer,
   type StateDescription,
   stateRecord,
   type StateValues,
+  timerDeadline,
 } from "../plugins/state.ts";
 
 const FIFO_LENGTH = 16;
@@ -269,8 +271,7 @@ export class Uart16550 {
       fifo[i] = this.#rx[(this.#rxHead + i) % FIFO_LENGTH]!;
     }
     this.state.rxFifo = fifo;
-    const deadline = this.#timer?.deadline ?? Infinity;
-    this.state.timeoutDeadlineNs = deadline === Infinity ? -1 : deadline;
+    this.state.timeoutDeadlineNs = timerDeadline(this.#timer);
   }
 
   /**
@@ -299,9 +300,7 @@ export class Uart16550 {
     this.#rxCount = rxFifo.length;
     this.#rx.fill(0);
     this.#rx.set(rxFifo);
-    const deadline = s.timeoutDeadlineNs;
-    if (deadline < 0) this.#timer?.del();
-    else this.#timer?.mod(deadline);
+    rearmTimer(this.#timer, s.timeoutDeadlineNs);
   }
 
   #rxPop(): number {

@@ -28,6 +28,7 @@ import {
   PluginCallbackError,
   PluginError,
   type PluginRegistry,
+  UndeclaredEventError,
   UnknownEventKindError,
 } from "./registry.ts";
 import {
@@ -525,7 +526,12 @@ export class PluginHost {
   /** Wrap a plugin region so that a throw names the plugin and the access. */
   #guard(plugin: AnyDevicePlugin, name: string, r: MmioRegion): MmioRegion {
     const fail = (what: string, offset: number, e: unknown): never => {
-      if (e instanceof PluginCallbackError) throw e;
+      // Errors that already name the plugin and the misuse (an undeclared
+      // emit, a pull with no value) go out as they are.
+      if (
+        e instanceof PluginCallbackError || e instanceof PluginError ||
+        e instanceof UndeclaredEventError
+      ) throw e;
       throw new PluginCallbackError({
         plugin: plugin.name,
         instance: name,

@@ -644,3 +644,56 @@ export function stateRecord<F extends StateFields>(
   }
   return out;
 }
+
+/** A timer as a device holds it (the virtual clock's `VirtualTimer`). */
+export interface SavedTimer {
+  /** The deadline in virtual ns, `Infinity` when disarmed. */
+  readonly deadline: number;
+  /**
+   * Arm it.
+   *
+   * @param deadlineNs when it fires
+   */
+  mod(deadlineNs: number): void;
+  /** Disarm it. */
+  del(): void;
+}
+
+/**
+ * A timer's deadline as a state field holds it: virtual ns, or -1 when the
+ * timer is disarmed. For `beforeSave`.
+ *
+ * @param timer the timer
+ * @returns the deadline, or -1
+ * @example
+ * ```ts
+ * import { timerDeadline } from "./state.ts";
+ * console.log(timerDeadline({ deadline: Infinity, mod() {}, del() {} })); // -1
+ * ```
+ */
+export function timerDeadline(timer: SavedTimer | undefined): number {
+  const d = timer?.deadline ?? Infinity;
+  return d === Infinity ? -1 : d;
+}
+
+/**
+ * Re-arm a timer from a restored deadline field (-1: disarm). For
+ * `afterLoad`.
+ *
+ * @param timer the timer
+ * @param deadlineNs the field's value
+ * @example
+ * ```ts
+ * import { rearmTimer } from "./state.ts";
+ * let at = Infinity;
+ * rearmTimer({ deadline: at, mod: (ns) => void (at = ns), del: () => void (at = Infinity) }, 500);
+ * console.log(at); // 500
+ * ```
+ */
+export function rearmTimer(
+  timer: SavedTimer | undefined,
+  deadlineNs: number,
+): void {
+  if (deadlineNs < 0) timer?.del();
+  else timer?.mod(deadlineNs);
+}

@@ -217,10 +217,11 @@ export class PluginHost {
   /** bare kind -> the first instance that brings it (old logs). */
   #firstOwners = new Map<string, Owner>();
   #clock: GuestClock;
-  #memory: GuestMemory;
   #connect: ((source: number) => IrqLine) | undefined;
   /** `kind@instance` -> values applied and not yet pulled. */
   #pulled = new Map<string, unknown[]>();
+  /** A state restore is running its `afterLoad`. */
+  #restoring = false;
 
   /**
    * Make a host.
@@ -238,12 +239,6 @@ export class PluginHost {
       newTimer: (name: string, cb: () => void) => clock.newTimer(name, cb),
       newBottomHalf: (name: string, cb: () => void) =>
         clock.newBottomHalf(name, cb),
-    });
-    const bus = options.bus;
-    this.#memory = Object.freeze({
-      read: (addr: number, size: 1 | 2 | 4) => bus.read(addr, size),
-      write: (addr: number, size: 1 | 2 | 4, value: number) =>
-        bus.write(addr, size, value),
     });
   }
 
@@ -281,16 +276,37 @@ export class PluginHost {
     const line = irqNumber === undefined
       ? undefined
       : (this.#connect ?? o.plicLine)(irqNumber);
-    const irq: IrqLine = line ?? {
-      set: () => {
-        throw new PluginError(
-          plugin.name,
-          `device ${where.name} raised its interrupt but has none; give it one with irq=N`,
-        );
-      },
-    };
+    const irq: IrqLine = line
+      ? {
+        set: (level) => {
+          if (this.#restoring) this.#touched(plugin, where.name, "its line");
+          line.set(level);
+        },
+      }
+      : {
+        set: () => {
+          throw new PluginError(
+            plugin.name,
+            `device ${where.name} raised its interrupt but has none; give it one with irq=N`,
+          );
+        },
+      };
     const deliver = o.deliver ?? ((k, p) => this.apply(k, p));
     const instance = where.name;
+    const bus = o.bus;
+    const memory: GuestMemory = Object.freeze({
+      read: (addr: number, size: 1 | 2 | 4) => bus.read(addr, size),
+      write: (addr: number, size: 1 | 2 | 4, value: number) => {
+        if (this.#restoring) {
+          this.#touched(
+            plugin,
+            instance,
+            `guest memory at 0x${addr.toString(16)}`,
+          );
+        }
+        return bus.write(addr, size, value);
+      },
+    });
     const encodeFor = (kind: string, value: unknown): Uint8Array => {
       if (CORE_EVENT_KINDS.includes(kind)) {
         throw new PluginError(
@@ -310,6 +326,7 @@ export class PluginHost {
       return codec.encode(value);
     };
     const emit = checkedEmit(plugin, (kind, value) => {
+      if (this.#restoring) this.#touched(plugin, instance, `event ${kind}`);
       deliver(qualifyKind(kind, instance), encodeFor(kind, value));
     });
     const pull = checkedPull(plugin, (kind) => {
@@ -337,7 +354,7 @@ export class PluginHost {
       irqNumber,
       irq,
       clock: this.#clock,
-      memory: this.#memory,
+      memory,
       emit: emit as DeviceContext["emit"],
       pull: pull as DeviceContext["pull"],
     });
@@ -473,6 +490,14 @@ export class PluginHost {
     };
     this.#track(dev);
     return dev;
+  }
+
+  /** Refuse what an `afterLoad` may not do: reach beyond its own device. */
+  #touched(plugin: AnyDevicePlugin, name: string, what: string): never {
+    throw new PluginError(
+      plugin.name,
+      `device ${name} drove ${what} while its state was restored (afterLoad); a restore must change only the device itself (the PLIC restores its own inputs), so leave that to the running device`,
+    );
   }
 
   /**
@@ -697,7 +722,12 @@ export class PluginHost {
     }
     if (isDescription(s)) {
       assignState(liveState(dev), decodeState(s, bytes));
-      dev.instance.afterLoad?.();
+      this.#restoring = true;
+      try {
+        dev.instance.afterLoad?.();
+      } finally {
+        this.#restoring = false;
+      }
       return;
     }
     const c = s as DeviceState<DeviceInstance>;

@@ -6,9 +6,10 @@
 // so a block always runs to its end: the interpreter enters a block only
 // when the instruction budget covers all of it, which keeps icount exact.
 //
-// The semantics of every template here mirror the matching `case` in
-// cpu.ts; tests/block_test.ts runs guests with and without blocks and
-// requires identical results.
+// The code comes from the instruction table (core/isa/): each op's `exec`
+// semantics with its operands as constants, its `mem` access as an inline
+// TLB fast path, and a branch's `cond`. tests/block_test.ts runs guests
+// with and without blocks and requires identical results.
 
 import {
   div32,
@@ -21,6 +22,9 @@ import {
   mulhu64,
   R,
 } from "./_alu64.ts";
+import { EXTRA_OPS, OP, OP_DEFS, type OpDef } from "./isa/mod.ts";
+
+const JAL = OP.JAL!;
 
 const HELPERS = {
   R,
@@ -33,6 +37,33 @@ const HELPERS = {
   div32,
   divu32,
 };
+
+/**
+ * How the interpreter runs an op that only the instruction table defines:
+ * a function made from the op's `exec` semantics.
+ */
+export type ExtraOpFn = (
+  x: Int32Array,
+  d: number,
+  a: number,
+  b: number,
+  i: number,
+  off: number,
+  vbLo: number,
+  vbHi: number,
+) => void;
+
+/** Functions for the table-only ops, indexed by op number. */
+export const EXTRA_OP_FNS: readonly (ExtraOpFn | undefined)[] = (() => {
+  const fns: (ExtraOpFn | undefined)[] = new Array(256).fill(undefined);
+  for (const o of EXTRA_OPS) {
+    fns[o.code] = new Function(
+      "H",
+      `"use strict";return function(x,d,a,b,i,off,vbLo,vbHi){${o.exec}};`,
+    )(HELPERS) as ExtraOpFn;
+  }
+  return fns;
+})();
 
 /** What a block function needs besides the registers. */
 export type BlockFn = (
@@ -66,179 +97,50 @@ export interface CompiledBlock {
   imm0: number;
 }
 
-type Template = (
-  d: number,
-  a: number,
-  b: number,
-  i: number,
-  off: number,
-) => string;
-
-const shl64 = (d: number, a: number, n: string) =>
-  `{const lo=x[${a}],hi=x[${a + 1}],n=${n};` +
-  `if(n===0){x[${d}]=lo;x[${d + 1}]=hi;}` +
-  `else if(n<32){x[${d + 1}]=(hi<<n)|(lo>>>(32-n));x[${d}]=lo<<n;}` +
-  `else{x[${d + 1}]=lo<<(n-32);x[${d}]=0;}}`;
-const shr64 = (d: number, a: number, n: string, arith: boolean) =>
-  `{const lo=x[${a}],hi=x[${a + 1}],n=${n};` +
-  `if(n===0){x[${d}]=lo;x[${d + 1}]=hi;}` +
-  `else if(n<32){x[${d}]=(lo>>>n)|(hi<<(32-n));x[${d + 1}]=hi${
-    arith ? ">>" : ">>>"
-  }n;}` +
-  `else{x[${d}]=hi${arith ? ">>" : ">>>"}(n-32);x[${d + 1}]=${
-    arith ? "hi>>31" : "0"
-  };}}`;
-const w32 = (d: number, expr: string) =>
-  `{const v=${expr};x[${d}]=v;x[${d + 1}]=v>>31;}`;
-const slt = (d: number, a: number, bl: string, bh: string, unsigned: boolean) =>
-  `{const ah=x[${a + 1}]${unsigned ? ">>>0" : ""},bh=${bh}${
-    unsigned ? ">>>0" : ""
-  };` +
-  `x[${d}]=ah<bh||(ah===bh&&(x[${a}]>>>0)<(${bl}>>>0))?1:0;x[${d + 1}]=0;}`;
-
-const mdiv = (fn: string, d: number, a: number, b: number, extra = "") =>
-  `H.${fn}(x[${a}],x[${a + 1}],x[${b}],x[${b + 1}]${extra});` +
-  `x[${d}]=H.R[0];x[${d + 1}]=H.R[1];`;
-const d32 = (d: number, a: number, b: number, fn: string, rem: boolean) =>
-  w32(d, `H.${fn}(x[${a}],x[${b}],${rem})`);
-
-const TEMPLATES: Record<number, Template> = {
-  6: (d, _a, _b, i, off) =>
-    // AUIPC: depends on the virtual page (vbLo, vbHi)
-    `{const s=(vbLo>>>0)+${off}+${i >>> 0};x[${d}]=s|0;` +
-    `x[${d + 1}]=(vbHi+${i >> 31}+Math.floor(s/4294967296))|0;}`,
-  54: (d, a, b) => mdiv("mul64", d, a, b),
-  55: (d, a, b) => mdiv("mulh64", d, a, b),
-  56: (d, a, b) => mdiv("mulhsu64", d, a, b),
-  57: (d, a, b) => mdiv("mulhu64", d, a, b),
-  58: (d, a, b) => mdiv("div64", d, a, b, ",false"),
-  59: (d, a, b) => mdiv("divu64", d, a, b, ",false"),
-  60: (d, a, b) => mdiv("div64", d, a, b, ",true"),
-  61: (d, a, b) => mdiv("divu64", d, a, b, ",true"),
-  63: (d, a, b) => d32(d, a, b, "div32", false),
-  64: (d, a, b) => d32(d, a, b, "divu32", false),
-  65: (d, a, b) => d32(d, a, b, "div32", true),
-  66: (d, a, b) => d32(d, a, b, "divu32", true),
-  4: () => "",
-  5: (d, _a, _b, i) => `x[${d}]=${i};x[${d + 1}]=${i >> 31};`, // LUI
-  92: (d, _a, _b, i) => `x[${d}]=${i};x[${d + 1}]=${i >> 31};`, // LI
-  93: (d, a) => `x[${d}]=x[${a}];x[${d + 1}]=x[${a + 1}];`, // MV
-  26: (d, a, _b, i) =>
-    // ADDI
-    `{const s=(x[${a}]>>>0)+${i >>> 0};x[${d}]=s|0;` +
-    `x[${d + 1}]=(x[${a + 1}]+${i >> 31}+(s>4294967295?1:0))|0;}`,
-  27: (d, a, _b, i) => slt(d, a, `${i}`, `${i >> 31}`, false), // SLTI
-  28: (d, a, _b, i) => slt(d, a, `${i}`, `${i >> 31}`, true), // SLTIU
-  29: (d, a, _b, i) =>
-    `x[${d}]=x[${a}]^${i};x[${d + 1}]=x[${a + 1}]^${i >> 31};`,
-  30: (d, a, _b, i) =>
-    `x[${d}]=x[${a}]|${i};x[${d + 1}]=x[${a + 1}]|${i >> 31};`,
-  31: (d, a, _b, i) =>
-    `x[${d}]=x[${a}]&${i};x[${d + 1}]=x[${a + 1}]&${i >> 31};`,
-  32: (d, a, _b, i) => shl64(d, a, `${i}`), // SLLI
-  33: (d, a, _b, i) => shr64(d, a, `${i}`, false), // SRLI
-  34: (d, a, _b, i) => shr64(d, a, `${i}`, true), // SRAI
-  35: (d, a, b) =>
-    // ADD
-    `{const s=(x[${a}]>>>0)+(x[${b}]>>>0);` +
-    `x[${d + 1}]=(x[${a + 1}]+x[${b + 1}]+(s>4294967295?1:0))|0;x[${d}]=s|0;}`,
-  36: (d, a, b) =>
-    // SUB
-    `{const al=x[${a}],bl=x[${b}];` +
-    `x[${d + 1}]=(x[${a + 1}]-x[${b + 1}]-((al>>>0)<(bl>>>0)?1:0))|0;` +
-    `x[${d}]=(al-bl)|0;}`,
-  37: (d, a, b) => shl64(d, a, `x[${b}]&63`), // SLL
-  41: (d, a, b) => shr64(d, a, `x[${b}]&63`, false), // SRL
-  42: (d, a, b) => shr64(d, a, `x[${b}]&63`, true), // SRA
-  38: (d, a, b) => slt(d, a, `x[${b}]`, `x[${b + 1}]`, false), // SLT
-  39: (d, a, b) => slt(d, a, `x[${b}]`, `x[${b + 1}]`, true), // SLTU
-  40: (d, a, b) =>
-    `x[${d}]=x[${a}]^x[${b}];x[${d + 1}]=x[${a + 1}]^x[${b + 1}];`,
-  43: (d, a, b) =>
-    `x[${d}]=x[${a}]|x[${b}];x[${d + 1}]=x[${a + 1}]|x[${b + 1}];`,
-  44: (d, a, b) =>
-    `x[${d}]=x[${a}]&x[${b}];x[${d + 1}]=x[${a + 1}]&x[${b + 1}];`,
-  45: (d, a, _b, i) => w32(d, `(x[${a}]+${i})|0`), // ADDIW
-  46: (d, a, _b, i) => w32(d, `x[${a}]<<${i}`), // SLLIW
-  47: (d, a, _b, i) => w32(d, `(x[${a}]>>>${i})|0`), // SRLIW
-  48: (d, a, _b, i) => w32(d, `x[${a}]>>${i}`), // SRAIW
-  49: (d, a, b) => w32(d, `(x[${a}]+x[${b}])|0`), // ADDW
-  50: (d, a, b) => w32(d, `(x[${a}]-x[${b}])|0`), // SUBW
-  51: (d, a, b) => w32(d, `x[${a}]<<(x[${b}]&31)`), // SLLW
-  52: (d, a, b) => w32(d, `(x[${a}]>>>(x[${b}]&31))|0`), // SRLW
-  53: (d, a, b) => w32(d, `x[${a}]>>(x[${b}]&31)`), // SRAW
-  62: (d, a, b) => w32(d, `Math.imul(x[${a}],x[${b}])`), // MULW
-};
-
 // Loads and stores use the TLB fast path inline; on a miss (or a
 // misaligned access, or a store to a page holding decoded code) the block
 // exits before the instruction, returning how many instructions it completed
 // and the instruction's offset, and the interpreter takes over there.
-type MemTemplate = (
-  d: number,
-  a: number,
-  b: number,
-  i: number,
-  exit: string,
-) => string;
+const addr =
+  "const s=(x[a]>>>0)+(i>>>0),lo=s|0,hi=(x[a+1]+(i>>31)+(s>4294967295?1:0))|0," +
+  "key=(hi<<20)|(lo>>>12),e=key&255;";
 
-const addr = (a: number, i: number) =>
-  `const s=(x[${a}]>>>0)+${i >>> 0},lo=s|0,` +
-  `hi=(x[${a + 1}]+${i >> 31}+(s>4294967295?1:0))|0,` +
-  `key=(hi<<20)|(lo>>>12),e=key&255;`;
+const LOAD_BODY: Record<string, string> = {
+  "1s": "const v=(m8[o]<<24)>>24;x[d]=v;x[d+1]=v>>31;",
+  "2s": "const v=(m16[o>>1]<<16)>>16;x[d]=v;x[d+1]=v>>31;",
+  "4s": "const v=m32[o>>2];x[d]=v;x[d+1]=v>>31;",
+  "8s": "x[d]=m32[o>>2];x[d+1]=m32[(o>>2)+1];",
+  "1u": "x[d]=m8[o];x[d+1]=0;",
+  "2u": "x[d]=m16[o>>1];x[d+1]=0;",
+  "4u": "x[d]=m32[o>>2];x[d+1]=0;",
+};
+const STORE_BODY: Record<number, string> = {
+  1: "m8[o]=x[b];",
+  2: "m16[o>>1]=x[b];",
+  4: "m32[o>>2]=x[b];",
+  8: "m32[o>>2]=x[b];m32[(o>>2)+1]=x[b+1];",
+};
 
-const load =
-  (am: number, body: (d: number) => string): MemTemplate =>
-  (d, a, _b, i, exit) =>
-    `{${
-      addr(a, i)
-    }if(rt[e]!==key||(lo&${am})!==0||hi!==((hi<<20)>>20))${exit}` +
-    `const o=ro[e]+(lo&4095);${body(d)}}`;
-
-const store =
-  (am: number, body: (b: number) => string): MemTemplate =>
-  (_d, a, b, i, exit) =>
-    `{${addr(a, i)}const f=wo[e];` +
+/** Code for op `code` with `exit` as the way out, or undefined. */
+function memCode(op: OpDef, exit: string): string | undefined {
+  const m = op.mem;
+  if (m === undefined || m.fp || m.noOffset) return undefined;
+  const am = m.size - 1;
+  if (m.load) {
+    return `${addr}if(rt[e]!==key||(lo&${am})!==0||hi!==((hi<<20)>>20))${exit}` +
+      `const o=ro[e]+(lo&4095);${
+        LOAD_BODY[`${m.size}${m.signed ? "s" : "u"}`]
+      }`;
+  }
+  return `${addr}const f=wo[e];` +
     `if(wt[e]!==key||(lo&${am})!==0||hi!==((hi<<20)>>20)||(f&1)!==0)${exit}` +
-    `const o=f+(lo&4095);${body(b)}}`;
+    `const o=f+(lo&4095);${STORE_BODY[m.size]}`;
+}
 
-const MEM: Record<number, MemTemplate> = {
-  15: load(0, (d) => `const v=(m8[o]<<24)>>24;x[${d}]=v;x[${d + 1}]=v>>31;`),
-  16: load(
-    1,
-    (d) => `const v=(m16[o>>1]<<16)>>16;x[${d}]=v;x[${d + 1}]=v>>31;`,
-  ),
-  17: load(3, (d) => `const v=m32[o>>2];x[${d}]=v;x[${d + 1}]=v>>31;`),
-  18: load(7, (d) => `x[${d}]=m32[o>>2];x[${d + 1}]=m32[(o>>2)+1];`),
-  19: load(0, (d) => `x[${d}]=m8[o];x[${d + 1}]=0;`),
-  20: load(1, (d) => `x[${d}]=m16[o>>1];x[${d + 1}]=0;`),
-  21: load(3, (d) => `x[${d}]=m32[o>>2];x[${d + 1}]=0;`),
-  22: store(0, (b) => `m8[o]=x[${b}];`),
-  23: store(1, (b) => `m16[o>>1]=x[${b}];`),
-  24: store(3, (b) => `m32[o>>2]=x[${b}];`),
-  25: store(7, (b) => `m32[o>>2]=x[${b}];m32[(o>>2)+1]=x[${b + 1}];`),
-};
-
-const BRANCH: Record<number, (a: number, b: number) => string> = {
-  9: (a, b) => `x[${a}]===x[${b}]&&x[${a + 1}]===x[${b + 1}]`,
-  10: (a, b) => `x[${a}]!==x[${b}]||x[${a + 1}]!==x[${b + 1}]`,
-  11: (a, b) =>
-    `x[${a + 1}]<x[${b + 1}]||(x[${a + 1}]===x[${
-      b + 1
-    }]&&(x[${a}]>>>0)<(x[${b}]>>>0))`,
-  12: (a, b) =>
-    `!(x[${a + 1}]<x[${b + 1}]||(x[${a + 1}]===x[${
-      b + 1
-    }]&&(x[${a}]>>>0)<(x[${b}]>>>0)))`,
-  13: (a, b) =>
-    `(x[${a + 1}]>>>0)<(x[${b + 1}]>>>0)||(x[${a + 1}]===x[${
-      b + 1
-    }]&&(x[${a}]>>>0)<(x[${b}]>>>0))`,
-  14: (a, b) =>
-    `!((x[${a + 1}]>>>0)<(x[${b + 1}]>>>0)||(x[${a + 1}]===x[${
-      b + 1
-    }]&&(x[${a}]>>>0)<(x[${b}]>>>0)))`,
-};
+/** The operands of one instruction as constants, for its semantics. */
+function operands(d: number, a: number, b: number, i: number, off: number) {
+  return `const d=${d},a=${a},b=${b},i=${i},off=${off};`;
+}
 
 /** The fewest instructions worth a block. */
 const MIN_BLOCK = 3;
@@ -270,21 +172,22 @@ export function compileBlock(
     const op = w & 0xff;
     const len = 2 + ((w >>> 26) & 2);
     const d = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
-    const t = TEMPLATES[op];
-    if (t) {
-      body += t(d, a, b, imm, off);
+    const def = OP_DEFS[op];
+    const ctx = operands(d, a, b, imm, off);
+    if (def?.exec !== undefined) {
+      body += `{${ctx}${def.exec}}`;
       n++;
       off += len;
       continue;
     }
-    const m = MEM[op];
-    if (m) {
-      body += m(d, a, b, imm, `return ${n * 8192 + off};`);
+    const m = def && memCode(def, `return ${n * 8192 + off};`);
+    if (m !== undefined) {
+      body += `{${ctx}${m}}`;
       n++;
       off += len;
       continue;
     }
-    if (op === 7) { // JAL within the page ends the block
+    if (op === JAL) { // JAL within the page ends the block
       const target = off + imm;
       if (target >= 0 && target < 4096) {
         tail = `{const s=(vbLo>>>0)+${off + len};x[${d}]=s|0;` +
@@ -295,13 +198,13 @@ export function compileBlock(
       }
       break;
     }
-    const br = BRANCH[op];
-    if (br) {
+    const cond = def?.cond;
+    if (cond !== undefined) {
       const target = off + imm;
       if (target >= 0 && target < 4096 && off + len <= 4096) {
-        tail = `if(${br(a, b)})return ${(n + 1) * 8192 + target};return ${
+        tail = `{${ctx}if(${cond})return ${(n + 1) * 8192 + target};return ${
           (n + 1) * 8192 + off + len
-        };`;
+        };}`;
         n++;
         off += len;
       }

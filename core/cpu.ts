@@ -23,7 +23,7 @@
 import type { Bus } from "./bus.ts";
 import type { VirtualClock, VirtualTimer } from "./clock.ts";
 import type { InterruptTarget } from "./irq.ts";
-import { decode16, decode32 } from "./_decode.ts";
+import { decode16, decode32 } from "./isa/mod.ts";
 import {
   div32,
   div64,
@@ -44,7 +44,7 @@ import {
   HartState,
 } from "./hart_state.ts";
 import { CSR, CSR_DEFS } from "./csr.ts";
-import { compileBlock } from "./_block.ts";
+import { compileBlock, EXTRA_OP_FNS } from "./_block.ts";
 import type { CompiledBlock } from "./_block.ts";
 
 /** User privilege level. */
@@ -1819,6 +1819,17 @@ export class Cpu implements InterruptTarget {
           imms = sc.imm;
           continue;
         }
+        default: // an op that only the instruction table defines
+          EXTRA_OP_FNS[w & 0xff]!(
+            x,
+            (w >>> 8) & 127,
+            (w >>> 15) & 63,
+            (w >>> 21) & 63,
+            imm,
+            pcOff,
+            vbLo,
+            vbHi,
+          );
       }
       pcOff += 2 + ((w >>> 26) & 2);
     }

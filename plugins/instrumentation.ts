@@ -18,6 +18,7 @@
  */
 
 import type { Cpu } from "../core/cpu.ts";
+import { isControl, memAccess } from "../core/isa/mod.ts";
 import {
   type AnyInstrumentationPlugin,
   defineInstrumentationPlugin,
@@ -68,124 +69,24 @@ interface PendingMem {
 }
 
 /**
- * Decode the memory access of a load, store or atomic from its raw bits,
- * with the registers as they are before it executes.
+ * The memory access of a load, store or atomic, from its encoding (through
+ * the instruction table), with the registers as they are before it executes.
  */
 function memOf(cpu: Cpu, insn: number): PendingMem | undefined {
-  if ((insn & 3) !== 3) return memOfCompressed(cpu, insn & 0xffff);
-  const op = insn & 0x7f;
-  const f3 = (insn >>> 12) & 7;
-  const rd = (insn >>> 7) & 31;
-  const rs1 = (insn >>> 15) & 31;
-  const rs2 = (insn >>> 20) & 31;
-  const sizes = [1, 2, 4, 8] as const;
-  switch (op) {
-    case 0x03: // loads
-    case 0x07: { // FP loads
-      if (op === 0x07 && f3 !== 2 && f3 !== 3) return undefined;
-      const imm = insn >> 20;
-      return {
-        addr: BigInt.asUintN(64, reg(cpu, rs1) + BigInt(imm)),
-        size: sizes[f3 & 3]!,
-        load: true,
-        store: false,
-        rd,
-        fp: op === 0x07,
-        storeValue: 0n,
-      };
-    }
-    case 0x23: // stores
-    case 0x27: { // FP stores
-      if (op === 0x27 && f3 !== 2 && f3 !== 3) return undefined;
-      const imm = ((insn >> 25) << 5) | ((insn >>> 7) & 31);
-      const size = sizes[f3 & 3]!;
-      const v = op === 0x27 ? freg(cpu, rs2) : reg(cpu, rs2);
-      return {
-        addr: BigInt.asUintN(64, reg(cpu, rs1) + BigInt(imm)),
-        size,
-        load: false,
-        store: true,
-        rd: -1,
-        fp: false,
-        storeValue: BigInt.asUintN(size * 8, v),
-      };
-    }
-    case 0x2f: { // atomics
-      const size = f3 === 3 ? 8 : 4;
-      const f5 = insn >>> 27;
-      const v = BigInt.asUintN(size * 8, reg(cpu, rs2));
-      return {
-        addr: reg(cpu, rs1),
-        size,
-        load: f5 !== 3, // sc only writes
-        store: f5 !== 2, // lr only reads
-        rd,
-        fp: false,
-        storeValue: v,
-      };
-    }
-  }
-  return undefined;
-}
-
-function memOfCompressed(cpu: Cpu, c: number): PendingMem | undefined {
-  const q = c & 3, f3 = c >>> 13;
-  const rdp = ((c >>> 2) & 7) + 8, rs1p = ((c >>> 7) & 7) + 8;
-  const mk = (
-    base: number,
-    off: number,
-    size: 4 | 8,
-    load: boolean,
-    r: number,
-    fp: boolean,
-  ): PendingMem => ({
-    addr: BigInt.asUintN(64, reg(cpu, base) + BigInt(off)),
-    size,
-    load,
-    store: !load,
-    rd: load ? r : -1,
+  const m = memAccess(insn);
+  if (m === undefined) return undefined;
+  const fp = m.fp === true;
+  return {
+    addr: BigInt.asUintN(64, reg(cpu, m.rs1) + BigInt(m.imm)),
+    size: m.size,
+    load: m.load === true,
+    store: m.store === true,
+    rd: m.rd,
     fp,
-    storeValue: load
-      ? 0n
-      : BigInt.asUintN(size * 8, fp ? freg(cpu, r) : reg(cpu, r)),
-  });
-  const offW = ((c >>> 7) & 0x38) | ((c << 1) & 0x40) | ((c >>> 4) & 4);
-  const offD = ((c >>> 7) & 0x38) | ((c << 1) & 0xc0);
-  if (q === 0) {
-    if (f3 === 1) return mk(rs1p, offD, 8, true, rdp, true); // c.fld
-    if (f3 === 2) return mk(rs1p, offW, 4, true, rdp, false); // c.lw
-    if (f3 === 3) return mk(rs1p, offD, 8, true, rdp, false); // c.ld
-    if (f3 === 5) return mk(rs1p, offD, 8, false, rdp, true); // c.fsd
-    if (f3 === 6) return mk(rs1p, offW, 4, false, rdp, false); // c.sw
-    if (f3 === 7) return mk(rs1p, offD, 8, false, rdp, false); // c.sd
-    return undefined;
-  }
-  if (q === 2) {
-    const rd = (c >>> 7) & 31, rs2 = (c >>> 2) & 31;
-    const lwsp = ((c >>> 2) & 0x1c) | ((c >>> 7) & 0x20) | ((c << 4) & 0xc0);
-    const ldsp = ((c >>> 2) & 0x18) | ((c >>> 7) & 0x20) | ((c << 4) & 0x1c0);
-    const swsp = ((c >>> 7) & 0x3c) | ((c >>> 1) & 0xc0);
-    const sdsp = ((c >>> 7) & 0x38) | ((c >>> 1) & 0x1c0);
-    if (f3 === 1) return mk(2, ldsp, 8, true, rd, true); // c.fldsp
-    if (f3 === 2 && rd !== 0) return mk(2, lwsp, 4, true, rd, false);
-    if (f3 === 3 && rd !== 0) return mk(2, ldsp, 8, true, rd, false);
-    if (f3 === 5) return mk(2, sdsp, 8, false, rs2, true); // c.fsdsp
-    if (f3 === 6) return mk(2, swsp, 4, false, rs2, false);
-    if (f3 === 7) return mk(2, sdsp, 8, false, rs2, false);
-  }
-  return undefined;
-}
-
-/** Whether an instruction may transfer control (ends a block). */
-function endsBlock(insn: number): boolean {
-  if ((insn & 3) !== 3) {
-    const q = insn & 3, f3 = (insn >>> 13) & 7;
-    if (q === 1 && (f3 === 1 || f3 === 5 || f3 === 6 || f3 === 7)) return true;
-    if (q === 2 && f3 === 4 && ((insn >>> 2) & 31) === 0) return true; // jr/jalr/ebreak
-    return false;
-  }
-  const op = insn & 0x7f;
-  return op === 0x63 || op === 0x6f || op === 0x67 || op === 0x73;
+    storeValue: m.store
+      ? BigInt.asUintN(m.size * 8, fp ? freg(cpu, m.rs2) : reg(cpu, m.rs2))
+      : 0n,
+  };
 }
 
 /**
@@ -273,7 +174,7 @@ export function runObserved(
           if (block.length === 0) blockPc = pc;
           block.push(Object.freeze({ pc, insn, size }));
           const next = pc + BigInt(size);
-          if (endsBlock(insn) || pcOf(cpu) !== next) flush();
+          if (isControl(insn) || pcOf(cpu) !== next) flush();
         }
       }
       if (reason !== 0) break;

@@ -144,14 +144,16 @@ export class DebugAgent {
    * early (as `{ kind: "budget" }`); the next checkpoint reports it.
    *
    * @param budget instructions
+   * @param warpIdle as the machine's run (`sleep=off`)
    * @returns the machine's result
    */
-  run(budget: number): RunResult {
+  run(budget: number, warpIdle = false): RunResult {
     if (budget <= 0) return { kind: "budget" };
     const step = this.#step;
     this.#step = false;
     const stop = this.target.run(budget, {
       step,
+      warpIdle,
       interrupted: () => Atomics.load(this.#ctl, PAUSE) === 1,
     });
     switch (stop.kind) {
@@ -175,12 +177,15 @@ export class DebugAgent {
    * @param icount the machine's instruction count
    * @param unlock lets go of the replay mutex
    * @param lock takes it back
-   * @returns `quit` if a debugger ended the run, else `run`
+   * @param quitRequested polled while paused: true ends the run (the main
+   *   loop's quit, which the input ring carries)
+   * @returns `quit` if a debugger or the main loop ended the run, else `run`
    */
   checkpoint(
     icount: number,
     unlock: () => void,
     lock: () => void,
+    quitRequested: () => boolean = () => false,
   ): "run" | "quit" {
     if (!this.wantsPause(icount)) return "run";
     let reason: PauseReason = this.#pending ?? { kind: "pause" };
@@ -195,7 +200,7 @@ export class DebugAgent {
     unlock();
     let result: "run" | "quit" = "run";
     try {
-      result = this.#serve();
+      result = this.#serve(quitRequested);
     } finally {
       Atomics.store(this.#ctl, PAUSED, 0);
       lock();
@@ -203,13 +208,16 @@ export class DebugAgent {
     return result;
   }
 
-  #serve(): "run" | "quit" {
+  #serve(quitRequested: () => boolean): "run" | "quit" {
     const ctl = this.#ctl;
     for (;;) {
       const seen = Atomics.load(ctl, REP_SEQ);
-      Atomics.wait(ctl, REQ_SEQ, seen);
+      Atomics.wait(ctl, REQ_SEQ, seen, 50);
       const seq = Atomics.load(ctl, REQ_SEQ);
-      if (seq === seen) continue;
+      if (seq === seen) {
+        if (quitRequested()) return "quit";
+        continue;
+      }
       const len = Atomics.load(ctl, REQ_LEN);
       const req = JSON.parse(
         dec.decode(this.#data.slice(0, len)),

@@ -47,9 +47,22 @@ export interface DebugServersOptions {
   qmp?: QmpListenOptions;
   /** Where notes for the user go (stderr). */
   log?: (line: string) => void;
+  /** Wakes the worker if it sleeps in an idle wait (after a pause request). */
+  wake?: () => void;
 }
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, "0");
+
+function listenError(option: string, where: string, err: unknown): Error {
+  const why = err instanceof Deno.errors.AddrInUse
+    ? "the address is in use (another deja or QEMU?); pick another port"
+    : err instanceof Error
+    ? err.message
+    : String(err);
+  return new Error(`Cannot listen for ${option} on ${where}: ${why}`, {
+    cause: err,
+  });
+}
 
 function stopEvent(reason: PauseReason): GdbStopEvent {
   if (reason.kind === "pause") return { kind: "interrupted" };
@@ -94,12 +107,32 @@ export class DebugServers {
   }
   #qmpPort: number | undefined;
 
-  /** Listen on the addresses the options give. */
+  /**
+   * Listen on the addresses the options give.
+   *
+   * @throws {Error} naming the address when it cannot listen there
+   */
   start(): void {
-    if (this.#o.gdb) this.startGdb(this.#o.gdb.hostname, this.#o.gdb.port);
+    if (this.#o.gdb) {
+      const { hostname, port } = this.#o.gdb;
+      try {
+        this.startGdb(hostname, port);
+      } catch (err) {
+        throw listenError("-gdb", `${hostname}:${port}`, err);
+      }
+    }
     if (this.#o.qmp) {
+      const q = this.#o.qmp;
       this.#qmp = new QmpServer(this.#qmpTarget());
-      this.#qmpPort = this.#qmp.listen(this.#o.qmp);
+      try {
+        this.#qmpPort = this.#qmp.listen(q);
+      } catch (err) {
+        throw listenError(
+          "-qmp",
+          q.transport === "tcp" ? `${q.hostname}:${q.port}` : q.path,
+          err,
+        );
+      }
     }
   }
 
@@ -120,7 +153,7 @@ export class DebugServers {
     this.#gdb = new GdbServer(this.#gdbTarget(), {
       attach: async () => {
         if (link.paused) return;
-        const paused = link.pause();
+        const paused = this.#pause();
         if (loop.stopped) await loop.cont();
         await paused;
         this.#qmp?.emit("STOP");
@@ -130,7 +163,7 @@ export class DebugServers {
         if (!step) this.#qmp?.emit("RESUME");
       },
       interrupt: () => {
-        if (!link.paused) link.pause();
+        if (!link.paused) this.#pause();
       },
       kill: () => {
         this.#quit("host-qmp-quit");
@@ -156,6 +189,13 @@ export class DebugServers {
       },
     });
     return this.#gdb.port;
+  }
+
+  /** Ask the worker to pause, waking it if it idles. */
+  #pause(): Promise<DebugStopMessage> {
+    const p = this.link.pause();
+    this.#o.wake?.();
+    return p;
   }
 
   #onStop(m: DebugStopMessage): void {
@@ -211,6 +251,16 @@ export class DebugServers {
   }
 
   #quitReason: string | undefined;
+
+  /**
+   * End the run (the monitor's `quit`, gdb's `k`, QMP's `quit`), paused or
+   * not.
+   *
+   * @param reason QMP's `SHUTDOWN` reason
+   */
+  quit(reason = "host-qmp-quit"): Promise<void> {
+    return this.#quit(reason);
+  }
 
   async #quit(reason: string): Promise<void> {
     this.#quitReason = reason;
@@ -326,7 +376,7 @@ export class DebugServers {
         }
         const wasPaused = link.paused;
         if (!wasPaused) {
-          const p = link.pause();
+          const p = this.#pause();
           if (o.loop.stopped) await o.loop.cont();
           await p;
         }
@@ -350,6 +400,14 @@ export class DebugServers {
       replayDeleteBreak: () => this.replayDeleteBreak(),
       hmp: (line) => o.monitor(line),
     };
+  }
+
+  /**
+   * Resume a machine that the main loop or a pause holds (the monitor's and
+   * QMP's `cont`); a GDB client's stop is the client's to resume.
+   */
+  async cont(): Promise<void> {
+    await this.#qmpTarget().cont();
   }
 
   /**
@@ -399,7 +457,7 @@ export class DebugServers {
   async #paused<T>(op: () => Promise<T>): Promise<T> {
     const link = this.link, loop = this.#o.loop;
     if (link.paused) return await op();
-    const p = link.pause();
+    const p = this.#pause();
     const held = loop.stopped;
     if (held) await loop.cont();
     await p;

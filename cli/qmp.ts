@@ -204,7 +204,8 @@ export class QmpServer {
   readonly #sessions = new Set<QmpSession>();
   readonly #buffers = new Map<QmpSession, string>();
   #listeners: Deno.Listener[] = [];
-  #conns = new Set<Deno.Conn>();
+  // Each connection, and a function giving its pending writes.
+  #conns = new Map<Deno.Conn, () => Promise<void>>();
   #version: { major: number; minor: number; micro: number };
 
   /**
@@ -474,7 +475,6 @@ export class QmpServer {
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {
-    this.#conns.add(conn);
     const enc = new TextEncoder(), dec = new TextDecoder();
     let chain = Promise.resolve();
     const s = this.attach((text) => {
@@ -484,6 +484,7 @@ export class QmpServer {
         while (off < bytes.length) off += await conn.write(bytes.subarray(off));
       }).catch(() => {});
     });
+    this.#conns.set(conn, () => chain);
     const buf = new Uint8Array(65536);
     try {
       for (;;) {
@@ -510,12 +511,69 @@ export class QmpServer {
       } catch { /* already closed */ }
     }
     this.#listeners = [];
-    await new Promise((r) => setTimeout(r, 0));
-    for (const c of this.#conns) {
+    for (const [c, pending] of [...this.#conns]) {
+      await pending();
       try {
         c.close();
       } catch { /* already closed */ }
     }
     this.#conns.clear();
   }
+}
+
+/**
+ * Parse a `-qmp` address: `tcp:[HOST]:PORT,server[,wait=off|nowait]` (HOST
+ * defaults to 127.0.0.1) or `unix:PATH,server[,wait=off|nowait]`. deja does
+ * not hold the machine until a client connects (QEMU's `wait=on`), so the
+ * address must say `wait=off`; use `-S` to start stopped.
+ *
+ * @param spec the address
+ * @returns where to listen
+ * @throws {RangeError} naming what is wrong and the fix
+ * @example
+ * ```ts
+ * import { parseQmpAddress } from "./qmp.ts";
+ * const a = parseQmpAddress("tcp::4444,server,wait=off");
+ * if (a.transport !== "tcp" || a.hostname !== "127.0.0.1" || a.port !== 4444) {
+ *   throw new Error("unreachable");
+ * }
+ * ```
+ */
+export function parseQmpAddress(spec: string): QmpListenOptions {
+  const [addr = "", ...flags] = spec.split(",");
+  let server = false, noWait = false;
+  for (const f of flags) {
+    if (f === "server" || f === "server=on") server = true;
+    else if (f === "nowait" || f === "wait=off") noWait = true;
+    else if (f === "wait=on" || f === "wait") noWait = false;
+    else {
+      throw new RangeError(
+        `unknown flag '${f}'; expected tcp:HOST:PORT,server,wait=off or unix:PATH,server,wait=off`,
+      );
+    }
+  }
+  if (!server) {
+    throw new RangeError(
+      "deja's QMP only listens: add ,server (as in tcp::4444,server,wait=off)",
+    );
+  }
+  if (!noWait) {
+    throw new RangeError(
+      "deja does not wait for a QMP client before it starts: add ,wait=off (and -S to start stopped)",
+    );
+  }
+  if (addr.startsWith("unix:")) {
+    const path = addr.slice(5);
+    if (path === "") throw new RangeError("unix: needs a PATH");
+    return { transport: "unix", path };
+  }
+  const m = /^tcp:(\[[0-9a-fA-F:.]+\]|[^:\[\]]*):(\d{1,5})$/.exec(addr);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535)) {
+    throw new RangeError(
+      "expected tcp:[HOST]:PORT,server,wait=off (such as tcp::4444,server,wait=off) or unix:PATH,server,wait=off",
+    );
+  }
+  const host = m[1]!.replace(/^\[|\]$/g, "");
+  return { transport: "tcp", hostname: host === "" ? "127.0.0.1" : host, port };
 }

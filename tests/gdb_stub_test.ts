@@ -8,18 +8,10 @@ import { serveGdb } from "../cli/gdb_stub.ts";
 import type { ServeGdbOptions, ServeGdbResult } from "../cli/gdb_stub.ts";
 import { DebugTarget, REGISTERS, targetXml } from "../cli/debug_target.ts";
 import { VirtMachine } from "../devices/virt.ts";
-import { parseElf } from "../core/elf.ts";
+import { GDB_ELF, hex, runGdb, sym } from "./_gdb.ts";
 import { GdbClient } from "./lockstep/gdb_client.ts";
 
-const ELF = new URL("./guest/build/gdb_target.elf", import.meta.url).pathname;
-const elfBytes = Deno.readFileSync(ELF);
-const symbols = parseElf(elfBytes, "gdb_target").symbols;
-const sym = (name: string): number => {
-  const v = symbols.get(name);
-  if (v === undefined) throw new Error(`gdb_target.elf has no ${name}`);
-  return v;
-};
-const hex = (n: number | bigint) => "0x" + n.toString(16);
+const elfBytes = Deno.readFileSync(GDB_ELF);
 
 interface Served {
   machine: VirtMachine;
@@ -52,44 +44,7 @@ async function serve(
   return { machine, port: await listening.promise, result, output: () => out };
 }
 
-/** Run gdb-multiarch in batch mode with `commands`; its stdout and stderr. */
-async function gdb(
-  port: number,
-  commands: string[],
-  options: { interruptAfterMs?: number } = {},
-): Promise<string> {
-  const args = [
-    "-batch",
-    "-nx",
-    "-ex",
-    "set architecture riscv:rv64",
-    "-ex",
-    `target remote 127.0.0.1:${port}`,
-  ];
-  for (const c of commands) args.push("-ex", c);
-  args.push(ELF);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("gdb-multiarch", {
-      args,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (err) {
-    throw new Error(
-      "Cannot run gdb-multiarch: install it with `apt-get install -y gdb-multiarch` (deno task setup does)",
-      { cause: err },
-    );
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  if (options.interruptAfterMs !== undefined) {
-    timer = setTimeout(() => child.kill("SIGINT"), options.interruptAfterMs);
-  }
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  return dec.decode(out.stdout) + dec.decode(out.stderr);
-}
+const gdb = runGdb;
 
 Deno.test("gdb: break at a symbol, bt, registers, globals, x/4i, stepi, monitor, continue to exit", async () => {
   const s = await serve();

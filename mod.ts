@@ -52,6 +52,16 @@ export type {
   SessionResult,
 } from "./replay/session.ts";
 export { arraySource, ReplayDivergenceError } from "./replay/nondet.ts";
+export { Runner } from "./replay/runner.ts";
+export type { RunnerOptions, StateChecks } from "./replay/runner.ts";
+export {
+  CLOCK_WARP,
+  defineEventKind,
+  HOST_CLOCK,
+  HOST_ENTROPY,
+  SERIAL_INPUT,
+} from "./devices/events.ts";
+export type { EventBackend, EventKind, InputEvent } from "./devices/events.ts";
 export { ReplayConfigError } from "./replay/config.ts";
 export { StateHashMismatchError } from "./replay/machine_log.ts";
 export {

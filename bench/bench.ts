@@ -22,13 +22,14 @@
  * @module
  */
 
+import { Runner } from "../replay/runner.ts";
 import { parseArgs } from "node:util";
 import { VirtMachine } from "../devices/virt.ts";
 import { sessionConfig } from "../replay/session.ts";
 import { record } from "../replay/session.ts";
 import { LogRecorder, LogReplayer } from "../replay/machine_log.ts";
 import { ReplayLogReader } from "../replay/log.ts";
-import { concatBytes } from "../replay/_bytes.ts";
+import { concatBytes } from "../replay/bytes.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -174,16 +175,17 @@ async function cpuOverhead(): Promise<void> {
   const recordRun = () => {
     const chunks: Uint8Array[] = [];
     const rec = new LogRecorder({ write: (b) => chunks.push(b) }, config);
-    const m = new VirtMachine({
-      ...machine,
-      output: () => {},
+    const runner = new Runner({
+      machine: { ...machine, output: () => {} },
       record: rec.hook,
+      checks: rec,
+      warpIdle: true,
     });
+    const m = runner.machine;
     const t0 = performance.now();
     for (;;) {
-      const r = m.run(rec.budget(m.cpu.icount, slice), { warpIdle: true });
+      const r = runner.run(slice);
       if (r.kind === "exit" || r.kind === "idle") break;
-      rec.afterRun(m);
     }
     rec.finish("guest", m.cpu.icount);
     const seconds = (performance.now() - t0) / 1000;
@@ -192,16 +194,17 @@ async function cpuOverhead(): Promise<void> {
   };
   const replayRun = () => {
     const rep = new LogReplayer(log);
-    const m = new VirtMachine({
-      ...machine,
-      output: () => {},
+    const runner = new Runner({
+      machine: { ...machine, output: () => {} },
       replay: rep.source,
+      checks: rep,
+      warpIdle: true,
     });
+    const m = runner.machine;
     const t0 = performance.now();
     for (;;) {
-      const r = m.run(rep.budget(m.cpu.icount, slice), { warpIdle: true });
+      const r = runner.run(slice);
       if (r.kind !== "budget") break;
-      rep.afterRun(m);
     }
     return { insns: m.cpu.icount, seconds: (performance.now() - t0) / 1000 };
   };

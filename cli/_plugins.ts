@@ -10,8 +10,8 @@
 import type { MachineConfig, SerialConfig } from "./args.ts";
 import type { VirtMachine } from "../devices/virt.ts";
 import { InputRing } from "./_input_ring.ts";
-import { checkLogEventKinds } from "../plugins/host.ts";
 import type { DeviceSpec } from "../plugins/host.ts";
+import { checkLogEventKinds } from "../replay/machine_log.ts";
 import type { InstrumentationHooks } from "../plugins/instrumentation.ts";
 import {
   createInstrumentation,

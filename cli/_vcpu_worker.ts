@@ -3,8 +3,9 @@
 // messages, and serial input arrives through a SharedArrayBuffer ring that
 // the main loop fills. See cli/_protocol.ts for the messages.
 
-import { VirtMachine } from "../devices/virt.ts";
+import type { VirtMachine } from "../devices/virt.ts";
 import { LogRecorder, LogReplayer } from "../replay/machine_log.ts";
+import { Runner } from "../replay/runner.ts";
 import { ReplayMutex } from "../replay/mutex.ts";
 import { InputRing } from "./_input_ring.ts";
 import { NO_PLUGINS, workerPlugins } from "./_plugins.ts";
@@ -143,26 +144,31 @@ function run(
     status.logOffset = logOffset();
     status.state = 2;
   };
-  const m = new VirtMachine({
+  const check = recorder ?? replayer;
+  const runner = new Runner({
     ...(recorder ? { record: recorder.hook } : {}),
     ...(replayer ? { replay: replayer.source } : {}),
-    memoryBytes: msg.memoryBytes,
-    bios: msg.bios ?? "none",
-    ...(msg.kernel ? { kernel: msg.kernel } : {}),
-    ...(msg.initrd ? { initrd: msg.initrd } : {}),
-    ...(msg.dtb ? { dtb: msg.dtb } : {}),
-    ...(msg.append !== undefined ? { append: msg.append } : {}),
-    icountShift: msg.shift,
-    noReboot: msg.noReboot,
-    rngSeed: "host", // as QEMU: 32 bytes of host entropy in /chosen
-    devices: plugins.devices,
-    instrumentation: plugins.hooks,
-    output: (bytes) =>
-      post({ type: "output", bytes }, [bytes.buffer as ArrayBuffer]),
+    ...(check ? { checks: check } : {}),
+    warpIdle: !msg.sleep,
+    machine: {
+      memoryBytes: msg.memoryBytes,
+      bios: msg.bios ?? "none",
+      ...(msg.kernel ? { kernel: msg.kernel } : {}),
+      ...(msg.initrd ? { initrd: msg.initrd } : {}),
+      ...(msg.dtb ? { dtb: msg.dtb } : {}),
+      ...(msg.append !== undefined ? { append: msg.append } : {}),
+      icountShift: msg.shift,
+      noReboot: msg.noReboot,
+      rngSeed: "host", // as QEMU: 32 bytes of host entropy in /chosen
+      devices: plugins.devices,
+      instrumentation: plugins.hooks,
+      output: (bytes) =>
+        post({ type: "output", bytes }, [bytes.buffer as ArrayBuffer]),
+    },
   });
+  const m = runner.machine;
   machine = m;
   const slice = 1 << 22;
-  const check = recorder ?? replayer;
   // Real time the machine has run (stopped time excluded), for shift=auto.
   let realNs = 0;
   let periodStart = performance.now();
@@ -171,14 +177,13 @@ function run(
     if (input.length > 0) m.sendInput(input);
     plugins.drain(m); // backend events: at this instruction
     if (ring.quitRequested) {
-      m.endRecording();
+      runner.endRecording();
       recorder?.finish("host-signal", m.cpu.icount);
       finished();
       post({ type: "exit", reason: "quit", code: 0, icount: m.cpu.icount });
       return;
     }
-    const budget = check ? check.budget(m.cpu.icount, slice) : slice;
-    const r = m.run(budget, { warpIdle: !msg.sleep });
+    const r = runner.run(slice);
     if (r.kind === "exit") {
       recorder?.finish("guest", m.cpu.icount);
       finished();
@@ -201,17 +206,15 @@ function run(
       }
       return;
     }
-    check?.afterRun(m);
     const t = performance.now();
     realNs += (t - periodStart) * 1e6;
     periodStart = t;
-    if (msg.autoShift && !replayer && r.kind !== "idle") {
+    if (msg.autoShift && r.kind !== "idle") {
       // shift=auto: the clock runs at 1 ns per instruction (shift 0) and
       // catches up with real time here, by warps that are recorded like
       // sleep=on's (a replay takes them from the log), so virtual time
       // keeps within a slice of real time and the run stays deterministic.
-      const lag = realNs - m.clock.nowNs();
-      if (lag >= 1e6) m.idleFor(lag);
+      runner.catchUp(realNs);
     }
     if (r.kind === "replay-end") {
       finished();
@@ -256,7 +259,7 @@ function run(
       // to the deadline and keeps the clock on instruction boundaries).
       // sleep=off only gets here with no deadline at all: time stands still
       // until input arrives.
-      if (msg.sleep) m.idleFor(Math.min(elapsedNs, r.deadlineNs - now));
+      if (msg.sleep) runner.idleFor(Math.min(elapsedNs, r.deadlineNs - now));
     } else {
       checkpoint();
       periodStart = performance.now(); // time stopped is not run time

@@ -37,3 +37,5 @@ export * from "./uart_16550.ts";
 export * from "./virt_fdt.ts";
 export * from "./virtio_mmio.ts";
 export * from "./virt.ts";
+export * from "./events.ts";
+export * from "./snapshot.ts";

@@ -10,7 +10,9 @@
  * The board does no host I/O: firmware and kernel come in as bytes, serial
  * output leaves through a callback, and serial input comes in through
  * {@linkcode VirtMachine.sendInput}. Host wall-clock time reaches the guest
- * only through the RTC's `hostClock` option.
+ * only through the RTC's `hostClock` option. Every nondeterministic input
+ * goes through the machine's {@linkcode EventBackend} (`events.ts`): the
+ * board knows nothing of logs; `replay/` records and replays around it.
  *
  * @module
  */
@@ -18,7 +20,7 @@
 import { Bus } from "../core/bus.ts";
 import type { MmioRegion } from "../core/bus.ts";
 import { VirtualClock } from "../core/clock.ts";
-import { Cpu, StopReason } from "../core/cpu.ts";
+import { Cpu, PRIV_M, StopReason } from "../core/cpu.ts";
 import { isElf, parseElf } from "../core/elf.ts";
 import * as map from "../core/memory_map.ts";
 import { BootRom } from "./boot_rom.ts";
@@ -29,8 +31,21 @@ import type { Plic } from "./plic.ts";
 import type { SifiveTest } from "./sifive_test.ts";
 import type { Uart16550 } from "./uart_16550.ts";
 import { buildVirtFdt } from "./virt_fdt.ts";
-import { ReplayDivergenceError } from "../replay/nondet.ts";
-import type { NondetEvent, NondetSource } from "../replay/nondet.ts";
+import type { MachineSnapshot } from "./snapshot.ts";
+import {
+  CLOCK_WARP,
+  EventRouter,
+  HOST_BACKEND,
+  HOST_CLOCK,
+  HOST_ENTROPY,
+  SERIAL_INPUT,
+} from "./events.ts";
+import type {
+  EventBackend,
+  EventKind,
+  ExitStatus,
+  InputEvent,
+} from "./events.ts";
 import type { PluginRegistry } from "../plugins/registry.ts";
 import { PluginHost } from "../plugins/host.ts";
 import type { DeviceSpec, HostedDevice } from "../plugins/host.ts";
@@ -79,15 +94,13 @@ export interface VirtMachineOptions {
    */
   hostClock?: () => bigint | number;
   /**
-   * Record mode: called with every nondeterministic input as it takes
-   * effect (serial input, idle warps, the RTC's host clock, the end).
+   * Where the nondeterministic inputs go (to be recorded) or come from (a
+   * replay): see `events.ts`. `replay/runner.ts` makes the recording and
+   * replaying backends.
+   *
+   * @default {HOST_BACKEND}
    */
-  record?: (event: NondetEvent) => void;
-  /**
-   * Replay mode: take the nondeterministic inputs from here instead of the
-   * host; {@linkcode VirtMachine.sendInput} is then ignored.
-   */
-  replay?: NondetSource;
+  events?: EventBackend;
   /**
    * The plugin registry the board creates its devices from.
    *
@@ -124,13 +137,12 @@ export interface VirtMachineOptions {
   instrumentation?: readonly InstrumentationHooks[];
 }
 
-/** How a run of the machine ended. */
-export type ExitStatus =
-  | { kind: "poweroff"; code: number }
-  | { kind: "reset"; code: number }
-  | { kind: "trap-loop"; pc: bigint; cause: bigint };
+export type { ExitStatus } from "./events.ts";
 
-/** Why {@linkcode VirtMachine.run} returned. */
+/**
+ * Why {@linkcode VirtMachine.run} returned (`replay-end` comes from the
+ * replay runner, `replay/runner.ts`, never from the board).
+ */
 export type RunResult =
   | { kind: "budget" }
   | { kind: "idle"; deadlineNs: number }
@@ -201,8 +213,7 @@ export class VirtMachine {
    */
   constructor(options: VirtMachineOptions = {}) {
     this.#options = options;
-    this.#record = options.record;
-    this.#replay = options.replay;
+    this.#events = options.events ?? HOST_BACKEND;
     const memoryBytes = options.memoryBytes ?? 128 * MIB;
     this.bus = new Bus(memoryBytes, { ramBase: map.DRAM_BASE });
     // Late-bound references: the clock needs the hart, the hart the CLINT.
@@ -231,8 +242,20 @@ export class VirtMachine {
       hart: cpu,
       plicLine: (n) => refs.plic!.irq(n),
       deliver: (kind, payload) => this.injectEvent(kind, payload),
+      where: () => ({ pc: cpu.getPc(), icount: cpu.icount }),
     });
     this.plugins = host;
+    // Pushed inputs: each kind says how it takes effect; plugin kinds go to
+    // the device that brings them.
+    this.router.register(SERIAL_INPUT, (bytes) => {
+      for (const b of bytes) if (!this.uart.receive(b)) return false;
+      return true;
+    });
+    this.router.register(CLOCK_WARP, (bias) => {
+      this.clock.bias = bias;
+      this.clock.runExpired();
+    });
+    this.router.setFallback((kind, payload) => host.apply(kind, payload));
     this.plic = host.createBuiltin(plicPlugin, { addr: map.PLIC_BASE }, {
       base: map.PLIC_BASE,
     });
@@ -263,7 +286,12 @@ export class VirtMachine {
     }, {
       base: map.RTC_BASE,
       irq: map.RTC_IRQ,
-      hostClock: () => this.#hostClock(),
+      // The RTC's host-clock frontend.
+      hostClock: () =>
+        this.pull(
+          HOST_CLOCK,
+          () => BigInt(this.#options.hostClock?.() ?? Date.now() * 1e6),
+        ),
     });
     this.test = host.createBuiltin(sifiveTestPlugin, {
       addr: map.TEST_BASE,
@@ -327,7 +355,7 @@ export class VirtMachine {
         compatible: d.plugin.compatible ?? `deja,${d.plugin.name}`,
         base: d.addr,
         size: d.plugin.mmioSize ??
-          d.instance.regions.reduce(
+          d.regions.reduce(
               (end, r) => Math.max(end, r.base + r.size),
               d.addr,
             ) - d.addr,
@@ -369,7 +397,7 @@ export class VirtMachine {
       ...this.uart.regions,
     ];
     for (const v of this.#virtio) regions.push(...v.regions);
-    for (const d of this.#pluginDevices) regions.push(...d.instance.regions);
+    for (const d of this.#pluginDevices) regions.push(...d.regions);
     for (const r of regions) this.bus.register(r);
     this.#loadImages();
     cpu.reset(map.MROM_BASE);
@@ -394,24 +422,57 @@ export class VirtMachine {
   #hooks: readonly InstrumentationHooks[];
   #finished = false;
 
+  /** Applies pushed inputs by kind (`events.ts`). */
+  readonly router: EventRouter = new EventRouter();
+
   /**
    * Hand a plugin replay event to the device that brings its kind, as a
    * backend or a device emitted it. Recorded at the current instruction;
-   * ignored in replay mode, where the log supplies the events.
+   * ignored in a replay, where the log supplies the events.
    *
    * @param kind the event kind
    * @param payload the value, encoded by the kind's codec
    * @throws {PluginError} if no device on the board brings the kind
    */
   injectEvent(kind: string, payload: Uint8Array): void {
-    if (this.#replay) return;
-    this.plugins.apply(kind, payload);
-    this.#record?.({
-      kind: "plugin",
-      icount: this.cpu.icount,
-      event: kind,
-      payload,
-    });
+    if (this.#events.replaying) return;
+    this.router.apply(kind, payload);
+    this.#report(kind, payload);
+  }
+
+  /**
+   * Apply a logged input (a replay): serial input, a warp or a plugin
+   * event, at the current instruction count.
+   *
+   * @param event the input
+   * @returns false if the machine could not take it (the UART FIFO was
+   *   full), which means the replay diverged
+   * @throws {PluginError} if no device brings its kind
+   */
+  applyInput(event: InputEvent): boolean {
+    return this.router.apply(event.kind, event.payload);
+  }
+
+  /**
+   * Read an input that a device asks for now (the host clock, entropy):
+   * from the host, reported to the backend, or in a replay from the log.
+   *
+   * @param kind the kind
+   * @param read reads it from the host
+   * @returns the value
+   */
+  pull<T>(kind: EventKind<T>, read: () => T): T {
+    const icount = this.cpu.icount;
+    if (this.#events.replaying) {
+      return kind.decode(this.#events.take!(kind.name, icount));
+    }
+    const v = read();
+    this.#events.input?.({ kind: kind.name, icount, payload: kind.encode(v) });
+    return v;
+  }
+
+  #report(kind: string, payload: Uint8Array): void {
+    this.#events.input?.({ kind, icount: this.cpu.icount, payload });
   }
 
   /**
@@ -429,48 +490,15 @@ export class VirtMachine {
   }
 
   #outBuf: number[];
-  #record: ((event: NondetEvent) => void) | undefined;
-  #replay: NondetSource | undefined;
-  #ended = false;
+  #events: EventBackend;
 
   #rngSeed(mode: VirtMachineOptions["rngSeed"]): Uint8Array | undefined {
     if (mode === undefined || mode === "none") return undefined;
     if (mode instanceof Uint8Array) return mode;
-    if (this.#replay) {
-      const e = this.#replay.take();
-      if (e?.kind !== "random") {
-        throw new ReplayDivergenceError(
-          0,
-          `the device tree takes host entropy (rng-seed), but the log has ${
-            e?.kind ?? "no event"
-          } next`,
-        );
-      }
-      return e.bytes;
-    }
-    const bytes = crypto.getRandomValues(new Uint8Array(32));
-    this.#record?.({ kind: "random", icount: 0, bytes });
-    return bytes;
-  }
-
-  #hostClock(): bigint {
-    const icount = this.cpu.icount;
-    if (this.#replay) {
-      const e = this.#replay.take();
-      if (e?.kind !== "host-clock") {
-        throw new ReplayDivergenceError(
-          icount,
-          `the RTC read the host clock, but the log has ${
-            e?.kind ?? "no event"
-          } next`,
-        );
-      }
-      return e.ns;
-    }
-    const v = this.#options.hostClock?.() ?? BigInt(Date.now()) * 1000000n;
-    const ns = BigInt(v);
-    this.#record?.({ kind: "host-clock", icount, ns });
-    return ns;
+    return this.pull(
+      HOST_ENTROPY,
+      () => crypto.getRandomValues(new Uint8Array(32)),
+    );
   }
   #virtio: { regions: readonly MmioRegion[] }[];
 
@@ -534,7 +562,7 @@ export class VirtMachine {
    * @param bytes the input
    */
   sendInput(bytes: Uint8Array): void {
-    if (this.#replay) return; // in replay, input comes only from the log
+    if (this.#events.replaying) return; // input comes only from the log
     for (const b of bytes) this.#input.push(b);
     this.#feed();
   }
@@ -546,10 +574,7 @@ export class VirtMachine {
       if (!this.uart.receive(q[n]!)) break;
       n++;
     }
-    if (n > 0) {
-      const bytes = Uint8Array.from(q.splice(0, n));
-      this.#record?.({ kind: "serial", icount: this.cpu.icount, bytes });
-    }
+    if (n > 0) this.#report(SERIAL_INPUT.name, Uint8Array.from(q.splice(0, n)));
   }
 
   /**
@@ -561,7 +586,7 @@ export class VirtMachine {
    * @param elapsedNs real nanoseconds that passed while idle
    */
   idleFor(elapsedNs: number): void {
-    if (this.#replay) return;
+    if (this.#events.replaying) return;
     const clock = this.clock;
     const now = clock.nowNs();
     const deadline = clock.nextDeadline();
@@ -573,93 +598,8 @@ export class VirtMachine {
       : Math.floor((now + elapsedNs) / step) * step;
     if (to <= now) return;
     clock.warpTo(to);
-    this.#record?.({ kind: "warp", icount: this.cpu.icount, bias: clock.bias });
+    this.#report(CLOCK_WARP.name, CLOCK_WARP.encode(clock.bias));
     clock.runExpired();
-  }
-
-  /**
-   * End a recording here (the user quit): records an `end` event at the
-   * current instruction count. Does nothing when not recording.
-   */
-  endRecording(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#record?.({ kind: "end", icount: this.cpu.icount });
-  }
-
-  /** Apply the logged inputs due at the current instruction count. */
-  #applyReplay(): RunResult | undefined {
-    const src = this.#replay!;
-    const icount = this.cpu.icount;
-    for (;;) {
-      const e = src.peek();
-      if (!e) {
-        return { kind: "replay-end", icount };
-      }
-      if (e.icount > icount) return undefined;
-      if (e.icount < icount) {
-        throw new ReplayDivergenceError(
-          icount,
-          `the log has a ${e.kind} event at instruction ${e.icount}, which the replay ran past`,
-        );
-      }
-      if (
-        e.kind === "shutdown" && e.status.kind === "trap-loop" && !this.#exit
-      ) {
-        return undefined; // expected: the run loop finds the trap loop
-      }
-      src.take();
-      switch (e.kind) {
-        case "random":
-          throw new ReplayDivergenceError(
-            icount,
-            "the log has host entropy that the replay did not ask for",
-          );
-        case "serial":
-          for (const b of e.bytes) {
-            if (!this.uart.receive(b)) {
-              throw new ReplayDivergenceError(
-                icount,
-                "the UART receive FIFO had no room for logged input",
-              );
-            }
-          }
-          break;
-        case "warp":
-          this.clock.bias = e.bias;
-          this.clock.runExpired();
-          break;
-        case "host-clock":
-          throw new ReplayDivergenceError(
-            icount,
-            "the log has a host clock reading that the replay did not ask for",
-          );
-        case "shutdown": {
-          const got = this.#exit;
-          if (!got || got.kind !== e.status.kind) {
-            throw new ReplayDivergenceError(
-              icount,
-              `the recording ended with ${e.status.kind} here, the replay did not`,
-            );
-          }
-          if (
-            got.kind !== "trap-loop" && e.status.kind !== "trap-loop" &&
-            e.status.code !== -1 && got.code !== e.status.code
-          ) {
-            throw new ReplayDivergenceError(
-              icount,
-              `the guest's ${got.kind} has exit code ${got.code}; the recording had ${e.status.code}`,
-            );
-          }
-          break;
-        }
-        case "plugin":
-          this.plugins.apply(e.event, e.payload);
-          break;
-        case "end":
-          return { kind: "replay-end", icount };
-      }
-    }
   }
 
   /** Reset the board as a guest-requested reboot does. */
@@ -678,7 +618,11 @@ export class VirtMachine {
   }
 
   /**
-   * Run up to `maxInsns` instructions, firing timers on the way.
+   * Run up to `maxInsns` instructions, firing timers on the way: the
+   * board's part of a run (slices cut at timer deadlines, serial input fed
+   * as the FIFO has room, HTIF polled, a guest reset carried out). Looping
+   * over this, with idling, warps and record/replay, is the runner's job
+   * (`replay/runner.ts`).
    *
    * @param maxInsns instruction budget
    * @param options `warpIdle`: when the hart idles in `wfi`, jump the clock
@@ -690,17 +634,11 @@ export class VirtMachine {
     let left = maxInsns;
     try {
       while (left > 0) {
-        let toEvent = Infinity;
-        if (this.#replay) {
-          const r = this.#applyReplay();
-          if (r) return r;
-          // 0 only for a logged trap loop that is yet to come.
-          toEvent = this.#replay.peek()!.icount - cpu.icount || 10_000;
-        } else if (this.#input.length > 0) this.#feed();
+        if (this.#input.length > 0) this.#feed();
         const toDeadline = clock.insnsToDeadline();
         // While input waits for FIFO space, come back soon to offer it.
         const slice = this.#input.length > 0 || htif ? 10_000 : this.sliceInsns;
-        const n = Math.min(left, slice, toDeadline, toEvent);
+        const n = Math.min(left, slice, toDeadline);
         const before = cpu.icount;
         const reason = this.#hooks.length === 0
           ? cpu.run(n)
@@ -713,60 +651,30 @@ export class VirtMachine {
             this.#exit = { kind: "poweroff", code: h.code };
           }
         }
+        if (!this.#exit && reason === StopReason.TrapLoop) {
+          this.#exit = {
+            kind: "trap-loop",
+            pc: cpu.getPc(),
+            cause: cpu.readCsr(cpu.priv === PRIV_M ? "mcause" : "scause")!,
+          };
+        }
         if (this.#exit) {
-          if (this.#replay) {
-            const r = this.#applyReplay(); // checks the logged shutdown
-            if (r?.kind === "replay-end" && this.#exit.kind !== "reset") {
-              return { kind: "exit", status: this.#exit };
-            }
-          } else {
-            this.#record?.({
-              kind: "shutdown",
-              icount: cpu.icount,
-              status: this.#exit,
-            });
-          }
+          // Recorded, or checked against the log in a replay.
+          this.#events.shutdown?.(this.#exit, cpu.icount);
           if (this.#exit.kind === "reset" && !this.#options.noReboot) {
             this.reset();
             continue;
           }
-          this.#ended = true;
-          return { kind: "exit", status: this.#exit };
-        }
-        if (reason === StopReason.TrapLoop) {
-          this.#exit = {
-            kind: "trap-loop",
-            pc: cpu.getPc(),
-            cause: BigInt(cpu.csr64[cpu.priv === 3 ? 4 : 14]! >>> 0),
-          };
-          if (this.#replay) this.#applyReplay(); // checks the logged one
-          else {
-            this.#record?.({
-              kind: "shutdown",
-              icount: cpu.icount,
-              status: this.#exit,
-            });
-          }
-          this.#ended = true;
           return { kind: "exit", status: this.#exit };
         }
         if (reason === StopReason.Requested) return { kind: "stopped" };
         if (reason === StopReason.Idle && !cpu.wakeable) {
           if (this.#input.length > 0 && this.uart.rxSpace > 0) continue;
-          if (this.#replay && this.#replay.peek()?.icount === cpu.icount) {
-            continue; // a logged warp or input wakes it
-          }
           const d = clock.nextDeadline();
           if (options.warpIdle && d !== Infinity) {
             clock.warpTo(d);
             clock.runExpired();
             continue;
-          }
-          if (this.#replay && !options.warpIdle) {
-            throw new ReplayDivergenceError(
-              cpu.icount,
-              "the hart is idle here, but the log has no clock warp or input for it",
-            );
           }
           return { kind: "idle", deadlineNs: d };
         }
@@ -778,44 +686,127 @@ export class VirtMachine {
   }
 
   /**
-   * A SHA-256 over the guest-visible state that a replay must reproduce:
-   * RAM, the integer and FP registers, the pc, the privilege level, the
-   * instruction count and the main CSRs.
+   * The machine's state at this instruction boundary, as the sections of a
+   * {@linkcode MachineSnapshot} (RAM is a view, not a copy: hash it or copy
+   * it before the machine runs on). The rrcheck state hash and
+   * {@linkcode VirtMachine.stateHash} hash these same bytes, all but the
+   * pending host input (not guest state yet).
+   *
+   * @returns the sections
+   */
+  snapshotParts(): MachineSnapshot {
+    const devices: { name: string; state: Uint8Array }[] = [];
+    for (const d of this.plugins.devices) {
+      const state = this.plugins.saveState(d);
+      if (state) devices.push({ name: d.name, state });
+    }
+    const exit = this.#exit;
+    const board = new Uint8Array(21);
+    const v = new DataView(board.buffer);
+    if (exit) {
+      v.setUint8(
+        0,
+        exit.kind === "poweroff" ? 1 : exit.kind === "reset" ? 2 : 3,
+      );
+      if (exit.kind === "trap-loop") {
+        v.setBigUint64(5, exit.pc);
+        v.setBigUint64(13, exit.cause);
+      } else v.setInt32(1, exit.code);
+    }
+    return {
+      hart: this.cpu.saveState(),
+      clock: this.clock.saveState(),
+      ram: this.bus.ram8,
+      devices,
+      board,
+      pendingInput: Uint8Array.from(this.#input),
+    };
+  }
+
+  /**
+   * Save the whole machine: the hart, the clock and its timers, RAM, every
+   * device (built-in, virtio, `-device` plugins) and the board's pending
+   * input. `encodeSnapshot` (`snapshot.ts`) turns it into bytes.
+   *
+   * @returns the snapshot (a copy: the machine may run on)
+   * @example Save, run on, go back
+   * ```ts
+   * import { VirtMachine } from "./virt.ts";
+   * // addi a0, a0, 1 ; j .-4
+   * const kernel = new Uint8Array([0x13, 0x05, 0x15, 0x00, 0x6f, 0xf0, 0xdf, 0xff]);
+   * const m = new VirtMachine({ bios: "none", kernel, memoryBytes: 1 << 20 });
+   * m.run(100);
+   * const snap = m.saveSnapshot();
+   * m.run(100);
+   * m.restoreSnapshot(snap);
+   * console.log(m.cpu.icount); // 100
+   * ```
+   */
+  saveSnapshot(): MachineSnapshot {
+    const p = this.snapshotParts();
+    return { ...p, ram: p.ram.slice() };
+  }
+
+  /**
+   * Restore a snapshot of this machine's configuration (the same RAM size,
+   * devices and clock timers).
+   *
+   * @param s what {@linkcode VirtMachine.saveSnapshot} or `decodeSnapshot`
+   *   returned
+   * @throws {RangeError} if it does not fit this machine
+   */
+  restoreSnapshot(s: MachineSnapshot): void {
+    if (s.ram.length !== this.bus.ramSize) {
+      throw new RangeError(
+        `Cannot restore the snapshot: it has ${s.ram.length} bytes of RAM, this machine ${this.bus.ramSize}; use the same -m`,
+      );
+    }
+    const byName = new Map(this.plugins.devices.map((d) => [d.name, d]));
+    for (const d of s.devices) {
+      if (!byName.has(d.name)) {
+        throw new RangeError(
+          `Cannot restore the snapshot: it has device ${d.name}, which this machine does not; add the same -device options`,
+        );
+      }
+    }
+    this.bus.ram8.set(s.ram);
+    this.cpu.loadState(s.hart); // after RAM: drops the decoded pages
+    this.clock.loadState(s.clock);
+    for (const d of s.devices) {
+      this.plugins.loadState(byName.get(d.name)!, d.state);
+    }
+    // The clock's timers are authoritative, whatever a device re-armed.
+    this.clock.loadState(s.clock);
+    const v = new DataView(s.board.buffer, s.board.byteOffset, s.board.length);
+    const kind = v.getUint8(0);
+    this.#exit = kind === 0
+      ? undefined
+      : kind === 3
+      ? { kind: "trap-loop", pc: v.getBigUint64(5), cause: v.getBigUint64(13) }
+      : { kind: kind === 1 ? "poweroff" : "reset", code: v.getInt32(1) };
+    this.#input = [...s.pendingInput];
+  }
+
+  /**
+   * A SHA-256 over the machine's state: the same sections as a snapshot
+   * ({@linkcode VirtMachine.snapshotParts}): the hart, the clock and its
+   * timers, the board, RAM and every device.
    *
    * @returns the hash as hexadecimal
    */
   async stateHash(): Promise<string> {
-    const cpu = this.cpu;
-    const regs = new Int32Array(64 + 64 + 16);
-    regs.set(cpu.x.subarray(0, 64), 0);
-    regs.set(cpu.f, 64);
-    regs.set([
-      cpu.pcLo,
-      cpu.pcHi,
-      cpu.priv,
-      cpu.icount % 4294967296,
-      Math.floor(cpu.icount / 4294967296),
-      cpu.mstatus,
-      cpu.mie,
-      cpu.mip,
-      cpu.fcsr,
-      cpu.satpMode,
-      cpu.satpPpn % 4294967296,
-    ], 128);
-    const ram = new Uint8Array(this.bus.ramSize);
-    ram.set(this.bus.ram8);
-    const parts = [new Uint8Array(regs.buffer), ram];
-    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    const p = this.snapshotParts();
+    const parts = [p.hart, p.clock, p.board, p.ram];
+    const enc = new TextEncoder();
+    for (const d of p.devices) parts.push(enc.encode(d.name), d.state);
+    const all = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
     let off = 0;
-    for (const p of parts) {
-      all.set(p, off);
-      off += p.length;
+    for (const b of parts) {
+      all.set(b, off);
+      off += b.length;
     }
-    const digest = await crypto.subtle.digest("SHA-256", all);
-    return [...new Uint8Array(digest)].map((b) =>
-      b.toString(16).padStart(2, "0")
-    )
-      .join("");
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
   /** The generated (or given) device tree blob. */

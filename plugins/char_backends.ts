@@ -15,7 +15,7 @@
  * @module
  */
 
-import { EscapeFilter } from "../cli/terminal.ts";
+import { EscapeFilter } from "./escape_filter.ts";
 import {
   type AnyBackendPlugin,
   type BackendInstance,

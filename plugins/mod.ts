@@ -32,4 +32,3 @@ export type { AccessSize, Bus, MmioRegion } from "../core/bus.ts";
 export type { BottomHalf, VirtualClock, VirtualTimer } from "../core/clock.ts";
 export type { InterruptTarget, IrqLine } from "../core/irq.ts";
 export type { Cpu, StopReason } from "../core/cpu.ts";
-export type { NondetEvent } from "../replay/nondet.ts";

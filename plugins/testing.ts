@@ -28,16 +28,23 @@
  * assertStateRoundTrip(reg, { drive: (d) => void (d.value = 42) });
  * ```
  *
+ * This module sits above the replay layer (it records and replays
+ * sessions with `replay/runner.ts`); the layer test (`tests/layers_test.ts`)
+ * places it there.
+ *
  * @module
  */
 
 import { Bus } from "../core/bus.ts";
 import { VirtualClock } from "../core/clock.ts";
-import { VirtMachine } from "../devices/virt.ts";
 import type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
 import { arraySource } from "../replay/nondet.ts";
 import type { NondetEvent } from "../replay/nondet.ts";
-import { checkLogEventKinds, PluginHost } from "./host.ts";
+import { checkLogEventKinds } from "../replay/machine_log.ts";
+import { Runner } from "../replay/runner.ts";
+import { assertReplayMatches } from "../replay/session.ts";
+import { SERIAL_INPUT } from "../devices/events.ts";
+import { PluginHost } from "./host.ts";
 export type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
 export type { NondetEvent, NondetSource } from "../replay/nondet.ts";
 import type { DeviceSpec } from "./host.ts";
@@ -277,7 +284,7 @@ export interface BackendSpec {
 export type SessionOptions =
   & Omit<
     VirtMachineOptions,
-    "output" | "record" | "replay" | "devices"
+    "output" | "events" | "devices"
   >
   & {
     /** Plugin devices. */
@@ -322,7 +329,7 @@ export interface SessionRecording extends SessionOutcome {
 }
 
 async function runSession(
-  machine: VirtMachine,
+  runner: Runner,
   options: SessionOptions,
   host: { poll(): void; stopped(): boolean; live: boolean },
   out: () => string,
@@ -332,10 +339,11 @@ async function runSession(
   const waitMs = options.hostWaitMs ?? 30_000;
   let exit: ExitStatus | undefined;
   let idleSince: number | undefined;
+  const machine = runner.machine;
   while (machine.cpu.icount < max) {
     host.poll();
     if (host.stopped()) break;
-    const r = machine.run(slice, { warpIdle: true });
+    const r = runner.run(Math.min(slice, max - machine.cpu.icount));
     if (r.kind === "exit") {
       exit = r.status;
       break;
@@ -389,11 +397,12 @@ export async function recordSession(
   const log: NondetEvent[] = [];
   const out = collect();
   const { maxInsns: _m, sliceInsns: _s, hostWaitMs: _w, ...machine } = options;
-  const m = new VirtMachine({
-    ...machine,
-    output: out.sink,
+  const runner = new Runner({
+    machine: { ...machine, output: out.sink },
     record: (e) => log.push(e),
+    warpIdle: true,
   });
+  const m = runner.machine;
   const instances: BackendInstance[] = [];
   let quit = false;
   for (const b of backends) {
@@ -404,7 +413,7 @@ export async function recordSession(
       b.options ?? "",
     );
     const emit = checkedEmit(plugin, (kind, value) => {
-      if (kind === "serial") m.sendInput(value as Uint8Array);
+      if (kind === SERIAL_INPUT.name) m.sendInput(value as Uint8Array);
       else m.injectEvent(kind, m.plugins.encode(kind, value));
     });
     instances.push(
@@ -417,7 +426,7 @@ export async function recordSession(
   }
   try {
     const r = await runSession(
-      m,
+      runner,
       options,
       {
         poll: () => {
@@ -428,7 +437,7 @@ export async function recordSession(
       },
       out.text,
     );
-    if (!r.exit) m.endRecording();
+    if (!r.exit) runner.endRecording();
     return { ...r, log };
   } finally {
     for (const i of instances) await i.close?.();
@@ -447,7 +456,7 @@ export async function recordSession(
  * ```ts
  * import { checkLogKinds } from "./testing.ts";
  * try {
- *   checkLogKinds([{ kind: "plugin", icount: 1, event: "sensor.sample", payload: new Uint8Array() }], []);
+ *   checkLogKinds([{ kind: "input", icount: 1, event: "sensor.sample", payload: new Uint8Array() }], []);
  * } catch (e) {
  *   console.log((e as Error).name); // UnknownEventKindError
  * }
@@ -476,13 +485,14 @@ export async function replaySession(
   const out = collect();
   const { maxInsns: _m, sliceInsns: _s, hostWaitMs: _w, ...machine } = options;
   checkLogKinds(log, options.devices ?? []);
-  const m = new VirtMachine({
-    ...machine,
-    output: out.sink,
+  const runner = new Runner({
+    machine: { ...machine, output: out.sink },
     replay: arraySource(log),
+    warpIdle: true,
   });
+  const m = runner.machine;
   try {
-    return await runSession(m, options, {
+    return await runSession(runner, options, {
       poll: () => {},
       stopped: () => false,
       live: false,
@@ -512,29 +522,6 @@ export async function assertDeterministicReplay(
   const rec = await recordSession(options, backends);
   await between?.();
   const rep = await replaySession(rec.log, options);
-  if (rep.output !== rec.output) {
-    let i = 0;
-    while (rec.output[i] === rep.output[i]) i++;
-    throw new Error(
-      `Replay does not match: output differs at character ${i}: recorded ${
-        JSON.stringify(rec.output.slice(i, i + 40))
-      }, replayed ${JSON.stringify(rep.output.slice(i, i + 40))}`,
-    );
-  }
-  if (rep.icount !== rec.icount) {
-    throw new Error(
-      `Replay does not match: recorded ${rec.icount} instructions, replayed ${rep.icount}`,
-    );
-  }
-  if (rep.exit?.kind !== rec.exit?.kind) {
-    throw new Error(
-      `Replay does not match: recorded exit ${rec.exit?.kind}, replayed ${rep.exit?.kind}`,
-    );
-  }
-  if (rep.stateHash !== rec.stateHash) {
-    throw new Error(
-      `Replay does not match: the state hash differs at instruction ${rec.icount}`,
-    );
-  }
+  assertReplayMatches(rec, rep);
   return rec;
 }

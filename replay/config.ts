@@ -8,6 +8,7 @@
  */
 
 import type { ReplayConfig, ReplayImage } from "./log.ts";
+import { STATE_HASH_VERSION } from "./state_hash.ts";
 
 /** What a configuration is built from. */
 export interface MachineDescription {
@@ -81,6 +82,8 @@ export async function machineConfig(
     devices: d.devices,
     plugins: d.plugins,
     rrcheck: d.rrcheck,
+    // The state hashes (rrcheck) hash the machine snapshot's sections.
+    stateHash: STATE_HASH_VERSION,
   };
 }
 

@@ -23,7 +23,7 @@ import {
   type ReplayLogReaderOptions,
   ReplayLogWriter,
 } from "./log.ts";
-import { concatBytes } from "./_bytes.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** Options for {@linkcode dumpLog}. */
 export interface DumpLogOptions extends ReplayLogReaderOptions {
@@ -300,8 +300,7 @@ function stdoutLines(): { line(s: string): void; flush(): void } {
   };
 }
 
-async function main(args: string[]): Promise<number> {
-  const { printError } = await import("../cli/error.ts");
+function main(args: string[]): number {
   const offsets = args.includes("--offsets");
   const files = args.filter((a) => a !== "--offsets");
   if (files.length !== 1 || files[0]!.startsWith("-")) {
@@ -322,10 +321,13 @@ async function main(args: string[]): Promise<number> {
       throw flushErr;
     }
     if (err instanceof Deno.errors.BrokenPipe) return 0;
-    return printError(err, { setExitCode: false });
+    // One line, no stack trace (the replay layer does not use the CLI's
+    // error printer: it sits below it).
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
   }
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  Deno.exit(main(Deno.args));
 }

@@ -23,7 +23,19 @@
  * @module
  */
 
-import type { ExitStatus, VirtMachine } from "../devices/virt.ts";
+import type { VirtMachine } from "../devices/virt.ts";
+import {
+  type AnyDevicePlugin,
+  UnknownEventKindError,
+} from "../plugins/registry.ts";
+import {
+  CLOCK_WARP,
+  CORE_INPUT_KINDS,
+  type ExitStatus,
+  HOST_CLOCK,
+  HOST_ENTROPY,
+  SERIAL_INPUT,
+} from "../devices/events.ts";
 import { checkConfig } from "./config.ts";
 import {
   type ReplayConfig,
@@ -39,7 +51,7 @@ import {
 } from "./log.ts";
 import type { NondetEvent, NondetSource } from "./nondet.ts";
 import { ReplayDivergenceError } from "./nondet.ts";
-import { stateHashes } from "./state_hash.ts";
+import { stateHashes, stateHashVersion } from "./state_hash.ts";
 
 /** Options for {@linkcode LogRecorder}. */
 export interface LogRecorderOptions {
@@ -72,8 +84,8 @@ export type RecordingEnd = "guest" | "host-signal" | "host-ui";
  *
  * @example Record a guest that powers off at once
  * ```ts
- * import { VirtMachine } from "../devices/virt.ts";
  * import { LogRecorder } from "./machine_log.ts";
+ * import { Runner } from "./runner.ts";
  * const chunks: Uint8Array[] = [];
  * const config = {
  *   board: "virt", ramSize: 1 << 20, firmware: null, kernel: null,
@@ -85,8 +97,8 @@ export type RecordingEnd = "guest" | "host-signal" | "host-ui";
  *   0xb7, 0x02, 0x10, 0x00, 0x37, 0x53, 0x00, 0x00, 0x1b, 0x03, 0x53, 0x55,
  *   0x23, 0xa0, 0x62, 0x00,
  * ]);
- * const m = new VirtMachine({ bios: "none", kernel, memoryBytes: 1 << 20, record: rec.hook });
- * m.run(100);
+ * const machine = { bios: "none" as const, kernel, memoryBytes: 1 << 20 };
+ * new Runner({ machine, record: rec.hook, checks: rec }).run(100);
  * rec.finish("guest");
  * console.log(chunks.length); // 4: header, config, shutdown, end
  * ```
@@ -94,11 +106,12 @@ export type RecordingEnd = "guest" | "host-signal" | "host-ui";
 export class LogRecorder {
   /** The writer. */
   readonly writer: ReplayLogWriter;
-  /** Pass this as the machine's `record` option. */
+  /** Pass this as the runner's `record` option. */
   readonly hook: (event: NondetEvent) => void;
   /** State hash interval, 0 for none. */
   readonly rrcheck: number;
   #nextCheck: number;
+  #hashVersion: 1 | 2;
 
   /**
    * Start a log: the header and the configuration.
@@ -118,6 +131,7 @@ export class LogRecorder {
     });
     this.rrcheck = options.rrcheck ?? 0;
     this.#nextCheck = this.rrcheck > 0 ? this.rrcheck : Infinity;
+    this.#hashVersion = stateHashVersion(config);
     this.writer.write({ kind: "config", config });
     this.hook = (e) => this.#record(e);
   }
@@ -127,26 +141,18 @@ export class LogRecorder {
     if (w.closed) return;
     w.advanceTo(e.icount);
     switch (e.kind) {
-      case "serial":
-        w.write({ kind: "serial-input", device: 0, bytes: e.bytes });
+      case "input": {
+        // The core kinds keep their QEMU-format events; every other kind
+        // (a plugin's, or a new core source) is a named deja plugin event.
+        const form = LOG_FORMS.get(e.event);
+        if (form) form(w, e.payload);
+        else {w.write({
+            kind: "plugin-event",
+            event: e.event,
+            payload: e.payload,
+          });}
         return;
-      case "warp":
-        w.write({ kind: "checkpoint", checkpoint: "clock-warp-account" });
-        w.write({
-          kind: "clock",
-          clock: "virtual-rt",
-          value: BigInt(Math.round(e.bias)),
-        });
-        return;
-      case "host-clock":
-        w.write({ kind: "clock", clock: "host", value: e.ns });
-        return;
-      case "random":
-        w.write({ kind: "random", result: 0, bytes: e.bytes });
-        return;
-      case "plugin":
-        w.write({ kind: "plugin-event", event: e.event, payload: e.payload });
-        return;
+      }
       case "shutdown":
         if (e.status.kind !== "trap-loop") {
           w.write({ kind: "exit-status", code: e.status.code });
@@ -181,7 +187,7 @@ export class LogRecorder {
     this.writer.write({
       kind: "state-hash",
       icount,
-      hashes: stateHashes(machine),
+      hashes: stateHashes(machine, this.#hashVersion),
     });
     this.#nextCheck = (Math.floor(icount / this.rrcheck) + 1) * this.rrcheck;
   }
@@ -200,6 +206,43 @@ export class LogRecorder {
     if (end !== "guest") this.writer.write({ kind: "shutdown", cause: end });
     this.writer.end();
   }
+}
+
+/**
+ * The log events of the core input kinds that predate the generic plugin
+ * event (`EVENT_DEJA_PLUGIN`): their byte layout is QEMU's (or deja's own
+ * `EVENT_DEJA_SERIAL_INPUT`) and stays so, so that logs keep their format.
+ * {@linkcode LogReplayer} maps the same events back.
+ */
+const LOG_FORMS: ReadonlyMap<
+  string,
+  (w: ReplayLogWriter, payload: Uint8Array) => void
+> = new Map([
+  [SERIAL_INPUT.name, (w, p) => {
+    w.write({ kind: "serial-input", device: 0, bytes: p });
+  }],
+  [CLOCK_WARP.name, (w, p) => {
+    w.write({ kind: "checkpoint", checkpoint: "clock-warp-account" });
+    w.write({
+      kind: "clock",
+      clock: "virtual-rt",
+      value: BigInt(CLOCK_WARP.decode(p)),
+    });
+  }],
+  [HOST_CLOCK.name, (w, p) => {
+    w.write({ kind: "clock", clock: "host", value: HOST_CLOCK.decode(p) });
+  }],
+  [HOST_ENTROPY.name, (w, p) => {
+    w.write({ kind: "random", result: 0, bytes: p });
+  }],
+]);
+
+function input(
+  icount: number,
+  event: string,
+  payload: Uint8Array,
+): NondetEvent {
+  return { kind: "input", icount, event, payload };
 }
 
 function causeOf(status: ExitStatus): ShutdownCause {
@@ -259,8 +302,8 @@ function foreign(e: { kind: string; eventId: number; byteOffset: number }) {
  *
  * @example Replay a recording
  * ```ts
- * import { VirtMachine } from "../devices/virt.ts";
  * import { LogRecorder, LogReplayer } from "./machine_log.ts";
+ * import { Runner } from "./runner.ts";
  * const chunks: Uint8Array[] = [];
  * const config = {
  *   board: "virt", ramSize: 1 << 20, firmware: null, kernel: null,
@@ -271,20 +314,21 @@ function foreign(e: { kind: string; eventId: number; byteOffset: number }) {
  *   0x23, 0xa0, 0x62, 0x00,
  * ]);
  * const rec = new LogRecorder({ write: (b) => chunks.push(b) }, config);
- * new VirtMachine({ bios: "none", kernel, memoryBytes: 1 << 20, record: rec.hook }).run(100);
+ * const machine = { bios: "none" as const, kernel, memoryBytes: 1 << 20 };
+ * new Runner({ machine, record: rec.hook }).run(100);
  * rec.finish("guest");
  * const log = new Uint8Array(chunks.flatMap((c) => [...c]));
  *
  * const rep = new LogReplayer(log);
  * rep.checkConfig(config);
- * const m = new VirtMachine({ bios: "none", kernel, memoryBytes: 1 << 20, replay: rep.source });
- * console.log(m.run(100).kind); // "exit"
+ * const runner = new Runner({ machine, replay: rep.source, checks: rep });
+ * console.log(runner.run(100).kind); // "exit"
  * ```
  */
 export class LogReplayer {
   /** The recorded configuration. */
   readonly config: ReplayConfig;
-  /** Pass this as the machine's `replay` option. */
+  /** Pass this as the runner's `replay` option. */
   readonly source: NondetSource;
   /** State hash interval of the recording (from its configuration). */
   readonly rrcheck: number;
@@ -304,6 +348,7 @@ export class LogReplayer {
   #pendingWarp: { icount: number } | undefined;
   #exitCode: number | undefined;
   #bias = 0n;
+  #hashVersion: 1 | 2;
 
   /**
    * Open a log: read the header and the configuration.
@@ -325,6 +370,7 @@ export class LogReplayer {
       );
     }
     this.config = first.config;
+    this.#hashVersion = stateHashVersion(first.config);
     const rr = first.config.rrcheck;
     this.rrcheck = typeof rr === "number" && Number.isSafeInteger(rr) && rr > 0
       ? rr
@@ -422,7 +468,7 @@ export class LogReplayer {
       case "instruction":
         return true;
       case "serial-input":
-        q.push({ kind: "serial", icount, bytes: e.bytes });
+        q.push(input(icount, SERIAL_INPUT.name, e.bytes));
         return true;
       case "checkpoint":
         if (e.checkpoint === "clock-warp-account") {
@@ -432,7 +478,7 @@ export class LogReplayer {
       case "clock":
         this.#pendingWarp = undefined;
         if (e.clock === "host") {
-          q.push({ kind: "host-clock", icount, ns: e.value });
+          q.push(input(icount, HOST_CLOCK.name, HOST_CLOCK.encode(e.value)));
           return true;
         }
         // A warp only moves the clock forward.
@@ -444,15 +490,17 @@ export class LogReplayer {
           return false;
         }
         this.#bias = e.value;
-        q.push({ kind: "warp", icount, bias: Number(e.value) });
+        q.push(
+          input(icount, CLOCK_WARP.name, CLOCK_WARP.encode(Number(e.value))),
+        );
         return true;
       case "random":
-        q.push({ kind: "random", icount, bytes: e.bytes });
+        q.push(input(icount, HOST_ENTROPY.name, e.bytes));
         return true;
       case "plugin-kind":
         return true; // the reader resolves the ids
       case "plugin-event":
-        q.push({ kind: "plugin", icount, event: e.event, payload: e.payload });
+        q.push(input(icount, e.event, e.payload));
         return true;
       case "exit-status":
         this.#exitCode = e.code;
@@ -506,7 +554,7 @@ export class LogReplayer {
     const want = this.#hashes[0];
     if (!want || want.icount !== icount) return; // the recording stopped first
     this.#hashes.shift();
-    const got = stateHashes(machine);
+    const got = stateHashes(machine, this.#hashVersion);
     const differ: StateHashPart[] = [];
     for (const w of want.hashes) {
       const g = got.find((h) => h.part === w.part)!;
@@ -535,4 +583,76 @@ function statusOf(
     default:
       return undefined; // a host cause: the recording ended there
   }
+}
+
+/**
+ * The plugin event kinds of a log: those a log in QEMU's format binds with
+ * `EVENT_DEJA_PLUGIN_KIND`, or the inputs of an in-process list that are
+ * not the core's own. A corrupt or cut log gives the kinds before the
+ * damage (the replayer reports the damage).
+ *
+ * @param log the log
+ * @returns the kinds, each once
+ * @example The kinds of an in-process log
+ * ```ts
+ * import { logEventKinds } from "./machine_log.ts";
+ * const payload = new Uint8Array(4);
+ * console.log(logEventKinds([
+ *   { kind: "input", icount: 1, event: "serial", payload },
+ *   { kind: "input", icount: 2, event: "sensor.reading", payload },
+ * ])); // ["sensor.reading"]
+ * ```
+ */
+export function logEventKinds(
+  log: Uint8Array | readonly NondetEvent[],
+): string[] {
+  const found = new Set<string>();
+  if (log instanceof Uint8Array) {
+    try {
+      for (const e of new ReplayLogReader(log)) {
+        if (e.kind === "plugin-event" || e.kind === "plugin-kind") {
+          found.add(e.event);
+        }
+      }
+    } catch {
+      // A corrupt or cut log: the replayer reports it.
+    }
+  } else {
+    const core = new Set(CORE_INPUT_KINDS.map((k) => k.name));
+    for (const e of log) {
+      if (e.kind === "input" && !core.has(e.event)) found.add(e.event);
+    }
+  }
+  return [...found];
+}
+
+/**
+ * Refuse a replay log that holds plugin event kinds that none of the given
+ * plugin devices brings, before a machine is built.
+ *
+ * @param log the log, as bytes or in-process events
+ * @param devices the plugin devices of the replaying machine
+ * @throws {UnknownEventKindError} listing the kinds no device brings
+ * @example Refuse a sensor log without the sensor plugin
+ * ```ts
+ * import { checkLogEventKinds } from "./machine_log.ts";
+ * try {
+ *   checkLogEventKinds([{ kind: "input", icount: 1, event: "sensor.reading", payload: new Uint8Array(4) }], []);
+ * } catch (e) {
+ *   console.log((e as Error).name); // UnknownEventKindError
+ * }
+ * ```
+ */
+export function checkLogEventKinds(
+  log: Uint8Array | readonly NondetEvent[],
+  devices: readonly { plugin: AnyDevicePlugin; name?: string }[],
+): void {
+  const known = new Set(
+    devices.flatMap((d) => Object.keys(d.plugin.events ?? {})),
+  );
+  // A kind may be qualified with its instance (`kind@instance`).
+  const unknown = logEventKinds(log).filter((k) =>
+    !known.has(k) && !known.has(k.split("@")[0]!)
+  ).sort();
+  if (unknown.length > 0) throw new UnknownEventKindError(unknown);
 }

@@ -56,5 +56,7 @@ export * from "./config.ts";
 export * from "./machine_log.ts";
 export * from "./state_hash.ts";
 export * from "./session.ts";
+export * from "./runner.ts";
 export * from "./nondet.ts";
 export * from "./mutex.ts";
+export * from "./bytes.ts";

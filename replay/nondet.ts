@@ -1,54 +1,35 @@
 /**
- * The nondeterministic inputs of a machine: everything that affects the
- * guest and does not come from the guest. In record mode the machine reports
+ * The nondeterministic inputs of a machine, as the replay layer sees them:
+ * every input the machine reported (`devices/events.ts`: serial input, the
+ * host clock, entropy, clock warps, plugin events, each a registered kind
+ * with a codec), and how the run ended. In record mode the machine reports
  * each one, stamped with the instruction count at which it took effect; in
  * replay mode it takes them from a source instead of from the host, at the
  * same instruction counts.
  *
- * Because every device runs with the vCPU, this list is short: serial input
- * as it enters the UART FIFO, clock warps of an idle hart that followed real
- * time, the host wall-clock reading of the RTC, and how the run ended.
- * Interrupts, timer expiries and device output are consequences of these and
- * of the guest's own instructions, so they are never logged.
+ * Because every device runs with the vCPU, this list is short. Interrupts,
+ * timer expiries and device output are consequences of these and of the
+ * guest's own instructions, so they are never logged.
  *
  * @module
  */
 
-import type { ExitStatus } from "../devices/virt.ts";
+import type { ExitStatus } from "../devices/events.ts";
 
-/** One nondeterministic input, at the instruction count it took effect. */
+/** One nondeterministic input or end of a run, at its instruction count. */
 export type NondetEvent =
   | {
-    /** Bytes that entered the UART receive FIFO. */
-    kind: "serial";
-    /** Instruction count at which they entered. */
+    /**
+     * An input of a registered kind (`devices/events.ts`): the core's own
+     * (`serial`, `host-clock`, `random`, `warp`) or a plugin's.
+     */
+    kind: "input";
+    /** Instruction count at which it took effect. */
     icount: number;
-    /** The bytes. */
-    bytes: Uint8Array;
-  }
-  | {
-    /** An idle hart's clock moved by real time (`sleep=on`). */
-    kind: "warp";
-    /** Instruction count at which it moved. */
-    icount: number;
-    /** The clock's bias afterwards, in virtual ns. */
-    bias: number;
-  }
-  | {
-    /** The RTC read the host's wall clock. */
-    kind: "host-clock";
-    /** Instruction count of the reading. */
-    icount: number;
-    /** Nanoseconds since the epoch. */
-    ns: bigint;
-  }
-  | {
-    /** Host entropy the guest sees (the FDT's `rng-seed`). */
-    kind: "random";
-    /** Instruction count at which it was taken. */
-    icount: number;
-    /** The bytes. */
-    bytes: Uint8Array;
+    /** The kind's name. */
+    event: string;
+    /** The value, encoded by the kind's codec. */
+    payload: Uint8Array;
   }
   | {
     /** The guest powered off or reset, or got stuck. */
@@ -57,19 +38,6 @@ export type NondetEvent =
     icount: number;
     /** How. */
     status: ExitStatus;
-  }
-  | {
-    /**
-     * A plugin's replay event (a declared kind with its codec): host data
-     * that a device took at this instruction.
-     */
-    kind: "plugin";
-    /** Instruction count at which the device took it. */
-    icount: number;
-    /** The event kind, as the plugin declares it in `produces`. */
-    event: string;
-    /** The value, encoded by the kind's codec. */
-    payload: Uint8Array;
   }
   | {
     /** The recording stopped here (the user quit). */

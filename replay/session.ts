@@ -8,8 +8,7 @@
  * @module
  */
 
-import { checkLogEventKinds } from "../plugins/host.ts";
-import { VirtMachine } from "../devices/virt.ts";
+import type { VirtMachine } from "../devices/virt.ts";
 import type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
 import {
   clintPlugin,
@@ -21,13 +20,14 @@ import {
 } from "../devices/builtin_plugins.ts";
 import { machineConfig } from "./config.ts";
 import type { ReplayConfig } from "./log.ts";
-import { LogRecorder, LogReplayer } from "./machine_log.ts";
-import { concatBytes } from "./_bytes.ts";
+import { checkLogEventKinds, LogRecorder, LogReplayer } from "./machine_log.ts";
+import { Runner } from "./runner.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** The machine to run: everything but the I/O and replay hooks. */
 export type SessionMachineOptions = Omit<
   VirtMachineOptions,
-  "output" | "record" | "replay"
+  "output" | "events"
 >;
 
 /** The devices of the `virt` board, in creation order, for the log. */
@@ -194,11 +194,14 @@ export async function record(options: RecordOptions): Promise<Recording> {
     { rrcheck },
   );
   const out = collect();
-  const m = new VirtMachine({
-    ...machine,
-    output: out.sink,
+  // Idle time passes deterministically (to the next timer deadline).
+  const runner = new Runner({
+    machine: { ...machine, output: out.sink },
     record: recorder.hook,
+    checks: recorder,
+    warpIdle: true,
   });
+  const m = runner.machine;
   let exit: ExitStatus | undefined;
   let idle = false;
   while (m.cpu.icount < maxInsns) {
@@ -208,22 +211,16 @@ export async function record(options: RecordOptions): Promise<Recording> {
         typeof typed === "string" ? new TextEncoder().encode(typed) : typed,
       );
     }
-    // Idle time passes deterministically (to the next timer deadline).
-    const budget = recorder.budget(
-      m.cpu.icount,
-      Math.min(sliceInsns, maxInsns - m.cpu.icount),
-    );
-    const r = m.run(budget, { warpIdle: true });
+    const r = runner.run(Math.min(sliceInsns, maxInsns - m.cpu.icount));
     idle = r.kind === "idle";
     if (r.kind === "exit") {
       exit = r.status;
       break;
     }
-    recorder.afterRun(m);
     // Idle with no timer and nothing typed: nothing more will happen.
     if (idle && typed === undefined && m.pendingInput === 0) break;
   }
-  if (!exit) m.endRecording();
+  if (!exit) runner.endRecording();
   recorder.finish(exit ? "guest" : "host-ui", m.cpu.icount);
   return {
     icount: m.cpu.icount,
@@ -268,11 +265,13 @@ export async function replay(
   const replayer = new LogReplayer(log);
   replayer.checkConfig(await sessionConfig(machine, replayer.rrcheck));
   const out = collect();
-  const m = new VirtMachine({
-    ...machine,
-    output: out.sink,
+  const runner = new Runner({
+    machine: { ...machine, output: out.sink },
     replay: replayer.source,
+    checks: replayer,
+    warpIdle: true,
   });
+  const m = runner.machine;
   let exit: ExitStatus | undefined;
   let end: ReplayResult["end"] = "max-insns";
   let pending = at;
@@ -281,18 +280,14 @@ export async function replay(
       pending.fn(m);
       pending = undefined;
     }
-    let budget = replayer.budget(
-      m.cpu.icount,
-      Math.min(1_000_000, maxInsns - m.cpu.icount),
-    );
+    let budget = Math.min(1_000_000, maxInsns - m.cpu.icount);
     if (pending) budget = Math.min(budget, pending.icount - m.cpu.icount);
-    const r = m.run(budget, { warpIdle: true });
+    const r = runner.run(budget);
     if (r.kind === "exit") {
       exit = r.status;
       end = "exit";
       break;
     }
-    replayer.afterRun(m);
     if (r.kind === "replay-end" || r.kind === "idle") {
       end = replayer.truncated ? "truncated" : "end";
       break;

@@ -86,7 +86,60 @@ function numbers(values: readonly number[]): Uint8Array {
   return new Uint8Array(Float64Array.from(values).buffer);
 }
 
-function partBytes(m: VirtMachine, part: StateHashPart): Uint8Array {
+/**
+ * The state hash's version: 2 hashes the sections of the machine snapshot
+ * (`VirtMachine.snapshotParts`): the hart's saved state split into integer
+ * registers, FP registers and the rest, RAM, and the clock, board and every
+ * device (virtio and `-device` plugins included). Version 1 (logs recorded
+ * before the snapshot existed, whose configuration has no `stateHash`)
+ * hashed a hand-picked set of hart fields and five built-in devices as
+ * JSON; a replay of such a log checks its hashes the old way.
+ */
+export const STATE_HASH_VERSION = 2;
+
+/**
+ * The state hash version a log uses, from its configuration.
+ *
+ * @param config the log's configuration
+ * @returns 2 for logs that say so, 1 for older ones
+ */
+export function stateHashVersion(
+  config: Readonly<Record<string, unknown>>,
+): 1 | 2 {
+  return config["stateHash"] === 2 ? 2 : 1;
+}
+
+function bytesOf(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Version 2: the parts, over the snapshot's sections. */
+function snapshotPartBytes(m: VirtMachine): Record<StateHashPart, Uint8Array> {
+  const p = m.snapshotParts(); // also brings the hart state up to date
+  const st = m.cpu.state;
+  const all = st.bytes;
+  const xStart = st.x.byteOffset - all.byteOffset;
+  const fEnd = st.f.byteOffset - all.byteOffset + st.f.byteLength;
+  const enc = new TextEncoder();
+  const devices: Uint8Array[] = [p.clock, p.board];
+  for (const d of p.devices) {
+    const name = enc.encode(d.name);
+    const len = new Uint8Array(8);
+    new DataView(len.buffer).setUint32(0, name.length);
+    new DataView(len.buffer).setUint32(4, d.state.length);
+    devices.push(len, name, d.state);
+  }
+  return {
+    ram: p.ram,
+    xregs: bytesOf(st.x),
+    fregs: bytesOf(st.f),
+    csrs: concatBytes([all.subarray(0, xStart), all.subarray(fEnd)]),
+    devices: concatBytes(devices),
+  };
+}
+
+/** Version 1, for logs recorded before the machine snapshot. */
+function legacyPartBytes(m: VirtMachine, part: StateHashPart): Uint8Array {
   const cpu = m.cpu;
   switch (part) {
     case "ram":
@@ -137,11 +190,13 @@ function partBytes(m: VirtMachine, part: StateHashPart): Uint8Array {
 }
 
 /**
- * Hash each part of a machine's state: RAM, the integer registers and pc,
- * the FP registers and `fcsr`, the CSRs with the privilege level and icount,
- * and the devices.
+ * Hash each part of a machine's state: RAM, the integer registers, the FP
+ * registers, the rest of the hart (pc, privilege, icount, CSRs), and the
+ * clock, board and devices; from version 2 on, over the sections of the
+ * machine snapshot.
  *
  * @param machine the machine
+ * @param version {@linkcode STATE_HASH_VERSION}, or 1 for an old log
  * @returns one hash per part, in the order of
  *   {@linkcode STATE_HASH_PART_NAMES}
  * @example Hash a fresh machine
@@ -154,9 +209,11 @@ function partBytes(m: VirtMachine, part: StateHashPart): Uint8Array {
  */
 export function stateHashes(
   machine: VirtMachine,
+  version: 1 | 2 = STATE_HASH_VERSION,
 ): { part: StateHashPart; hash: Uint8Array }[] {
+  const parts = version === 2 ? snapshotPartBytes(machine) : undefined;
   return STATE_HASH_PART_NAMES.map((part) => ({
     part,
-    hash: hash128(partBytes(machine, part)),
+    hash: hash128(parts ? parts[part] : legacyPartBytes(machine, part)),
   }));
 }

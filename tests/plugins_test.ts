@@ -371,13 +371,13 @@ Deno.test("parseOptions types values and names what is wrong", () => {
 Deno.test("a log with event kinds from no loaded plugin is refused at start", async () => {
   const log = [
     {
-      kind: "plugin" as const,
+      kind: "input" as const,
       icount: 10,
       event: "thermo.reading",
       payload: new Uint8Array(4),
     },
     {
-      kind: "plugin" as const,
+      kind: "input" as const,
       icount: 20,
       event: "echo.value",
       payload: new Uint8Array(1),

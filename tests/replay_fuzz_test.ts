@@ -9,7 +9,7 @@ import { ReplayDivergenceError } from "../replay/nondet.ts";
 import { ReplayLogError, ReplayLogReader } from "../replay/log.ts";
 import { ReplayConfigError } from "../replay/config.ts";
 import { DEMO } from "./_deja.ts";
-import { concatBytes } from "../replay/_bytes.ts";
+import { concatBytes } from "../replay/bytes.ts";
 
 // A guest that reads the RTC, echoes 6 bytes from the UART by polling, and
 // powers off (assembled from the listing in the comments):
@@ -214,7 +214,7 @@ Deno.test("The FDT rng-seed is host entropy, recorded as EVENT_RANDOM and replay
 });
 
 Deno.test("2,000 random mutations of a log with clock warps (sleep=on) each end in a clear error or cleanly", async () => {
-  const { VirtMachine } = await import("../devices/virt.ts");
+  const { Runner } = await import("../replay/runner.ts");
   const { LogRecorder, LogReplayer } = await import("../replay/machine_log.ts");
   const demo = await Deno.readFile(
     DEMO,
@@ -233,19 +233,19 @@ Deno.test("2,000 random mutations of a log with clock warps (sleep=on) each end 
   const chunks: Uint8Array[] = [];
   const rec = new LogRecorder({ write: (b) => chunks.push(b) }, config);
   let out = "";
-  const m = new VirtMachine({
-    ...opts,
+  const runner = new Runner({
+    machine: { ...opts, output: (b) => (out += new TextDecoder().decode(b)) },
     record: rec.hook,
-    output: (b) => (out += new TextDecoder().decode(b)),
   });
+  const m = runner.machine;
   let idles = 0;
   for (let i = 0; i < 200; i++) {
     if (idles === 12) m.sendInput(new TextEncoder().encode("quit\n"));
-    const r = m.run(100_000);
+    const r = runner.run(100_000);
     if (r.kind === "exit") break;
     if (r.kind === "idle") {
       idles++;
-      m.idleFor(30e6);
+      runner.idleFor(30e6);
     }
   }
   rec.finish("guest", m.cpu.icount);
@@ -259,8 +259,8 @@ Deno.test("2,000 random mutations of a log with clock warps (sleep=on) each end 
 
   const replayOnce = (bytes: Uint8Array): string => {
     const rep = new LogReplayer(bytes);
-    const r = new VirtMachine({ ...opts, replay: rep.source });
-    for (let n = 0; n < 100 && r.cpu.icount < m.cpu.icount * 20; n++) {
+    const r = new Runner({ machine: opts, replay: rep.source });
+    for (let n = 0; n < 100 && r.machine.cpu.icount < m.cpu.icount * 20; n++) {
       const res = r.run(100_000);
       if (res.kind === "exit" || res.kind === "replay-end") return res.kind;
       if (res.kind === "idle") return "idle";

@@ -19,7 +19,7 @@ import {
 import type { ReplayEvent, ReplayLogEntry } from "../replay/mod.ts";
 import { record } from "../replay/session.ts";
 import { DEMO } from "./_deja.ts";
-import { concatBytes } from "../replay/_bytes.ts";
+import { concatBytes } from "../replay/bytes.ts";
 
 function writeLog(
   events: ReplayEvent[],

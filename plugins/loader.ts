@@ -22,6 +22,7 @@ import {
 } from "./registry.ts";
 import {
   type OptionsSchema,
+  parseAddress,
   parseNumber,
   parseOptions,
   PluginOptionsError,
@@ -31,6 +32,7 @@ import {
   type InstrumentationHooks,
 } from "./instrumentation.ts";
 import { execlogPlugin } from "./execlog.ts";
+import { guardHooks } from "./guards.ts";
 
 /** The built-in instrumentation plugins, by name (`-plugin insn`). */
 export const BUILTIN_INSTRUMENTATION_PLUGINS: ReadonlyMap<
@@ -193,15 +195,8 @@ export function splitDeviceProps(
       "it is required; add addr=0x10010000 (the device's MMIO base, clear of the board's devices, such as 0x10010000 to 0x1fffffff)",
     );
   }
-  const a = parseNumber(addr);
-  if (a === undefined || !Number.isInteger(a) || a < 0 || a % 4 !== 0) {
-    throw new PluginOptionsError(
-      plugin.name,
-      "addr",
-      `${addr} is not a 4-byte aligned address; write it like 0x10010000`,
-    );
-  }
-  out.addr = a;
+  // Exactly (a bigint first), and inside the address space.
+  out.addr = parseAddress(plugin.name, "addr", addr);
   if (irq !== undefined) {
     const n = parseNumber(irq);
     if (n === undefined || !Number.isInteger(n) || n < 1 || n > 95) {
@@ -279,5 +274,16 @@ export function createInstrumentation(
   output: (line: string) => void,
 ): InstrumentationHooks {
   const options = parseOptions(plugin.name, plugin.options ?? {}, props);
-  return plugin.create({ name: plugin.name, output }, options);
+  let hooks: InstrumentationHooks;
+  try {
+    hooks = plugin.create({ name: plugin.name, output }, options);
+  } catch (e) {
+    throw new PluginError(
+      plugin.name,
+      `its create function failed: ${e instanceof Error ? e.message : e}`,
+      { cause: e },
+    );
+  }
+  // A hook that throws names the plugin, the hook and the guest pc.
+  return guardHooks(plugin.name, hooks);
 }

@@ -306,7 +306,10 @@ export class DebugLink {
   readonly #data: Uint8Array;
   #chain: Promise<unknown> = Promise.resolve();
   #paused = false;
-  #waiters: ((m: DebugStopMessage) => void)[] = [];
+  #waiters: {
+    resolve: (m: DebugStopMessage) => void;
+    reject: (err: Error) => void;
+  }[] = [];
   /** Called with every pause the worker reports. */
   onStop: ((m: DebugStopMessage) => void) | undefined;
   /** The worker is gone: requests fail instead of waiting. */
@@ -346,7 +349,7 @@ export class DebugLink {
     this.#paused = true;
     const w = this.#waiters;
     this.#waiters = [];
-    for (const f of w) f(s);
+    for (const f of w) f.resolve(s);
     this.onStop?.(s);
     return true;
   }
@@ -358,7 +361,12 @@ export class DebugLink {
    * @returns the pause, once the worker reports it
    */
   pause(): Promise<DebugStopMessage> {
-    const p = new Promise<DebugStopMessage>((r) => this.#waiters.push(r));
+    if (this.#closed) {
+      return Promise.reject(new Error("Cannot pause the machine: it ended"));
+    }
+    const p = new Promise<DebugStopMessage>((resolve, reject) =>
+      this.#waiters.push({ resolve, reject })
+    );
     Atomics.store(this.#ctl, PAUSE, 1);
     return p;
   }
@@ -367,6 +375,11 @@ export class DebugLink {
   close(): void {
     this.#closed = true;
     this.#paused = false;
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) {
+      f.reject(new Error("Cannot pause the machine: it ended"));
+    }
   }
 
   /**

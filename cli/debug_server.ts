@@ -85,6 +85,7 @@ export class DebugServers {
   #qmp: QmpServer | undefined;
   #ended = false;
   #pausedAt = -1;
+  #quiet = false;
 
   /**
    * Make the front ends; call {@linkcode DebugServers.start} to listen.
@@ -200,6 +201,8 @@ export class DebugServers {
 
   #onStop(m: DebugStopMessage): void {
     this.#pausedAt = m.icount;
+    // A pause for a monitor command is nobody else's business.
+    if (this.#quiet && m.reason.kind === "pause") return;
     if (this.#gdb?.running) this.#gdb.stopped(stopEvent(m.reason));
     if (m.reason.kind === "replay-break" || !this.#gdb?.attached) {
       this.#qmp?.emit("STOP");
@@ -457,10 +460,15 @@ export class DebugServers {
   async #paused<T>(op: () => Promise<T>): Promise<T> {
     const link = this.link, loop = this.#o.loop;
     if (link.paused) return await op();
+    this.#quiet = true;
     const p = this.#pause();
     const held = loop.stopped;
-    if (held) await loop.cont();
-    await p;
+    try {
+      if (held) await loop.cont();
+      await p;
+    } finally {
+      this.#quiet = false;
+    }
     try {
       return await op();
     } finally {

@@ -262,6 +262,7 @@ export class DebugTarget {
   /** The machine. */
   readonly machine: DebugMachine;
   readonly #breakpoints = new Set<bigint>();
+  readonly #bpLow = new Set<number>();
   readonly #watchpoints: Watchpoint[] = [];
   readonly #tmp = new Int32Array(2);
   #interrupt = false;
@@ -461,7 +462,9 @@ export class DebugTarget {
    * @param pc a virtual address
    */
   insertBreakpoint(pc: bigint): void {
-    this.#breakpoints.add(BigInt.asUintN(64, pc));
+    const v = BigInt.asUintN(64, pc);
+    this.#breakpoints.add(v);
+    this.#bpLow.add(Number(v & 0xffffffffn));
   }
 
   /**
@@ -471,7 +474,10 @@ export class DebugTarget {
    * @returns false if there was none there
    */
   removeBreakpoint(pc: bigint): boolean {
-    return this.#breakpoints.delete(BigInt.asUintN(64, pc));
+    const removed = this.#breakpoints.delete(BigInt.asUintN(64, pc));
+    this.#bpLow.clear();
+    for (const b of this.#breakpoints) this.#bpLow.add(Number(b & 0xffffffffn));
+    return removed;
   }
 
   /** The breakpoint addresses. */
@@ -528,6 +534,7 @@ export class DebugTarget {
   /** Remove every breakpoint and watchpoint (a debugger detached). */
   clearAll(): void {
     this.#breakpoints.clear();
+    this.#bpLow.clear();
     this.#watchpoints.length = 0;
   }
 
@@ -595,7 +602,11 @@ export class DebugTarget {
       const end = cpu.icount + maxInsns;
       let first = true;
       while (cpu.icount < end || first) {
-        if (!first && this.#breakpoints.has(cpu.getPc())) {
+        // The low word filters first: no bigint per instruction.
+        if (
+          !first && this.#bpLow.has(cpu.pcLo >>> 0) &&
+          this.#breakpoints.has(cpu.getPc())
+        ) {
           return { kind: "breakpoint", pc: cpu.getPc() };
         }
         if (

@@ -11,6 +11,7 @@ import type { MachineConfig, SerialConfig } from "./args.ts";
 import type { VirtMachine } from "../devices/virt.ts";
 import { InputRing } from "./_input_ring.ts";
 import type { DeviceSpec } from "../plugins/host.ts";
+import { startDeviceBackend } from "../plugins/backends.ts";
 import { checkLogEventKinds } from "../replay/machine_log.ts";
 import type { InstrumentationHooks } from "../plugins/instrumentation.ts";
 import {
@@ -45,6 +46,12 @@ export interface PluginStart {
     irq?: number;
     name?: string;
     options: Record<string, string>;
+    /**
+     * The options of its backend, when the backend runs in the worker: a
+     * device that pulls host data (`pulls`) needs its backend's `pull` in
+     * the thread of the machine. Not in a replay, where the log serves it.
+     */
+    pullBackend?: Record<string, string>;
   }[];
   /** `-plugin` instrumentation. */
   instrumentation: {
@@ -63,13 +70,19 @@ export interface CliPlugins {
   /** Device plugins `{ name, version }`, for the recording's config. */
   refs: { name: string; version: string }[];
   /** The device plugins, for checking a replay log's event kinds. */
-  devices: { plugin: AnyDevicePlugin }[];
+  devices: { plugin: AnyDevicePlugin; name: string }[];
   /**
-   * Start the device plugins' backends (not in a replay).
+   * Start the device plugins' backends (not in a replay), one per device
+   * instance.
    *
    * @param wake wakes an idle vCPU
+   * @param onError a backend failed while running (names the plugin and the
+   *   instance): end the run
    */
-  startBackends(wake: () => void): Promise<void>;
+  startBackends(
+    wake: () => void,
+    onError: (error: Error) => void,
+  ): Promise<void>;
   /** Stop the backends. */
   close(): Promise<void>;
 }
@@ -85,6 +98,7 @@ export async function loadCliPlugins(
   const loaded: {
     plugin: AnyDevicePlugin;
     backend: Record<string, string>;
+    instance: string;
   }[] = [];
   const start: PluginStart = {
     devices: [],
@@ -104,7 +118,12 @@ export async function loadCliPlugins(
       "device",
     ) as AnyDevicePlugin;
     const placed = splitDeviceProps(plugin, d.props);
-    loaded.push({ plugin, backend: placed.backend });
+    loaded.push({
+      plugin,
+      backend: placed.backend,
+      instance: placed.name ?? plugin.name,
+    });
+    const pulls = (plugin.pulls?.length ?? 0) > 0 && plugin.backend;
     start.devices.push({
       url: url.href,
       shown: d.driver,
@@ -112,6 +131,9 @@ export async function loadCliPlugins(
       ...(placed.irq !== undefined ? { irq: placed.irq } : {}),
       ...(placed.name !== undefined ? { name: placed.name } : {}),
       options: placed.device,
+      ...(pulls && config.icount.rr !== "replay"
+        ? { pullBackend: placed.backend }
+        : {}),
     });
   }
   for (const p of config.plugins) {
@@ -146,35 +168,32 @@ export async function loadCliPlugins(
       name: l.plugin.name,
       version: l.plugin.version,
     })),
-    devices: loaded.map((l) => ({ plugin: l.plugin })),
-    async startBackends(w) {
+    devices: loaded.map((l) => ({ plugin: l.plugin, name: l.instance })),
+    async startBackends(w, onError) {
       wake = w;
-      for (const { plugin, backend } of loaded) {
-        const b = plugin.backend as AnyBackendPlugin | undefined;
-        if (!b) continue;
-        const codecs = plugin.events ?? {};
-        const emit = checkedEmit(b, (kind, value) => {
-          const codec = codecs[kind];
-          if (!codec) {
-            throw new Error(
-              `Plugin ${b.name} emitted ${kind}, but ${plugin.name} brings no codec for it`,
-            );
-          }
-          const payload = codec.encode(value);
-          const k = utf8.encode(kind);
-          const frame = new Uint8Array(6 + k.length + payload.length);
-          const v = new DataView(frame.buffer);
-          v.setUint16(0, k.length, true);
-          frame.set(k, 2);
-          v.setUint32(2 + k.length, payload.length, true);
-          frame.set(payload, 6 + k.length);
-          backlog.push(frame);
-          if (backlog.length === 1) pump();
+      for (const { plugin, backend, instance } of loaded) {
+        // A device that pulls has its backend in the worker instead.
+        if ((plugin.pulls?.length ?? 0) > 0) continue;
+        // Each instance's backend, its events named for the instance
+        // (kind@instance); a failure is reported, not thrown into its timers.
+        const started = await startDeviceBackend({
+          device: plugin,
+          instance,
+          options: backend,
+          sink: (kind, payload) => {
+            const k = utf8.encode(kind);
+            const frame = new Uint8Array(6 + k.length + payload.length);
+            const v = new DataView(frame.buffer);
+            v.setUint16(0, k.length, true);
+            frame.set(k, 2);
+            v.setUint32(2 + k.length, payload.length, true);
+            frame.set(payload, 6 + k.length);
+            backlog.push(frame);
+            if (backlog.length === 1) pump();
+          },
+          onError,
         });
-        const options = parseOptions(b.name, b.options ?? {}, backend);
-        instances.push(
-          await b.create({ name: b.name, emit, quit: () => {} }, options),
-        );
+        if (started) instances.push(started);
       }
     },
     async close() {
@@ -307,18 +326,38 @@ export async function workerPlugins(
     return { devices: [], hooks: [], drain() {}, flush() {} };
   }
   const devices: DeviceSpec[] = [];
+  // Events that worker-side backends emit, injected at the next drain.
+  const local: [string, Uint8Array][] = [];
   for (const d of start.devices) {
     const plugin = await importPlugin(
       new URL(d.url),
       d.shown,
       "device",
     ) as AnyDevicePlugin;
+    let pull: ((kind: string) => unknown) | undefined;
+    if (d.pullBackend) {
+      // Its backend answers ctx.pull synchronously, here, at the
+      // instruction that asks; the host logs each value as one event.
+      const instance = d.name ?? plugin.name;
+      const started = await startDeviceBackend({
+        device: plugin,
+        instance,
+        options: d.pullBackend,
+        sink: (kind, payload) => local.push([kind, payload]),
+        onError: (e) => {
+          throw e;
+        },
+      });
+      // (It lives as long as the worker: the worker ends with the run.)
+      if (started?.pull) pull = (kind) => started.pull!(kind);
+    }
     devices.push({
       plugin,
       addr: d.addr,
       ...(d.irq !== undefined ? { irq: d.irq } : {}),
       ...(d.name !== undefined ? { name: d.name } : {}),
       options: d.options,
+      ...(pull ? { pull } : {}),
     });
   }
   let lines: string[] = [];
@@ -343,6 +382,9 @@ export async function workerPlugins(
     hooks,
     flush,
     drain(m) {
+      for (const [kind, payload] of local.splice(0)) {
+        m.injectEvent(kind, payload);
+      }
       const got = ring.take();
       if (got.length === 0) return;
       const all = new Uint8Array(pending.length + got.length);

@@ -245,12 +245,23 @@ async function runMachine(config: MachineConfig): Promise<number> {
           );
         }
       }
-      if (!replaying) await plugins.startBackends(() => ring.put(NO_BYTES));
+      // A backend that fails while running (an undeclared emit, a codec
+      // that throws) ends the run as a quit does, so that the recording
+      // ends cleanly there; its error is what deja then reports.
+      let backendError: Error | undefined;
+      if (!replaying) {
+        await plugins.startBackends(() => ring.put(NO_BYTES), (e) => {
+          backendError ??= e;
+          void loop.quit();
+        });
+      }
       // The worker imports the plugin modules before it starts; on a
       // failure it reports an error, which ends `done`.
       if (await sendPlugins(worker, plugins.start)) worker.postMessage(start);
       try {
-        return await done;
+        const code = await done;
+        if (backendError) throw backendError;
+        return code;
       } finally {
         loop.close();
         pump?.stop();

@@ -6,9 +6,10 @@
  * for test binaries that define those symbols.
  *
  * Every device takes an options object, exposes the MMIO `regions` it
- * registers on the bus, and has `reset()`, `saveState()` and `loadState()`
- * with a static `stateVersion`. Timers that change guest state run on the
- * virtual clock only.
+ * registers on the bus, has `reset()`, and declares its state once
+ * (`uartState`, `clintState`, ...: `defineState` in `plugins/state.ts`),
+ * keeping the values in its `state` object, which the plugin host saves and
+ * restores. Timers that change guest state run on the virtual clock only.
  *
  * @example Wire a UART to a PLIC
  * ```ts

@@ -8,6 +8,7 @@
  */
 
 import type { ReplayConfig, ReplayImage } from "./log.ts";
+import { pluginChangesMessage } from "../plugins/registry.ts";
 import { STATE_HASH_VERSION } from "./state_hash.ts";
 
 /** What a configuration is built from. */
@@ -200,9 +201,12 @@ export function checkConfig(recorded: ReplayConfig, given: ReplayConfig): void {
   if (list(recorded.plugins) !== list(given.plugins)) {
     throw new ReplayConfigError(
       "plugins",
-      `the plugins differ: recorded ${list(recorded.plugins)}, given ${
-        list(given.plugins)
-      }`,
+      pluginChangesMessage(recorded.plugins ?? [], given.plugins ?? []) ??
+        `the plugins are loaded in another order: recorded ${
+          list(recorded.plugins)
+        }, given ${
+          list(given.plugins)
+        }; give the -device options in the order of the recording`,
     );
   }
 }

@@ -3,6 +3,8 @@
 
 import { equal, match, ok } from "node:assert/strict";
 import { deja, dejaCommand, DEMO, ROOT } from "./_deja.ts";
+import { reader } from "./_mmio_reader.ts";
+import { ReplayLogReader } from "../replay/log.ts";
 
 const SENSOR = `${ROOT}/examples/sensor/sensor_plugin.ts`;
 const GUEST = `${ROOT}/examples/sensor/guest/sensor.elf`;
@@ -50,7 +52,7 @@ Deno.test("deja records the sensor example and replays it with the host file del
     equal(bare.code, 1);
     equal(
       bare.stderr.trim(),
-      "error: Cannot replay this log: it holds replay event kinds that no loaded plugin provides: sensor.reading; load the plugins it was recorded with (-device PLUGIN.ts)",
+      "error: Cannot replay this log: it holds replay event kinds that no loaded plugin provides: sensor.reading@sensor; load the plugins it was recorded with (-device PLUGIN.ts)",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -288,6 +290,266 @@ export default defineInstrumentationPlugin({
     match(r.stdout, /sum: 36\.000/);
     // The guest pops exactly one reading per DATA read.
     equal(r.stderr, "data reads: 8\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Issue 14, through the command as a user meets it.
+
+/** A sensor plugin at another version, or with a faulty callback. */
+function variant(body: string): string {
+  return `import sensor from "${SENSOR}";
+import { defineDevicePlugin } from "${ROOT}/plugins/mod.ts";
+${body}
+`;
+}
+
+Deno.test("two instances of the sensor: each gets its own backend's readings, recorded and replayed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = `${dir}/a.txt`, b = `${dir}/b.txt`, log = `${dir}/two.rr`;
+    await Deno.writeTextFile(a, "1\n2\n3\n4\n5\n6\n7\n8\n");
+    await Deno.writeTextFile(b, "100\n200\n300\n400\n500\n600\n700\n800\n");
+    const devices = [
+      "-device",
+      `${SENSOR},addr=0x10010000,irq=12,file=${a},period=3`,
+      "-device",
+      `${SENSOR},addr=0x10011000,irq=13,name=sensor2,file=${b},period=3`,
+    ];
+    const rec = await deja(
+      [`--allow-read=${ROOT},${a},${b}`, `--allow-write=${log}`],
+      [...base, ...devices, "-icount", `shift=3,rr=record,rrfile=${log}`],
+    );
+    equal(rec.code, 0, rec.stderr);
+    // The guest reads the first sensor only: the second's readings must
+    // not reach it.
+    match(rec.stdout, /sum: 36\.000, dropped: 0/);
+    await Deno.remove(a);
+    await Deno.remove(b);
+    const rep = await deja(
+      [`--allow-read=${ROOT},${log}`],
+      [...base, ...devices, "-icount", `shift=3,rr=replay,rrfile=${log}`],
+    );
+    equal(rep.code, 0, rep.stderr);
+    equal(rep.stdout, rec.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("misuse of a plugin is one line naming the plugin and the cause, with no stack trace", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/broken.ts`,
+      variant(`export default defineDevicePlugin({
+  ...sensor,
+  name: "broken",
+  backend: undefined,
+  create: (ctx, o) => {
+    const dev = sensor.create(ctx, o);
+    const r = dev.regions[0]!;
+    return {
+      ...dev,
+      regions: [{
+        ...r,
+        name: "broken",
+        read: (offset: number, size: 1 | 2 | 4 | 8) => {
+          if (offset === 0) throw new Error("the ID register is gone");
+          return r.read(offset, size);
+        },
+      }],
+    };
+  },
+});`),
+    );
+    await Deno.writeTextFile(
+      `${dir}/chatty.ts`,
+      variant(`export default defineDevicePlugin({
+  ...sensor,
+  name: "chatty",
+  backend: {
+    ...sensor.backend!,
+    name: "chatty-file",
+    options: {},
+    permissions: () => [],
+    create: (ctx) => {
+      setTimeout(() => (ctx.emit as (k: string, v: unknown) => void)("chatty.oops", 1), 1);
+      return {};
+    },
+  },
+});`),
+    );
+    await Deno.writeTextFile(`${dir}/r.txt`, "1\n");
+    await Deno.writeTextFile(
+      `${dir}/badhook.ts`,
+      `import { defineInstrumentationPlugin, PLUGIN_API_VERSION } from "${ROOT}/plugins/mod.ts";
+export default defineInstrumentationPlugin({
+  kind: "instrumentation", name: "badhook", version: "1.0.0", apiVersion: PLUGIN_API_VERSION,
+  create: () => {
+    let n = 0;
+    return { insn: () => { if (++n === 100) throw new RangeError("counter overflow"); } };
+  },
+});
+`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/badcreate.ts`,
+      variant(
+        `export default defineDevicePlugin({ ...sensor, name: "badcreate", backend: undefined, create: () => { throw new Error("no such sensor"); } });`,
+      ),
+    );
+    const read = [`--allow-read=${ROOT},${dir}`];
+    const cases: [string, string[], RegExp][] = [
+      [
+        "addr= beyond the address space",
+        ["-device", `${SENSOR},addr=0x8000000000000000,file=${dir}/r.txt`],
+        /^error: Bad option addr for plugin sensor: (the window )?0x8000000000000000 .*outside the physical address space/,
+      ],
+      [
+        "addr= over the UART",
+        ["-device", `${SENSOR},addr=0x10000000,file=${dir}/r.txt`],
+        /^error: Bad option addr for plugin sensor: the window 0x10000000 to 0x10000fff overlaps ns16550a/,
+      ],
+      [
+        "an MMIO read that throws",
+        ["-device", `${dir}/broken.ts,addr=0x10010000,irq=12`],
+        /^error: Plugin broken \(instance broken\) failed in MMIO read of region broken at offset 0x0, guest pc 0x8[0-9a-f]+ \(instruction \d+\): the ID register is gone$/m,
+      ],
+      [
+        "a device's create that throws",
+        ["-device", `${dir}/badcreate.ts,addr=0x10010000`],
+        /^error: Cannot load plugin badcreate: its create function failed for device badcreate: no such sensor$/m,
+      ],
+      [
+        "an instrumentation hook that throws",
+        ["-plugin", `${dir}/badhook.ts`],
+        /^error: Plugin badhook \(instance badhook\) failed in its insn hook, guest pc 0x[0-9a-f]+: counter overflow$/m,
+      ],
+      [
+        "a backend's undeclared emit",
+        ["-device", `${dir}/chatty.ts,addr=0x10010000,irq=12`],
+        /^error: Plugin chatty-file \(backend of chatty\) emitted replay event kind "chatty\.oops", which it does not declare; add it to produces \(declared: sensor\.reading\)$/m,
+      ],
+    ];
+    for (const [what, args, want] of cases) {
+      await t.step(what, async () => {
+        const r = await deja(read, [...base, ...args]);
+        equal(r.code, 1, r.stdout + r.stderr);
+        match(r.stderr, want);
+        ok(!r.stderr.includes("    at "), `no stack trace: ${r.stderr}`);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a replay with another version of a plugin says which, and what to do", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/r.txt`, log = `${dir}/v.rr`;
+    await Deno.writeTextFile(file, "1\n2\n3\n4\n5\n6\n7\n8\n");
+    await Deno.writeTextFile(
+      `${dir}/newer.ts`,
+      variant(
+        `export default defineDevicePlugin({ ...sensor, version: "1.1.0" });`,
+      ),
+    );
+    const rec = await deja(
+      [`--allow-read=${ROOT},${file}`, `--allow-write=${log}`],
+      [
+        ...base,
+        "-device",
+        `${SENSOR},addr=0x10010000,irq=12,file=${file},period=3`,
+        "-icount",
+        `shift=3,rr=record,rrfile=${log}`,
+      ],
+    );
+    equal(rec.code, 0, rec.stderr);
+    const rep = await deja(
+      [`--allow-read=${ROOT},${dir}`],
+      [
+        ...base,
+        "-device",
+        `${dir}/newer.ts,addr=0x10010000,irq=12,file=${file}`,
+        "-icount",
+        `shift=3,rr=replay,rrfile=${log}`,
+      ],
+    );
+    equal(rep.code, 1, rep.stdout);
+    match(rep.stderr, /sensor 1\.0\.0 recorded, 1\.1\.0 given/);
+    match(rep.stderr, /record again/);
+    ok(!rep.stderr.includes("{"), `no raw JSON: ${rep.stderr}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a device that pulls host data logs one event per value, and replays without its backend", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const log = `${dir}/trng.rr`, kernel = `${dir}/reads8.bin`;
+    await Deno.writeFile(
+      kernel,
+      reader(Array.from({ length: 8 }, () => [0x1003_0000, 0])),
+    );
+    await Deno.writeTextFile(
+      `${dir}/trng.ts`,
+      `import { defineBackendPlugin, defineDevicePlugin, PLUGIN_API_VERSION } from "${ROOT}/plugins/mod.ts";
+export default defineDevicePlugin({
+  kind: "device", name: "trng", version: "1.0.0", apiVersion: PLUGIN_API_VERSION,
+  mmioSize: 0x1000,
+  produces: ["trng.word"],
+  pulls: ["trng.word"],
+  events: {
+    "trng.word": {
+      encode: (v: number) => new Uint8Array(Uint32Array.of(v).buffer),
+      decode: (b) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true),
+      apply: () => {},
+    },
+  },
+  backend: defineBackendPlugin({
+    kind: "backend", name: "trng-host", version: "1.0.0", apiVersion: PLUGIN_API_VERSION,
+    produces: ["trng.word"],
+    create: () => ({ pull: () => crypto.getRandomValues(new Uint32Array(1))[0]! }),
+  }),
+  create: (ctx) => ({
+    regions: [{
+      name: "trng", base: ctx.addr, size: 0x1000, accessSizes: [4],
+      read: (offset) => offset === 0 ? ctx.pull("trng.word") : 0,
+      write: () => {},
+    }],
+    reset: () => {},
+  }),
+});
+`,
+    );
+    const args = [
+      "-nographic",
+      "-bios",
+      "none",
+      "-kernel",
+      kernel,
+      "-device",
+      `${dir}/trng.ts,addr=0x10030000`,
+    ];
+    const rec = await deja(
+      [`--allow-read=${ROOT},${dir}`, `--allow-write=${log}`],
+      [...args, "-icount", `shift=3,rr=record,rrfile=${log}`],
+    );
+    equal(rec.code, 0, rec.stderr);
+    const words = [...new ReplayLogReader(await Deno.readFile(log))].filter(
+      (e) => e.kind === "plugin-event" && e.event === "trng.word@trng",
+    );
+    equal(words.length, 8, "one logged event per word the guest read");
+    const rep = await deja(
+      [`--allow-read=${ROOT},${dir}`],
+      [...args, "-icount", `shift=3,rr=replay,rrfile=${log}`],
+    );
+    equal(rep.code, 0, rep.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

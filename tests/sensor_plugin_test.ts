@@ -61,6 +61,21 @@ Deno.test("the sensor example records, then replays with its host file deleted",
   equal(again.output, rec.output);
 });
 
+Deno.test("the trap-handler guest takes the sensor's interrupts, and replays", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".txt" });
+  await Deno.writeTextFile(file, READINGS.join("\n") + "\n");
+  const rec = await assertDeterministicReplay(
+    {
+      ...machine,
+      kernel: await Deno.readFile(new URL("sensor_irq.elf", GUEST)),
+    },
+    [{ plugin: sensor.backend!, options: `file=${file},period=2` }],
+    () => Deno.remove(file),
+  );
+  equal(rec.output.trim(), "readings: 8, sum: 1071876");
+  equal(rec.exit?.kind, "poweroff");
+});
+
 Deno.test("the sensor's state survives a round trip", () => {
   assertStateRoundTrip(sensor, {
     drive: (_d, io) => {
@@ -90,6 +105,10 @@ Deno.test("the sensor's guest rebuilds to the committed bytes", async () => {
     }
     ok(out.success, new TextDecoder().decode(out.stderr));
     deepEqual(await Deno.readFile(`${build}/sensor.elf`), kernel);
+    deepEqual(
+      await Deno.readFile(`${build}/sensor_irq.elf`),
+      await Deno.readFile(new URL("sensor_irq.elf", GUEST)),
+    );
   } finally {
     await Deno.remove(build, { recursive: true });
   }

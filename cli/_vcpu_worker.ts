@@ -172,97 +172,111 @@ function run(
   // Real time the machine has run (stopped time excluded), for shift=auto.
   let realNs = 0;
   let periodStart = performance.now();
-  for (;;) {
-    const input = ring.take();
-    if (input.length > 0) m.sendInput(input);
-    plugins.drain(m); // backend events: at this instruction
-    if (ring.quitRequested) {
+  try {
+    for (;;) {
+      const input = ring.take();
+      if (input.length > 0) m.sendInput(input);
+      plugins.drain(m); // backend events: at this instruction
+      if (ring.quitRequested) {
+        runner.endRecording();
+        recorder?.finish("host-signal", m.cpu.icount);
+        finished();
+        post({ type: "exit", reason: "quit", code: 0, icount: m.cpu.icount });
+        return;
+      }
+      const r = runner.run(slice);
+      if (r.kind === "exit") {
+        recorder?.finish("guest", m.cpu.icount);
+        finished();
+        const s = r.status;
+        if (s.kind === "trap-loop") {
+          post({
+            type: "exit",
+            reason: "trap-loop",
+            code: 1,
+            icount: m.cpu.icount,
+            detail: `pc 0x${s.pc.toString(16)}, mcause ${s.cause}`,
+          });
+        } else {
+          post({
+            type: "exit",
+            reason: s.kind,
+            code: s.code,
+            icount: m.cpu.icount,
+          });
+        }
+        return;
+      }
+      const t = performance.now();
+      realNs += (t - periodStart) * 1e6;
+      periodStart = t;
+      if (msg.autoShift && r.kind !== "idle") {
+        // shift=auto: the clock runs at 1 ns per instruction (shift 0) and
+        // catches up with real time here, by warps that are recorded like
+        // sleep=on's (a replay takes them from the log), so virtual time
+        // keeps within a slice of real time and the run stays deterministic.
+        runner.catchUp(realNs);
+      }
+      if (r.kind === "replay-end") {
+        finished();
+        const cut = replayer?.truncated;
+        if (cut) {
+          post({
+            type: "error",
+            name: "ReplayLogTruncatedError",
+            message:
+              `The replay log ${msg.rr?.path} ends early, so the replay stopped at instruction ${m.cpu.icount}: ${cut.message}; the recording was cut short (killed?), and everything up to there replayed`,
+          });
+        } else {
+          post({
+            type: "exit",
+            reason: "replay-end",
+            code: 0,
+            icount: m.cpu.icount,
+          });
+        }
+        return;
+      }
+      if (r.kind === "idle") {
+        // Sleep in real time until the next deadline or until input arrives,
+        // then move the virtual clock by the time that passed (sleep=on).
+        const now = m.clock.nowNs();
+        const waitNs = r.deadlineNs === Infinity
+          ? Infinity
+          : r.deadlineNs - now;
+        // The main loop may deliver input meanwhile: let go of the mutex.
+        status.state = 1;
+        status.icount = m.cpu.icount;
+        status.logOffset = logOffset();
+        mutex.unlock();
+        const t0 = performance.now();
+        ring.wait(waitNs === Infinity ? 1000 : Math.max(0, waitNs / 1e6));
+        // Real time spent stopped (the main loop holding the mutex) is not
+        // idle time: measure before taking the mutex back.
+        const elapsedNs = (performance.now() - t0) * 1e6;
+        mutex.lock();
+        periodStart = performance.now();
+        realNs += elapsedNs;
+        status.state = 0;
+        // sleep=on: recorded as a warp with rr=record (the machine clamps it
+        // to the deadline and keeps the clock on instruction boundaries).
+        // sleep=off only gets here with no deadline at all: time stands still
+        // until input arrives.
+        if (msg.sleep) runner.idleFor(Math.min(elapsedNs, r.deadlineNs - now));
+      } else {
+        checkpoint();
+        periodStart = performance.now(); // time stopped is not run time
+      }
+    }
+  } catch (err) {
+    // A failure inside the run (a plugin callback that threw): end the
+    // recording here, as a quit does, so that the log replays up to this
+    // instruction, then report the error.
+    if (recorder && mutex.isHeldByMe()) {
       runner.endRecording();
-      recorder?.finish("host-signal", m.cpu.icount);
-      finished();
-      post({ type: "exit", reason: "quit", code: 0, icount: m.cpu.icount });
-      return;
+      recorder.finish("host-error", m.cpu.icount);
     }
-    const r = runner.run(slice);
-    if (r.kind === "exit") {
-      recorder?.finish("guest", m.cpu.icount);
-      finished();
-      const s = r.status;
-      if (s.kind === "trap-loop") {
-        post({
-          type: "exit",
-          reason: "trap-loop",
-          code: 1,
-          icount: m.cpu.icount,
-          detail: `pc 0x${s.pc.toString(16)}, mcause ${s.cause}`,
-        });
-      } else {
-        post({
-          type: "exit",
-          reason: s.kind,
-          code: s.code,
-          icount: m.cpu.icount,
-        });
-      }
-      return;
-    }
-    const t = performance.now();
-    realNs += (t - periodStart) * 1e6;
-    periodStart = t;
-    if (msg.autoShift && r.kind !== "idle") {
-      // shift=auto: the clock runs at 1 ns per instruction (shift 0) and
-      // catches up with real time here, by warps that are recorded like
-      // sleep=on's (a replay takes them from the log), so virtual time
-      // keeps within a slice of real time and the run stays deterministic.
-      runner.catchUp(realNs);
-    }
-    if (r.kind === "replay-end") {
-      finished();
-      const cut = replayer?.truncated;
-      if (cut) {
-        post({
-          type: "error",
-          name: "ReplayLogTruncatedError",
-          message:
-            `The replay log ${msg.rr?.path} ends early, so the replay stopped at instruction ${m.cpu.icount}: ${cut.message}; the recording was cut short (killed?), and everything up to there replayed`,
-        });
-      } else {
-        post({
-          type: "exit",
-          reason: "replay-end",
-          code: 0,
-          icount: m.cpu.icount,
-        });
-      }
-      return;
-    }
-    if (r.kind === "idle") {
-      // Sleep in real time until the next deadline or until input arrives,
-      // then move the virtual clock by the time that passed (sleep=on).
-      const now = m.clock.nowNs();
-      const waitNs = r.deadlineNs === Infinity ? Infinity : r.deadlineNs - now;
-      // The main loop may deliver input meanwhile: let go of the mutex.
-      status.state = 1;
-      status.icount = m.cpu.icount;
-      status.logOffset = logOffset();
-      mutex.unlock();
-      const t0 = performance.now();
-      ring.wait(waitNs === Infinity ? 1000 : Math.max(0, waitNs / 1e6));
-      // Real time spent stopped (the main loop holding the mutex) is not
-      // idle time: measure before taking the mutex back.
-      const elapsedNs = (performance.now() - t0) * 1e6;
-      mutex.lock();
-      periodStart = performance.now();
-      realNs += elapsedNs;
-      status.state = 0;
-      // sleep=on: recorded as a warp with rr=record (the machine clamps it
-      // to the deadline and keeps the clock on instruction boundaries).
-      // sleep=off only gets here with no deadline at all: time stands still
-      // until input arrives.
-      if (msg.sleep) runner.idleFor(Math.min(elapsedNs, r.deadlineNs - now));
-    } else {
-      checkpoint();
-      periodStart = performance.now(); // time stopped is not run time
-    }
+    finished();
+    throw err;
   }
 }

@@ -153,6 +153,19 @@ export type RunResult =
 const MIB = 1024 * 1024;
 
 /**
+ * The devices of the `virt` board, by plugin name, in the order the board
+ * creates them (a replay log's configuration lists them).
+ */
+export const VIRT_DEVICES: readonly string[] = [
+  plicPlugin.name,
+  clintPlugin.name,
+  uartPlugin.name,
+  rtcPlugin.name,
+  sifiveTestPlugin.name,
+  ...Array.from({ length: map.VIRTIO_COUNT }, () => virtioMmioPlugin.name),
+];
+
+/**
  * A `virt` machine.
  *
  * @example Boot a two-instruction kernel with -bios none

@@ -77,7 +77,7 @@ export interface LogRecorderOptions {
 }
 
 /** How a recording ended, for {@linkcode LogRecorder.finish}. */
-export type RecordingEnd = "guest" | "host-signal" | "host-ui";
+export type RecordingEnd = "guest" | "host-signal" | "host-ui" | "host-error";
 
 /**
  * Records a machine's inputs into a replay log.

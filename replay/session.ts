@@ -8,16 +8,8 @@
  * @module
  */
 
-import type { VirtMachine } from "../devices/virt.ts";
+import { VIRT_DEVICES, type VirtMachine } from "../devices/virt.ts";
 import type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
-import {
-  clintPlugin,
-  plicPlugin,
-  rtcPlugin,
-  sifiveTestPlugin,
-  uartPlugin,
-  virtioMmioPlugin,
-} from "../devices/builtin_plugins.ts";
 import { machineConfig } from "./config.ts";
 import type { ReplayConfig } from "./log.ts";
 import { checkLogEventKinds, LogRecorder, LogReplayer } from "./machine_log.ts";
@@ -30,15 +22,7 @@ export type SessionMachineOptions = Omit<
   "output" | "events"
 >;
 
-/** The devices of the `virt` board, in creation order, for the log. */
-export const VIRT_DEVICES: readonly string[] = [
-  plicPlugin.name,
-  clintPlugin.name,
-  uartPlugin.name,
-  rtcPlugin.name,
-  sifiveTestPlugin.name,
-  ...Array.from({ length: 8 }, () => virtioMmioPlugin.name),
-];
+export { VIRT_DEVICES } from "../devices/virt.ts";
 
 /**
  * The configuration a session logs for a machine.

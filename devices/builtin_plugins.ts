@@ -22,6 +22,12 @@ import {
   PluginError,
   PluginRegistry,
 } from "../plugins/registry.ts";
+import {
+  type StateDescription,
+  type StateFields,
+  stateRecord,
+  type StateValues,
+} from "../plugins/state.ts";
 import { Clint, clintState } from "./clint.ts";
 import { GoldfishRtc, rtcState } from "./goldfish_rtc.ts";
 import { Plic, plicState } from "./plic.ts";
@@ -31,6 +37,54 @@ import { Uart16550, uartState } from "./uart_16550.ts";
 import { VirtioMmioSlot, virtioMmioState } from "./virtio_mmio.ts";
 
 export { clintState, plicState, rtcState, sifiveTestState, uartState };
+
+/** A state as the built-in devices' records held it before version 2. */
+export type LegacyStateRecord = Record<
+  string,
+  number | string | boolean | number[]
+>;
+
+/**
+ * The built-in devices' states as the plain records that their
+ * `saveState()` returned before each device declared its state once (u64
+ * fields as decimal text, bytes as arrays, the PLIC without the `inputs` of
+ * its version 2): what the `rrcheck` hashes of logs recorded then cover
+ * (state hash version 1, `replay/state_hash.ts`). New hashes and snapshots
+ * use the declared state's bytes (`PluginHost.saveState`).
+ *
+ * @param board the board's built-in devices
+ * @returns one record per device, in the order the old hash joined them
+ * @example
+ * ```ts
+ * import { legacyStateRecords } from "./builtin_plugins.ts";
+ * import { VirtMachine } from "./virt.ts";
+ * const m = new VirtMachine({ memoryBytes: 1 << 20 });
+ * console.log(Object.keys(legacyStateRecords(m))); // ["uart", "clint", "plic", "rtc", "test"]
+ * ```
+ */
+export function legacyStateRecords(board: {
+  uart: Uart16550;
+  clint: Clint;
+  plic: Plic;
+  rtc: GoldfishRtc;
+  test: SifiveTest;
+}): Record<"uart" | "clint" | "plic" | "rtc" | "test", LegacyStateRecord> {
+  const record = <F extends StateFields>(
+    description: StateDescription<F>,
+    dev: { state: StateValues<F>; beforeSave?(): void },
+  ) => {
+    dev.beforeSave?.();
+    return stateRecord(description, dev.state);
+  };
+  const { inputs: _, ...plic } = record(plicState, board.plic);
+  return {
+    uart: record(uartState, board.uart),
+    clint: record(clintState, board.clint),
+    plic,
+    rtc: record(rtcState, board.rtc),
+    test: record(sifiveTestState, board.test),
+  };
+}
 export { virtioMmioState };
 
 const common = {

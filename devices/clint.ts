@@ -29,7 +29,6 @@ import {
   newState,
   rearmTimer,
   type StateDescription,
-  stateRecord,
   type StateValues,
   timerDeadline,
 } from "../plugins/state.ts";
@@ -172,17 +171,6 @@ export class Clint {
     this.#hart.setPending(MIP_MSIP, false);
     this.#setMtime(0, 0);
     this.#update();
-  }
-
-  /**
-   * The state as a plain record, which the `rrcheck` hashes of older logs
-   * cover. Snapshots use the declared state through the plugin host.
-   *
-   * @returns the record
-   */
-  saveState(): Record<string, number | string | boolean | number[]> {
-    this.beforeSave();
-    return stateRecord(clintState, this.state);
   }
 
   /** Put the timer's deadline into the state (QEMU's `pre_save`). */

@@ -28,7 +28,6 @@ import {
   newState,
   rearmTimer,
   type StateDescription,
-  stateRecord,
   type StateValues,
   timerDeadline,
 } from "../plugins/state.ts";
@@ -172,17 +171,6 @@ export class GoldfishRtc {
     this.state.irqPending = 0;
     this.state.irqEnabled = 0;
     this.#update();
-  }
-
-  /**
-   * The state as a plain record, which the `rrcheck` hashes of older logs
-   * cover. Snapshots use the declared state through the plugin host.
-   *
-   * @returns the record
-   */
-  saveState(): Record<string, number | string | boolean | number[]> {
-    this.beforeSave();
-    return stateRecord(rtcState, this.state);
   }
 
   /** Put the alarm timer's deadline into the state (QEMU's `pre_save`). */

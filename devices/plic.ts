@@ -40,7 +40,6 @@ import {
   defineState,
   newState,
   type StateDescription,
-  stateRecord,
   type StateValues,
 } from "../plugins/state.ts";
 
@@ -263,18 +262,6 @@ export class Plic {
       this.#out[ctx] = false;
       this.#hart.setPending(CONTEXT_MIP[ctx]!, false);
     }
-  }
-
-  /**
-   * The version-1 record of the state (without `inputs`), which the
-   * `rrcheck` hashes of logs recorded before version 2 cover. Snapshots use
-   * the declared state ({@linkcode plicState}) through the plugin host.
-   *
-   * @returns the record
-   */
-  saveState(): Record<string, number | string | boolean | number[]> {
-    const { inputs: _, ...v1 } = stateRecord(plicState, this.state);
-    return v1;
   }
 
   /**

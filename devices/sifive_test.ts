@@ -21,7 +21,6 @@ import {
   defineState,
   newState,
   type StateDescription,
-  stateRecord,
   type StateValues,
 } from "../plugins/state.ts";
 
@@ -101,16 +100,6 @@ export class SifiveTest {
 
   /** Nothing to reset. */
   reset(): void {}
-
-  /**
-   * The state as a plain record (empty), which the `rrcheck` hashes of
-   * older logs cover.
-   *
-   * @returns an empty record
-   */
-  saveState(): Record<string, number | string | boolean | number[]> {
-    return stateRecord(sifiveTestState, this.state);
-  }
 
   #command(value: number): void {
     const status = value & 0xffff;

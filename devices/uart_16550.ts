@@ -27,7 +27,6 @@ import {
   newState,
   rearmTimer,
   type StateDescription,
-  stateRecord,
   type StateValues,
   timerDeadline,
 } from "../plugins/state.ts";
@@ -248,17 +247,6 @@ export class Uart16550 {
     this.#rxCount = 0;
     this.state.thrIpending = 0;
     this.#irq.set(false);
-  }
-
-  /**
-   * The state as a plain record, which the `rrcheck` hashes of older logs
-   * cover. Snapshots use the declared state through the plugin host.
-   *
-   * @returns the record
-   */
-  saveState(): Record<string, number | string | boolean | number[]> {
-    this.beforeSave();
-    return stateRecord(uartState, this.state);
   }
 
   /**

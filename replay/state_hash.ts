@@ -13,6 +13,7 @@
  */
 
 import type { VirtMachine } from "../devices/virt.ts";
+import { legacyStateRecords } from "../devices/builtin_plugins.ts";
 import {
   STATE_HASH_PART_NAMES,
   STATE_HASH_SIZE,
@@ -180,11 +181,7 @@ function legacyPartBytes(m: VirtMachine, part: StateHashPart): Uint8Array {
     case "devices":
       return new TextEncoder().encode(JSON.stringify({
         clock: m.clock.bias,
-        uart: m.uart.saveState(),
-        clint: m.clint.saveState(),
-        plic: m.plic.saveState(),
-        rtc: m.rtc.saveState(),
-        test: m.test.saveState(),
+        ...legacyStateRecords(m),
       }));
   }
 }

@@ -48,6 +48,7 @@ import {
   VirtioMmioSlot,
   virtioMmioState,
 } from "../devices/mod.ts";
+import { legacyStateRecords } from "../devices/builtin_plugins.ts";
 import {
   assignState,
   decodeState,
@@ -86,6 +87,29 @@ class FakeTime {
     this.icount += ns;
     this.clock.runExpired();
   }
+}
+
+/** A board of fresh built-ins with one device replaced, for its old record. */
+function board(dev: Uart16550 | Clint | GoldfishRtc) {
+  const hart = new FakeHart();
+  const time = new FakeTime();
+  const plic = new Plic({ base: PLIC_BASE, hart });
+  return {
+    uart: dev instanceof Uart16550
+      ? dev
+      : new Uart16550({ base: 0, irq: new FakeLine(), output: () => {} }),
+    clint: dev instanceof Clint
+      ? dev
+      : new Clint({ base: 0, clock: time.clock, hart }),
+    plic,
+    rtc: dev instanceof GoldfishRtc ? dev : new GoldfishRtc({
+      base: 0,
+      clock: time.clock,
+      irq: new FakeLine(),
+      hostClock: () => 0n,
+    }),
+    test: new SifiveTest({ base: 0, onShutdown: () => {} }),
+  };
 }
 
 /** A device with a declared state (`state`, `beforeSave`, `afterLoad`). */
@@ -364,7 +388,7 @@ Deno.test("Uart16550 state survives a save/load round trip", () => {
   a.uart.receive(0x10);
   a.uart.receive(0x20);
   a.r.read(RBR, 1); // leaves one byte and re-arms the timeout
-  const saved = a.uart.saveState();
+  const saved = legacyStateRecords(board(a.uart)).uart;
   assert.deepEqual(saved["rxFifo"], [0x20]);
   assert.ok((saved["timeoutDeadlineNs"] as number) > 0);
   const b = makeUart();
@@ -500,7 +524,7 @@ Deno.test("Clint state survives a save/load round trip", () => {
   a.mswi.write(0, 4, 1);
   a.mtimer.write(MTIME, 4, 0x1234);
   a.mtimer.write(MTIMECMP, 4, 0x2000);
-  const saved = a.clint.saveState();
+  const saved = legacyStateRecords(board(a.clint)).clint;
   assert.equal(typeof saved["timerDeadlineNs"], "number");
   const b = makeClint();
   b.time.icount = a.time.icount;
@@ -847,7 +871,7 @@ Deno.test("GoldfishRtc state survives a save/load round trip", () => {
   a.r.write(0x0c, 4, Number((now + 50n) >> 32n));
   a.r.write(0x08, 4, Number((now + 50n) & 0xffff_ffffn));
   a.r.read(0x00, 4);
-  const saved = a.rtc.saveState();
+  const saved = legacyStateRecords(board(a.rtc)).rtc;
   assert.equal(typeof saved["resetOffset"], "string", "u64 as decimal text");
   const b = makeRtc(0n);
   b.time.icount = a.time.icount;

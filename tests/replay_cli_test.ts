@@ -325,3 +325,69 @@ Deno.test("deja reports a corrupt log, another machine and missing permissions i
     await Deno.remove(rr);
   }
 });
+
+Deno.test("A recording whose -device plugin throws ends the log there, and the log replays up to it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The sensor example, with a COUNT register read that throws.
+    const plugin = `${dir}/broken.ts`;
+    await Deno.writeTextFile(
+      plugin,
+      `import sensor from "${ROOT}/examples/sensor/sensor_plugin.ts";
+import { defineDevicePlugin } from "${ROOT}/plugins/mod.ts";
+export default defineDevicePlugin({
+  ...sensor,
+  name: "broken",
+  backend: undefined,
+  create: (ctx, o) => {
+    const dev = sensor.create(ctx, o);
+    const r = dev.regions[0]!;
+    return {
+      ...dev,
+      regions: [{ ...r, read: (offset: number, size: 1 | 2 | 4 | 8) => {
+        if (offset === 4) throw new Error("the COUNT register is gone");
+        return r.read(offset, size);
+      } }],
+    };
+  },
+});
+`,
+    );
+    const rr = `${dir}/broken.rr`;
+    const args = (mode: string) => [
+      "-nographic",
+      "-bios",
+      "none",
+      "-kernel",
+      `${ROOT}/examples/sensor/guest/sensor.elf`,
+      "-device",
+      `${plugin},addr=0x10010000,irq=12`,
+      "-icount",
+      `shift=3,rr=${mode},rrfile=${rr}`,
+    ];
+    const rec = await deja(
+      [`--allow-read=${ROOT},${dir}`, `--allow-write=${rr}`],
+      args("record"),
+    );
+    equal(rec.code, 1);
+    match(rec.stderr, /^error: .*the COUNT register is gone/);
+    noStackTrace(rec);
+    const events = [...new ReplayLogReader(await Deno.readFile(rr))];
+    const end = events.at(-1)!;
+    equal(end.kind, "end");
+    ok(end.icount > 0, "the log goes up to the failing instruction");
+    const cause = events.at(-2)!;
+    equal(cause.kind === "shutdown" ? cause.cause : cause.kind, "host-error");
+    // The replay runs to where the recording stopped, with the same output.
+    const rep = await deja([`--allow-read=${ROOT},${dir}`], args("replay"));
+    equal(rep.code, 0, rep.stderr);
+    ok(rep.stdout.startsWith(rec.stdout), rep.stdout);
+    match(rep.stdout, /replay reached the end of .* at instruction (\d+)/);
+    equal(
+      Number(/at instruction (\d+)/.exec(rep.stdout)![1]),
+      end.icount,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

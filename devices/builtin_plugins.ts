@@ -175,7 +175,7 @@ export const rtcPlugin = defineDevicePlugin({
   compatible: "google,goldfish-rtc",
   mmioSize: 0x1000,
   dependencies: ["plic"],
-  produces: ["clock"],
+  produces: ["host-clock"], // HOST_CLOCK (events.ts), read through the board
   state: rtcState,
   create: (
     ctx,

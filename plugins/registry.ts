@@ -24,6 +24,7 @@
  * @module
  */
 
+import { CORE_INPUT_KINDS } from "../devices/events.ts";
 import type { BottomHalf, VirtualTimer } from "../core/clock.ts";
 import type { InterruptTarget, IrqLine } from "../core/irq.ts";
 import type { MmioRegion } from "../core/bus.ts";
@@ -38,11 +39,15 @@ export const PLUGIN_API_VERSION = 1;
 export const MIN_PLUGIN_API_VERSION = 1;
 
 /**
- * Replay event kinds that the core itself logs and applies. A plugin may
- * list them in `produces` without a codec: `serial` is bytes for the UART's
- * receive FIFO, `clock` a host wall-clock reading.
+ * Replay event kinds that the core itself logs and applies (the machine's
+ * input kinds, `devices/events.ts`). A plugin may list them in `produces`
+ * without a codec: `serial` is bytes for the UART's receive FIFO,
+ * `host-clock` a host wall-clock reading, `random` host entropy, `warp` an
+ * idle hart's clock warp.
  */
-export const CORE_EVENT_KINDS: readonly string[] = ["serial", "clock"];
+export const CORE_EVENT_KINDS: readonly string[] = CORE_INPUT_KINDS.map((k) =>
+  k.name
+);
 
 // ---------------------------------------------------------------------------
 // Replay events

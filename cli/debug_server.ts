@@ -54,8 +54,12 @@ export interface DebugServersOptions {
 const hex16 = (v: bigint) => v.toString(16).padStart(16, "0");
 
 function listenError(option: string, where: string, err: unknown): Error {
+  const denied = err instanceof Deno.errors.PermissionDenied ||
+    err instanceof Deno.errors.NotCapable;
   const why = err instanceof Deno.errors.AddrInUse
     ? "the address is in use (another deja or QEMU?); pick another port"
+    : denied
+    ? `no permission; add --allow-net=${where} to the deno run command`
     : err instanceof Error
     ? err.message
     : String(err);
@@ -130,7 +134,7 @@ export class DebugServers {
       } catch (err) {
         throw listenError(
           "-qmp",
-          q.transport === "tcp" ? `${q.hostname}:${q.port}` : q.path,
+          q.transport === "tcp" ? `${q.hostname}:${q.port}` : `unix:${q.path}`,
           err,
         );
       }
@@ -533,10 +537,14 @@ export class DebugServers {
       const spec = arg ?? "tcp::1234";
       const m = /^(?:tcp:)?([^:]*):(\d+)$/.exec(spec);
       if (!m) return `gdbserver: expected tcp::PORT, got '${spec}'`;
-      const port = this.startGdb(m[1] || "127.0.0.1", Number(m[2]));
-      return `Waiting for gdb connection on device 'tcp:${
-        m[1] || "127.0.0.1"
-      }:${port}'`;
+      const host = m[1] || "127.0.0.1";
+      let port: number;
+      try {
+        port = this.startGdb(host, Number(m[2]));
+      } catch (err) {
+        return listenError("gdbserver", `${host}:${m[2]}`, err).message;
+      }
+      return `Waiting for gdb connection on device 'tcp:${host}:${port}'`;
     }
     return undefined;
   }

@@ -30,6 +30,7 @@ import {
 } from "../plugins/mod.ts";
 import { startDeviceBackend } from "../plugins/backends.ts";
 import { reader } from "./_mmio_reader.ts";
+import trng from "../examples/trng/trng_plugin.ts";
 import { guardHooks } from "../plugins/guards.ts";
 import {
   checkConfig,
@@ -233,49 +234,8 @@ Deno.test("a log's event for an instance that is not on the board is refused", (
 // ---------------------------------------------------------------------------
 // On-demand host data
 
-/** A hardware RNG: each read of DATA (offset 0) pulls one word. */
-const trng = defineDevicePlugin({
-  kind: "device",
-  name: "trng",
-  version: "1.0.0",
-  apiVersion: PLUGIN_API_VERSION,
-  mmioSize: 0x1000,
-  produces: ["trng.word"],
-  pulls: ["trng.word"],
-  events: {
-    "trng.word": {
-      encode: (v: number) => new Uint8Array(Uint32Array.of(v).buffer),
-      decode: (b) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true),
-      apply: () => {}, // the value goes to the pull that asked for it
-    },
-  },
-  backend: defineBackendPlugin({
-    kind: "backend",
-    name: "trng-source",
-    version: "1.0.0",
-    apiVersion: PLUGIN_API_VERSION,
-    produces: ["trng.word"],
-    options: { seed: { type: "number", default: 1 } },
-    create: (_ctx, o) => {
-      let x = o.seed;
-      return { pull: () => (x = Math.imul(x, 1103515245) + 12345 >>> 0) };
-    },
-  }),
-  create: (ctx) => ({
-    regions: [{
-      name: "trng",
-      base: ctx.addr,
-      size: 0x1000,
-      accessSizes: [4],
-      read: (offset) => offset === 0 ? ctx.pull("trng.word") : 0,
-      write: () => {},
-    }] as MmioRegion[],
-    reset: () => {},
-  }),
-});
-
 Deno.test("an on-demand device logs one event per value it pulls, and replays from the log", async () => {
-  const kernel = reader(Array.from({ length: 8 }, () => [0x1003_0000, 0]));
+  const kernel = reader(Array.from({ length: 8 }, () => [0x1003_0000, 4]));
   const options = { bios: "none" as const, kernel, memoryBytes: 1 << 20 };
   const source = await startDeviceBackend({
     device: trng,

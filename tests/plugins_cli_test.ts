@@ -494,38 +494,7 @@ Deno.test("a device that pulls host data logs one event per value, and replays w
     const log = `${dir}/trng.rr`, kernel = `${dir}/reads8.bin`;
     await Deno.writeFile(
       kernel,
-      reader(Array.from({ length: 8 }, () => [0x1003_0000, 0])),
-    );
-    await Deno.writeTextFile(
-      `${dir}/trng.ts`,
-      `import { defineBackendPlugin, defineDevicePlugin, PLUGIN_API_VERSION } from "${ROOT}/plugins/mod.ts";
-export default defineDevicePlugin({
-  kind: "device", name: "trng", version: "1.0.0", apiVersion: PLUGIN_API_VERSION,
-  mmioSize: 0x1000,
-  produces: ["trng.word"],
-  pulls: ["trng.word"],
-  events: {
-    "trng.word": {
-      encode: (v: number) => new Uint8Array(Uint32Array.of(v).buffer),
-      decode: (b) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true),
-      apply: () => {},
-    },
-  },
-  backend: defineBackendPlugin({
-    kind: "backend", name: "trng-host", version: "1.0.0", apiVersion: PLUGIN_API_VERSION,
-    produces: ["trng.word"],
-    create: () => ({ pull: () => crypto.getRandomValues(new Uint32Array(1))[0]! }),
-  }),
-  create: (ctx) => ({
-    regions: [{
-      name: "trng", base: ctx.addr, size: 0x1000, accessSizes: [4],
-      read: (offset) => offset === 0 ? ctx.pull("trng.word") : 0,
-      write: () => {},
-    }],
-    reset: () => {},
-  }),
-});
-`,
+      reader(Array.from({ length: 8 }, () => [0x1003_0000, 4])),
     );
     const args = [
       "-nographic",
@@ -534,7 +503,7 @@ export default defineDevicePlugin({
       "-kernel",
       kernel,
       "-device",
-      `${dir}/trng.ts,addr=0x10030000`,
+      `${ROOT}/examples/trng/trng_plugin.ts,addr=0x10030000`,
     ];
     const rec = await deja(
       [`--allow-read=${ROOT},${dir}`, `--allow-write=${log}`],

@@ -126,9 +126,14 @@ export function printError(
     chain.push(cause);
   }
   const label = color ? "\x1b[1;31merror\x1b[0m" : "error";
-  const lines = [`${label}: ${describe(err)}`];
+  let said = describe(err);
+  const lines = [`${label}: ${said}`];
   for (const cause of chain.slice(1)) {
-    lines.push(`  caused by: ${describe(cause)}`);
+    // A wrapper that already quotes its cause (a plugin's error names the
+    // plugin, then the cause's message) does not get it twice.
+    const text = describe(cause);
+    if (!said.includes(text)) lines.push(`  caused by: ${text}`);
+    said = text;
   }
   if (debug) {
     for (const item of chain) {

@@ -383,6 +383,7 @@ Deno.test("misuse of a plugin is one line naming the plugin and the cause, with 
 });`),
     );
     await Deno.writeTextFile(`${dir}/r.txt`, "1\n");
+    await Deno.writeTextFile(`${dir}/bad.txt`, "1\nwarm\n");
     await Deno.writeTextFile(
       `${dir}/badhook.ts`,
       `import { defineInstrumentationPlugin, PLUGIN_API_VERSION } from "${ROOT}/plugins/mod.ts";
@@ -429,6 +430,11 @@ export default defineInstrumentationPlugin({
         /^error: Plugin badhook \(instance badhook\) failed in its insn hook, guest pc 0x[0-9a-f]+: counter overflow$/m,
       ],
       [
+        "a backend whose create throws",
+        ["-device", `${SENSOR},addr=0x10010000,irq=12,file=${dir}/bad.txt`],
+        /^error: Cannot load plugin sensor-file: its create function failed for device sensor: Cannot read sensor readings from .*bad\.txt: line 2 is "warm"; expected a number$/m,
+      ],
+      [
         "a backend's undeclared emit",
         ["-device", `${dir}/chatty.ts,addr=0x10010000,irq=12`],
         /^error: Plugin chatty-file \(backend of chatty\) emitted replay event kind "chatty\.oops", which it does not declare; add it to produces \(declared: sensor\.reading\)$/m,
@@ -440,6 +446,11 @@ export default defineInstrumentationPlugin({
         equal(r.code, 1, r.stdout + r.stderr);
         match(r.stderr, want);
         ok(!r.stderr.includes("    at "), `no stack trace: ${r.stderr}`);
+        equal(
+          r.stderr.trimEnd().split("\n").length,
+          1,
+          `one line: ${r.stderr}`,
+        );
       });
     }
   } finally {

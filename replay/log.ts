@@ -387,6 +387,24 @@ export interface ReplayConfig {
   [key: string]: unknown;
 }
 
+/** A reader's position ({@linkcode ReplayLogReader.mark}); opaque. */
+export interface ReplayLogMark {
+  /** Byte offset of the next event. */
+  readonly pos: number;
+  /** Byte offset where the event being read started. */
+  readonly start: number;
+  /** Instruction count so far. */
+  readonly icount: number;
+  /** Events read so far. */
+  readonly count: number;
+  /** Whether `EVENT_END` was read. */
+  readonly ended: boolean;
+  /** The error the reader stopped at, if any. */
+  readonly error: ReplayLogError | undefined;
+  /** Plugin event kinds declared so far, by id. */
+  readonly kinds: ReadonlyMap<number, string>;
+}
+
 /**
  * One event of a replay log, without its position. Integers that QEMU stores
  * as 64 bits are bigints; instruction counts are numbers.
@@ -1574,6 +1592,54 @@ export class ReplayLogReader {
   /** Byte offset of the next event. */
   get offset(): number {
     return this.#pos;
+  }
+
+  /**
+   * Where the reader is, to come back to with
+   * {@linkcode ReplayLogReader.seek} (a machine snapshot keeps it).
+   *
+   * @returns the position (opaque)
+   * @example Read on, then go back
+   * ```ts
+   * import { ReplayLogReader, ReplayLogWriter } from "./log.ts";
+   * const chunks: Uint8Array[] = [];
+   * const w = new ReplayLogWriter({ write: (b) => chunks.push(b) });
+   * w.advanceTo(5);
+   * w.write({ kind: "clock", clock: "host", value: 1n });
+   * w.end();
+   * const r = new ReplayLogReader(new Uint8Array(chunks.flatMap((c) => [...c])));
+   * const at = r.mark();
+   * const first = [...r].length;
+   * r.seek(at);
+   * console.log([...r].length === first); // true
+   * ```
+   */
+  mark(): ReplayLogMark {
+    return {
+      pos: this.#pos,
+      start: this.#start,
+      icount: this.#icount,
+      count: this.#count,
+      ended: this.#ended,
+      error: this.#error,
+      kinds: new Map(this.#kinds),
+    };
+  }
+
+  /**
+   * Go back (or forward) to a position from {@linkcode ReplayLogReader.mark}
+   * of this reader.
+   *
+   * @param at the position
+   */
+  seek(at: ReplayLogMark): void {
+    this.#pos = at.pos;
+    this.#start = at.start;
+    this.#icount = at.icount;
+    this.#count = at.count;
+    this.#ended = at.ended;
+    this.#error = at.error;
+    this.#kinds = new Map(at.kinds);
   }
 
   /** Instruction count reached by the events read so far. */

@@ -41,6 +41,7 @@ import {
   type ReplayConfig,
   replayEventName,
   ReplayLogError,
+  type ReplayLogMark,
   ReplayLogReader,
   type ReplayLogReaderOptions,
   type ReplayLogSink,
@@ -297,6 +298,39 @@ function foreign(e: { kind: string; eventId: number; byteOffset: number }) {
   );
 }
 
+/** A {@linkcode LogReplayer}'s position in its log; opaque. */
+export interface ReplayerMark {
+  /** The reader's position. */
+  readonly reader: ReplayLogMark;
+  /** Inputs read ahead. */
+  readonly queue: readonly NondetEvent[];
+  /** State hashes read ahead. */
+  readonly hashes: readonly {
+    icount: number;
+    hashes: { part: StateHashPart; hash: Uint8Array }[];
+  }[];
+  /** The error the reader stopped at. */
+  readonly error: ReplayLogError | undefined;
+  /** The cut the reader stopped at. */
+  readonly truncated: ReplayLogTruncatedError | undefined;
+  /** Whether `EVENT_END` was read. */
+  readonly ended: boolean;
+  /** The icount read up to. */
+  readonly readIcount: number;
+  /** The last icount whose hashes matched. */
+  readonly lastMatch: number;
+  /** The next rrcheck icount. */
+  readonly nextCheck: number;
+  /** Hashes compared. */
+  readonly checks: number;
+  /** A warp account waiting for its clock value. */
+  readonly pendingWarp: { icount: number } | undefined;
+  /** An exit code waiting for its shutdown. */
+  readonly exitCode: number | undefined;
+  /** The last logged clock bias. */
+  readonly bias: bigint;
+}
+
 /**
  * Reads a log back for a replay.
  *
@@ -383,7 +417,55 @@ export class LogReplayer {
         if (e) this.#queue.shift();
         return e;
       },
+      mark: () => this.mark(),
+      seek: (at) => this.seek(at as ReplayerMark),
     };
+  }
+
+  /**
+   * Where the replay is in the log (the reader's position, the inputs and
+   * state hashes read ahead, the rrcheck progress), for a machine snapshot
+   * to come back to.
+   *
+   * @returns the position
+   */
+  mark(): ReplayerMark {
+    return {
+      reader: this.#reader.mark(),
+      queue: [...this.#queue],
+      hashes: [...this.#hashes],
+      error: this.#error,
+      truncated: this.#truncated,
+      ended: this.#ended,
+      readIcount: this.#readIcount,
+      lastMatch: this.#lastMatch,
+      nextCheck: this.#nextCheck,
+      checks: this.#checks,
+      pendingWarp: this.#pendingWarp,
+      exitCode: this.#exitCode,
+      bias: this.#bias,
+    };
+  }
+
+  /**
+   * Go back to a position from {@linkcode LogReplayer.mark}.
+   *
+   * @param at the position
+   */
+  seek(at: ReplayerMark): void {
+    this.#reader.seek(at.reader);
+    this.#queue = [...at.queue];
+    this.#hashes = [...at.hashes];
+    this.#error = at.error;
+    this.#truncated = at.truncated;
+    this.#ended = at.ended;
+    this.#readIcount = at.readIcount;
+    this.#lastMatch = at.lastMatch;
+    this.#nextCheck = at.nextCheck;
+    this.#checks = at.checks;
+    this.#pendingWarp = at.pendingWarp;
+    this.#exitCode = at.exitCode;
+    this.#bias = at.bias;
   }
 
   /**

@@ -60,6 +60,19 @@ export interface NondetSource {
    * @returns the next event, or undefined at the end
    */
   take(): NondetEvent | undefined;
+  /**
+   * Where the source is, for a machine snapshot to come back to (optional:
+   * a source without it cannot go back).
+   *
+   * @returns the position (opaque)
+   */
+  mark?(): unknown;
+  /**
+   * Go back to a position from {@linkcode NondetSource.mark}.
+   *
+   * @param at the position
+   */
+  seek?(at: unknown): void;
 }
 
 /**
@@ -79,6 +92,8 @@ export function arraySource(events: readonly NondetEvent[]): NondetSource {
   return {
     peek: () => events[i],
     take: () => events[i++],
+    mark: () => i,
+    seek: (at) => void (i = at as number),
   };
 }
 

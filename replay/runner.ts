@@ -40,6 +40,7 @@ import {
   type EventBackend,
   type ExitStatus,
 } from "../devices/events.ts";
+import type { MachineSnapshot } from "../devices/snapshot.ts";
 import type { NondetEvent, NondetSource } from "./nondet.ts";
 import { ReplayDivergenceError } from "./nondet.ts";
 
@@ -59,6 +60,16 @@ export interface StateChecks {
    * @param machine the machine
    */
   afterRun(machine: VirtMachine): void;
+}
+
+/** A run's state: the machine's, and where the replay is in its log. */
+export interface RunSnapshot {
+  /** The machine. */
+  readonly machine: MachineSnapshot;
+  /** The instruction count. */
+  readonly icount: number;
+  /** The replay source's position (`NondetSource.mark`), when replaying. */
+  readonly log: unknown;
 }
 
 /** Options for {@linkcode Runner}. */
@@ -214,6 +225,46 @@ export class Runner {
     if (this.replaying) return;
     const lag = realNs - this.machine.clock.nowNs();
     if (lag >= 1e6) this.machine.idleFor(lag);
+  }
+
+  /**
+   * Save the run: the machine snapshot and, in a replay, the position in
+   * the log, so that {@linkcode Runner.restoreSnapshot} can go back and
+   * replay on from there.
+   *
+   * @returns the snapshot
+   */
+  saveSnapshot(): RunSnapshot {
+    return {
+      machine: this.machine.saveSnapshot(),
+      icount: this.machine.cpu.icount,
+      log: this.#source?.mark?.(),
+    };
+  }
+
+  /**
+   * Go back to a snapshot of this run (a replay, or a run that records
+   * nothing): the machine, and the replay's position in the log.
+   *
+   * @param s what {@linkcode Runner.saveSnapshot} returned
+   * @throws {Error} while recording (a log cannot go back), or when the
+   *   replay source cannot seek
+   */
+  restoreSnapshot(s: RunSnapshot): void {
+    if (this.#record) {
+      throw new Error(
+        "Cannot restore a snapshot while recording: the log cannot go back; restore into a replay of it",
+      );
+    }
+    const src = this.#source;
+    if (src && (!src.seek || s.log === undefined)) {
+      throw new Error(
+        "Cannot restore a snapshot of this replay: its source cannot go back (use a LogReplayer or arraySource)",
+      );
+    }
+    this.machine.restoreSnapshot(s.machine);
+    if (src) src.seek!(s.log);
+    this.#ended = false;
   }
 
   /**

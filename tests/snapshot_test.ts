@@ -9,6 +9,8 @@ import sensor from "../examples/sensor/sensor_plugin.ts";
 import { decodeSnapshot, encodeSnapshot } from "../devices/snapshot.ts";
 import { Runner } from "../replay/runner.ts";
 import { stateHashes } from "../replay/state_hash.ts";
+import { record } from "../replay/session.ts";
+import { LogReplayer } from "../replay/machine_log.ts";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
@@ -123,5 +125,66 @@ Deno.test("a snapshot of another machine or of garbage is refused with a clear e
   throws(
     () => decodeSnapshot(bytes.subarray(0, bytes.length - 3)),
     /^RangeError: Cannot load the machine snapshot: it is cut short/,
+  );
+});
+
+Deno.test("a replay goes back to a run snapshot (machine and log position) and replays on to the same end, every rrcheck hash matching", async () => {
+  // Record a U-Boot session with typed commands and state hashes.
+  const typed = [" ", "version\n", "echo hi\n", "poweroff\n"];
+  let prompts = 0;
+  const rec = await record({
+    bios: machine.bios,
+    kernel: machine.kernel,
+    rrcheck: 2_000_000,
+    input: ({ output }) => {
+      const seen = (output.match(/=> /g)?.length ?? 0) +
+        (output.includes("Hit any key") ? 1 : 0);
+      if (seen <= prompts || typed.length === 0) return undefined;
+      prompts = seen;
+      return typed.shift();
+    },
+  });
+  equal(rec.exit?.kind, "poweroff");
+  const replayer = new LogReplayer(rec.log);
+  const r = new Runner({
+    machine: { bios: machine.bios, kernel: machine.kernel },
+    replay: replayer.source,
+    checks: replayer,
+    warpIdle: true,
+  });
+  const half = Math.floor(rec.icount / 2);
+  equal(r.runUntil(half).kind, "budget");
+  const checksBefore = replayer.checks;
+  const snap = r.saveSnapshot();
+  equal(r.run(1e9).kind, "exit");
+  const end = {
+    icount: r.machine.cpu.icount,
+    hash: await r.machine.stateHash(),
+  };
+  equal(end.icount, rec.icount);
+  const checksToEnd = replayer.checks - checksBefore;
+  ok(
+    checksToEnd > 2,
+    `${checksToEnd} state hashes compared after the snapshot`,
+  );
+  // Back to the middle, and on again: the same inputs from the log, the
+  // same hashes, the same end.
+  r.restoreSnapshot(snap);
+  equal(r.machine.cpu.icount, half);
+  equal(replayer.checks, checksBefore);
+  equal(r.run(1e9).kind, "exit");
+  equal(replayer.checks - checksBefore, checksToEnd);
+  deepEqual(
+    { icount: r.machine.cpu.icount, hash: await r.machine.stateHash() },
+    end,
+  );
+  // A recording cannot go back.
+  const rec2 = new Runner({
+    machine: { bios: "none", kernel: new Uint8Array(16), memoryBytes: 1 << 20 },
+    record: () => {},
+  });
+  throws(
+    () => rec2.restoreSnapshot(rec2.saveSnapshot()),
+    /^Error: Cannot restore a snapshot while recording/,
   );
 });

@@ -1,6 +1,7 @@
 // Internal: messages between the main loop and the vCPU worker.
 
 import type { ReplayConfig } from "../replay/log.ts";
+import type { DebugStopMessage } from "./debug_link.ts";
 
 /** Record or replay settings for the worker (`-icount rr=...`). */
 export type RrStart =
@@ -30,6 +31,8 @@ export type ToWorker = {
   sleep: boolean;
   noReboot: boolean;
   rr?: RrStart;
+  /** The debuggers' link (cli/debug_link.ts), with -gdb or -qmp. */
+  debugBuffer?: SharedArrayBuffer;
 };
 
 /** Worker to main loop. */
@@ -44,7 +47,8 @@ export type ToMain =
   }
   | { type: "error"; message: string; name: string }
   | { type: "plugin-output"; lines: string[] }
-  | { type: "plugins-ready" };
+  | { type: "plugins-ready" }
+  | DebugStopMessage;
 
 /** Owner id of the main loop on the replay mutex. */
 export const MAIN_LOOP_OWNER = 1;

@@ -11,6 +11,7 @@ import { InputRing } from "./_input_ring.ts";
 import { NO_PLUGINS, workerPlugins } from "./_plugins.ts";
 import type { PluginStart, WorkerPlugins } from "./_plugins.ts";
 import { VCPU_OWNER, VcpuStatus } from "./_protocol.ts";
+import { DebugAgent } from "./debug_link.ts";
 import type { RrStart, ToMain, ToWorker } from "./_protocol.ts";
 
 const self = globalThis as unknown as {
@@ -168,6 +169,16 @@ function run(
   });
   const m = runner.machine;
   machine = m;
+  // -gdb, -qmp: the debuggers pause the machine at checkpoints, set
+  // breakpoints and step it (cli/debug_link.ts).
+  const agent = msg.debugBuffer
+    ? new DebugAgent(
+      { cpu: m.cpu, bus: m.bus, run: (n) => runner.run(n) },
+      msg.debugBuffer,
+      (stop) => post(stop),
+      recorder || replayer ? undefined : () => m.reset(),
+    )
+    : undefined;
   const slice = 1 << 22;
   // Real time the machine has run (stopped time excluded), for shift=auto.
   let realNs = 0;
@@ -177,14 +188,33 @@ function run(
       const input = ring.take();
       if (input.length > 0) m.sendInput(input);
       plugins.drain(m); // backend events: at this instruction
-      if (ring.quitRequested) {
+      let quit = ring.quitRequested;
+      if (!quit && agent?.wantsPause(m.cpu.icount)) {
+        // A debugger's pause: at this checkpoint, without the mutex.
+        status.icount = m.cpu.icount;
+        status.logOffset = logOffset();
+        quit = agent.checkpoint(
+          m.cpu.icount,
+          () => mutex.unlock(),
+          () => mutex.lock(),
+          () => ring.quitRequested,
+        ) === "quit";
+        periodStart = performance.now(); // time paused is not run time
+        if (!quit) continue; // take what arrived meanwhile first
+      }
+      if (quit) {
         runner.endRecording();
         recorder?.finish("host-signal", m.cpu.icount);
         finished();
         post({ type: "exit", reason: "quit", code: 0, icount: m.cpu.icount });
         return;
       }
-      const r = runner.run(slice);
+      let r;
+      if (agent) {
+        const budget = agent.budget(m.cpu.icount, slice);
+        if (budget === 0) continue; // at the replay breakpoint: pause first
+        r = agent.run(budget);
+      } else r = runner.run(slice);
       if (r.kind === "exit") {
         recorder?.finish("guest", m.cpu.icount);
         finished();

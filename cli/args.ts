@@ -22,6 +22,9 @@
  * @module
  */
 
+import { parseQmpAddress } from "./qmp.ts";
+import type { QmpListenOptions } from "./qmp.ts";
+
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
@@ -163,6 +166,8 @@ export interface MachineConfig {
   startPaused: boolean;
   /** The gdbstub address, such as `tcp::1234` (`-gdb`, `-s`). */
   gdb?: string;
+  /** Where QMP listens (`-qmp tcp:HOST:PORT,server,wait=off`). */
+  qmp?: QmpListenOptions;
   /** Instruction counting and record/replay (`-icount`). */
   icount: IcountConfig;
   /** The `-device` requests, in command-line order. */
@@ -214,6 +219,8 @@ export class UsageError extends Error {
 }
 
 const SIZE_EXAMPLE = "expected a size such as 256M or 1G";
+const QMP_EXPECTED =
+  "expected tcp:[HOST]:PORT,server,wait=off or unix:PATH,server,wait=off";
 const FILE_EXPECTED = "expected a file name";
 const SERIAL_EXPECTED =
   "expected stdio, mon:stdio, null, file:PATH or tcp:127.0.0.1:PORT,server,nowait";
@@ -893,6 +900,21 @@ const OPTIONS: ReadonlyMap<string, OptionSpec> = new Map<string, OptionSpec>([
       return undefined;
     },
   }],
+  ["qmp", {
+    expected: QMP_EXPECTED,
+    apply(state, option, value) {
+      try {
+        state.config.qmp = parseQmpAddress(value);
+      } catch (err) {
+        throw invalidValue(
+          option,
+          value,
+          err instanceof Error ? err.message : String(err),
+        );
+      }
+      return undefined;
+    },
+  }],
   ["icount", {
     expected: "expected a shift such as 3, or shift=N,rr=record,rrfile=FILE",
     apply(state, option, value) {
@@ -965,7 +987,6 @@ const QEMU_ONLY_OPTIONS = new Set([
   "object",
   "parallel",
   "pidfile",
-  "qmp",
   "rtc",
   "semihosting",
   "semihosting-config",
@@ -1229,6 +1250,8 @@ Debug options:
 -s                   shorthand for -gdb tcp::1234
 -gdb tcp:[HOST]:PORT wait for a gdb connection on HOST:PORT (HOST defaults
                      to 127.0.0.1); -gdb none turns it off
+-qmp tcp:[HOST]:PORT,server,wait=off | unix:PATH,server,wait=off
+                     QMP (QEMU's JSON control protocol) on HOST:PORT or PATH
 
 Record and replay:
 -icount [shift=]N|auto[,sleep=on|off][,rr=record|replay,rrfile=FILE

@@ -6,13 +6,19 @@
  * @module
  */
 
-import { DEFAULT_BIOS_PATH, parseCommandLine } from "./args.ts";
+import {
+  DEFAULT_BIOS_PATH,
+  gdbListenAddress,
+  parseCommandLine,
+} from "./args.ts";
 import type { MachineConfig } from "./args.ts";
 import { printError } from "./error.ts";
 import { ensurePermissions, requiredPermissions } from "./permissions.ts";
 import type { RequiredPermission } from "./permissions.ts";
 import { EscapeFilter, withRawStdin } from "./terminal.ts";
 import { Monitor } from "./monitor.ts";
+import type { MonitorTarget } from "./monitor.ts";
+import { DebugServers } from "./debug_server.ts";
 import { InputRing } from "./_input_ring.ts";
 import { MainLoop } from "./_main_loop.ts";
 import {
@@ -97,9 +103,6 @@ async function readImage(path: string, what: string): Promise<Uint8Array> {
 }
 
 async function runMachine(config: MachineConfig): Promise<number> {
-  if (config.gdb) {
-    unsupported("-gdb (the GDB stub comes with reverse debugging)");
-  }
   if (config.icount.rrsnapshot !== undefined) {
     unsupported("-icount rrsnapshot=NAME (snapshots)");
   }
@@ -107,9 +110,10 @@ async function runMachine(config: MachineConfig): Promise<number> {
   // The monitor is on stdin when it is a mon:stdio console, and in a replay,
   // where stdin is not the guest's.
   const hasMonitor = config.serial.kind === "mon:stdio" || replaying;
-  if (config.startPaused && !hasMonitor) {
+  const debugging = config.gdb !== undefined || config.qmp !== undefined;
+  if (config.startPaused && !hasMonitor && !debugging) {
     throw new Error(
-      "Cannot start stopped (-S): the machine would wait for the monitor's cont, and there is no monitor; add -nographic or -serial mon:stdio (C-a c opens the monitor)",
+      "Cannot start stopped (-S): the machine would wait for the monitor's cont, and there is no monitor; add -nographic or -serial mon:stdio (C-a c opens the monitor), or -s for gdb",
     );
   }
   // shift=auto: 1 ns per instruction, and the clock catches up with real
@@ -126,6 +130,45 @@ async function runMachine(config: MachineConfig): Promise<number> {
     rr: config.icount.rr,
     rrfile: config.icount.rrfile,
   });
+  // -gdb, -qmp: the debuggers and their link to the worker.
+  const { rr, rrfile } = config.icount;
+  const servers: DebugServers | undefined = debugging
+    ? new DebugServers({
+      loop,
+      rr: rr !== undefined && rrfile !== undefined
+        ? { mode: rr, path: rrfile }
+        : undefined,
+      icount: () => loop.status.icount,
+      monitor: (line: string): Promise<string> => commands.execute(line),
+      ...(config.gdb !== undefined
+        ? { gdb: gdbListenAddress(config.gdb) }
+        : {}),
+      ...(config.qmp ? { qmp: config.qmp } : {}),
+      log: (line) => console.error(line),
+      wake: () => ring.put(NO_BYTES),
+    })
+    : undefined;
+  // What the monitor's stop/cont/quit act on: with debuggers, a pause they
+  // made is resumed and ended through them.
+  const monitorTarget: MonitorTarget = servers
+    ? {
+      get stopped() {
+        return loop.stopped || servers.link.paused;
+      },
+      stop: () => loop.stop(),
+      cont: () => servers.cont(),
+      quit: () => servers.quit("host-qmp-quit"),
+      infoReplay: () => loop.infoReplay(),
+    }
+    : loop;
+  const extra = servers
+    ? (line: string) => servers.monitorCommand(line)
+    : undefined;
+  // The monitor that gdb's `monitor` and QMP's human-monitor-command use.
+  const commands = new Monitor(monitorTarget, {
+    write: () => {},
+    ...(extra ? { extra } : {}),
+  });
   const start: ToWorker = {
     type: "start",
     inputBuffer: ring.buffer,
@@ -136,6 +179,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
     ...(autoShift ? { autoShift } : {}),
     sleep: config.icount.sleep,
     noReboot: config.noReboot,
+    ...(servers ? { debugBuffer: servers.link.buffer } : {}),
   };
   if (biosPath === "none") start.bios = "none";
   else start.bios = await readImage(biosPath, "firmware (-bios)");
@@ -147,7 +191,6 @@ async function runMachine(config: MachineConfig): Promise<number> {
   }
   if (config.dtb) start.dtb = await readImage(config.dtb, "device tree (-dtb)");
   if (config.append !== undefined) start.append = config.append;
-  const { rr, rrfile } = config.icount;
   if (rr !== undefined && rrfile !== undefined) {
     const given = await machineConfig({
       memoryBytes: config.memoryBytes,
@@ -203,24 +246,37 @@ async function runMachine(config: MachineConfig): Promise<number> {
       const done = new Promise<number>((resolve, reject) => {
         worker.onmessage = (e: MessageEvent<ToMain>) => {
           const m = e.data;
+          if (servers?.message(m)) return;
           if (m.type === "output") write(m.bytes);
           else if (m.type === "error") {
             const err = new Error(m.message);
             err.name = m.name;
-            reject(err);
-          } else if (m.type === "exit") {
-            if (m.reason === "trap-loop") {
-              reject(
-                new Error(
-                  `Guest stopped making progress: 100000 traps in a row without retiring an instruction (${m.detail}); check the trap vector the guest set up`,
-                ),
+            if (servers) {
+              servers.exited({ reason: "error", code: 1 }).finally(() =>
+                reject(err)
               );
-            } else resolve(m.reason === "reset" ? 0 : m.code);
-            if (m.reason === "replay-end" && interactive) {
-              write(enc.encode(
-                `\r\ndeja: replay reached the end of ${rrfile} at instruction ${m.icount}\r\n`,
-              ));
-            }
+            } else reject(err);
+          } else if (m.type === "exit") {
+            const exit = m;
+            const end = () => {
+              if (exit.reason === "trap-loop") {
+                reject(
+                  new Error(
+                    `Guest stopped making progress: 100000 traps in a row without retiring an instruction (${exit.detail}); check the trap vector the guest set up`,
+                  ),
+                );
+              } else resolve(exit.reason === "reset" ? 0 : exit.code);
+              if (exit.reason === "replay-end" && interactive) {
+                write(enc.encode(
+                  `\r\ndeja: replay reached the end of ${rrfile} at instruction ${exit.icount}\r\n`,
+                ));
+              }
+            };
+            // Tell gdb (W) and QMP (SHUTDOWN) first, then end.
+            if (servers) {
+              servers.exited({ reason: exit.reason, code: exit.code })
+                .finally(end);
+            } else end();
           }
         };
         worker.onerror = (e) => {
@@ -235,13 +291,18 @@ async function runMachine(config: MachineConfig): Promise<number> {
           escapes: hasMonitor,
           replay: replaying,
           stdout: (b) => writeAll(Deno.stdout, b),
+          target: monitorTarget,
+          ...(extra ? { extra } : {}),
         })
         : undefined;
+      servers?.start();
       if (config.startPaused) {
         await loop.stop();
         if (Deno.stdin.isTerminal()) {
           console.error(
-            "deja: stopped (-S); C-a c opens the monitor, where cont starts the machine",
+            servers?.gdbPort
+              ? `deja: stopped (-S); waiting for gdb on port ${servers.gdbPort} (or the monitor's cont: C-a c)`
+              : "deja: stopped (-S); C-a c opens the monitor, where cont starts the machine",
           );
         }
       }
@@ -265,6 +326,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
       } finally {
         loop.close();
         pump?.stop();
+        await servers?.close();
       }
     });
   } finally {
@@ -290,8 +352,15 @@ function workerPermission(): RequiredPermission {
 }
 
 async function checkAllPermissions(config: MachineConfig): Promise<void> {
+  const q = config.qmp;
+  const qmp: RequiredPermission[] = q === undefined
+    ? []
+    : q.transport === "tcp"
+    ? [{ name: "net", host: `${q.hostname}:${q.port}`, reason: "-qmp" }]
+    : [{ name: "net", host: `unix:${q.path}`, reason: "-qmp unix:" }];
   await ensurePermissions([
     ...requiredPermissions(config),
+    ...qmp,
     workerPermission(),
   ]);
 }
@@ -315,6 +384,10 @@ function pumpStdin(
     escapes: boolean;
     replay: boolean;
     stdout: (b: Uint8Array) => void;
+    /** What the monitor acts on (the main loop, or the debuggers'). */
+    target: MonitorTarget;
+    /** The debuggers' monitor commands. */
+    extra?: (line: string) => Promise<string | undefined>;
   },
 ): { stop(): void } {
   const filter = new EscapeFilter();
@@ -323,7 +396,11 @@ function pumpStdin(
   let stopped = false;
   const enc = new TextEncoder();
   const say = (text: string) => options.stdout(enc.encode(text));
-  const monitor = new Monitor(loop, { write: say, echo: tty });
+  const monitor = new Monitor(options.target, {
+    write: say,
+    echo: tty,
+    ...(options.extra ? { extra: options.extra } : {}),
+  });
   // Bytes outside the escapes: to the monitor, the guest, or nowhere.
   const route = async (data: Uint8Array): Promise<boolean> => {
     if (data.length === 0) return true;
@@ -368,7 +445,7 @@ function pumpStdin(
           for (const a of r.actions) {
             if (a === "quit") {
               say("\r\ndeja: terminating on C-a x\r\n");
-              await loop.quit();
+              await options.target.quit();
               return;
             }
             if (a === "help") say(EscapeFilter.helpText);

@@ -47,6 +47,11 @@ export interface MonitorOptions {
    * @default {false}
    */
   echo?: boolean;
+  /**
+   * More commands (the debugging ones of cli/debug_server.ts): returns the
+   * output of a line it knows, undefined for one it does not.
+   */
+  extra?: (line: string) => Promise<string | undefined> | string | undefined;
 }
 
 const PROMPT = "(deja) ";
@@ -57,6 +62,15 @@ const HELP = [
   "info status    show whether the machine runs",
   "quit|q         end the run",
   "help|?         list the commands",
+];
+const DEBUG_HELP = [
+  "replay_break N         stop the replay at instruction N",
+  "replay_delete_break    forget the replay breakpoint",
+  "info registers         show the hart's registers",
+  "info breakpoints       list the replay breakpoint and gdb's breakpoints",
+  "x /NFU ADDR            show memory at a virtual address (F x|d|u, U b|h|w|g)",
+  "xp /NFU ADDR           show memory at a physical address",
+  "gdbserver [tcp::PORT]  start the GDB stub",
 ];
 
 /**
@@ -84,6 +98,7 @@ export class Monitor {
   #target: MonitorTarget;
   #write: (text: string) => void;
   #echo: boolean;
+  #extra: MonitorOptions["extra"];
   #line: number[] = [];
   #lastCr = false;
   #active = false;
@@ -99,6 +114,33 @@ export class Monitor {
     this.#target = target;
     this.#write = options.write;
     this.#echo = options.echo ?? false;
+    this.#extra = options.extra;
+  }
+
+  /**
+   * Run one command line and return its output (for gdb's `monitor` and
+   * QMP's `human-monitor-command`), without the prompt.
+   *
+   * @param line the command
+   * @returns what it printed, lines ending in `\r\n`
+   */
+  execute(line: string): Promise<string> {
+    const run = async () => {
+      let out = "";
+      const write = this.#write, active = this.#active;
+      this.#write = (t) => (out += t);
+      this.#active = false;
+      try {
+        await this.#run(line.trim());
+      } finally {
+        this.#write = write;
+        this.#active = active;
+      }
+      return out;
+    };
+    const next = this.#chain.then(run);
+    this.#chain = next.then(() => {}, () => {});
+    return next;
   }
 
   /**
@@ -179,7 +221,11 @@ export class Monitor {
           if (arg === "replay") this.#lines(await t.infoReplay());
           else if (arg === "status") {
             this.#lines(`VM status: ${t.stopped ? "paused" : "running"}`);
-          } else this.#lines("info replay|status");
+          } else {
+            const out = await this.#extra?.(line);
+            if (out !== undefined) this.#lines(out);
+            else this.#lines("info replay|status");
+          }
           break;
         case "quit":
         case "q":
@@ -187,10 +233,14 @@ export class Monitor {
           return; // no prompt after quit
         case "help":
         case "?":
-          this.#lines(HELP.join("\n"));
+          this.#lines([...HELP, ...(this.#extra ? DEBUG_HELP : [])].join("\n"));
           break;
-        default:
-          this.#lines(`unknown command: '${cmd}' (help lists the commands)`);
+        default: {
+          const out = await this.#extra?.(line);
+          if (out === undefined) {
+            this.#lines(`unknown command: '${cmd}' (help lists the commands)`);
+          } else if (out !== "") this.#lines(out);
+        }
       }
     } catch (err) {
       this.#lines(err instanceof Error ? err.message : String(err));

@@ -25,11 +25,12 @@ export function hex(n: number | bigint): string {
  * Run gdb-multiarch in batch mode with `commands` after `target remote`;
  * what it printed (stdout then stderr). With `interruptAfterMs`, gdb gets a
  * SIGINT then (as Ctrl-C does), which it turns into a `0x03` to the stub.
+ * `file` is the ELF with the symbols (GDB_ELF unless given; null for none).
  */
 export async function runGdb(
   port: number,
   commands: string[],
-  options: { interruptAfterMs?: number } = {},
+  options: { interruptAfterMs?: number; file?: string | null } = {},
 ): Promise<string> {
   const args = [
     "-batch",
@@ -40,7 +41,8 @@ export async function runGdb(
     `target remote 127.0.0.1:${port}`,
   ];
   for (const c of commands) args.push("-ex", c);
-  args.push(GDB_ELF);
+  const file = options.file === undefined ? GDB_ELF : options.file;
+  if (file !== null) args.push(file);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("gdb-multiarch", {

@@ -8,7 +8,7 @@ import { serveGdb } from "../cli/gdb_stub.ts";
 import type { ServeGdbOptions, ServeGdbResult } from "../cli/gdb_stub.ts";
 import { DebugTarget, REGISTERS, targetXml } from "../cli/debug_target.ts";
 import { VirtMachine } from "../devices/virt.ts";
-import { GDB_ELF, hex, runGdb, sym } from "./_gdb.ts";
+import { GDB_ELF, hex, printedHex, runGdb, sym } from "./_gdb.ts";
 import { GdbClient } from "./lockstep/gdb_client.ts";
 
 const elfBytes = Deno.readFileSync(GDB_ELF);
@@ -471,3 +471,20 @@ function deepEqualBytes(got: Uint8Array | undefined, want: number[]): void {
   ok(got, "the read succeeded");
   equal([...got].join(","), want.join(","));
 }
+
+Deno.test("gdb: a watchpoint on unmapped memory is refused, and the guest runs on", async () => {
+  const s = await serve();
+  const text = await runGdb(s.port, [
+    "break main",
+    "continue",
+    "watch *(long *)0x10",
+    "continue",
+    "p/x $pc",
+    "delete",
+    "continue",
+  ]);
+  match(text, /Could not insert hardware watchpoint 2\./);
+  equal(printedHex(text)[0], hex(sym("main"))); // it did not move
+  match(text, /exited normally/);
+  equal((await s.result).kind, "exit");
+});

@@ -17,11 +17,13 @@
  *
  * Options: `--runs N` (default 3; the best run counts), `--elf PATH`,
  * `--shift N` (icount shift of the U-Boot sessions, default 5), `--guest-s S`
- * (guest seconds per U-Boot session, default 10), `--no-replay` (CPU only).
+ * (guest seconds per U-Boot session, default 10), `--no-replay` (CPU only),
+ * `--no-debug` (no debugging section: see bench/debug_bench.ts).
  *
  * @module
  */
 
+import { debugBench } from "./debug_bench.ts";
 import { Runner } from "../replay/runner.ts";
 import { parseArgs } from "node:util";
 import { VirtMachine } from "../devices/virt.ts";
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     shift: { type: "string", default: "5" },
     "guest-s": { type: "string", default: "10" },
     "no-replay": { type: "boolean", default: false },
+    "no-debug": { type: "boolean", default: false },
   },
 });
 const runs = Number(values.runs);
@@ -534,3 +537,6 @@ async function qemuSession(
 }
 
 if (!values["no-replay"]) await replaySection();
+// The debugging section (bench/debug_bench.ts): gdb stepi round trips and
+// the speed with a never-hit breakpoint, against QEMU.
+if (!values["no-debug"]) await debugBench(elfPath);

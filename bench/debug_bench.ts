@@ -105,6 +105,13 @@ async function qemu(
 export async function debugBench(elfPath: string): Promise<void> {
   const elf = Deno.readFileSync(elfPath);
   console.log("\ndebugging:");
+  const net = await Deno.permissions.query({ name: "net", host: "127.0.0.1" });
+  if (net.state !== "granted") {
+    console.log(
+      "debugging: skipped: the stub listens on 127.0.0.1; add --allow-net=127.0.0.1",
+    );
+    return;
+  }
   const dejaRate = await dejaSteps(elf);
   let qemuRate = 0;
   const skipped = await qemu(elfPath, async (c) => {

@@ -135,7 +135,11 @@ export class UnknownEventKindError extends Error {
     super(
       `Cannot replay this log: it holds replay event kinds that no loaded plugin provides: ${
         kinds.join(", ")
-      }; load the plugins it was recorded with (-device PLUGIN.ts)`,
+      }; load the plugins it was recorded with (-device PLUGIN.ts${
+        kinds.some((k) => k.includes("@"))
+          ? ", with name=INSTANCE for kind@INSTANCE"
+          : ""
+      })`,
     );
     this.name = "UnknownEventKindError";
     this.kinds = kinds;
@@ -1116,15 +1120,28 @@ export function describePluginChanges(
   given: readonly { name: string; version: string }[],
 ): string | undefined {
   const out: string[] = [];
-  const now = new Map(given.map((p) => [p.name, p.version]));
-  const then = new Map(recorded.map((p) => [p.name, p.version]));
-  for (const [name, version] of then) {
-    const v = now.get(name);
-    if (v === undefined) out.push(`${name} ${version} recorded, not loaded`);
-    else if (v !== version) out.push(`${name} ${version} recorded, ${v} given`);
-  }
-  for (const [name, version] of now) {
-    if (!then.has(name)) out.push(`${name} ${version} loaded, not recorded`);
+  const group = (list: readonly { name: string; version: string }[]) => {
+    const m = new Map<string, string[]>();
+    for (const p of list) m.set(p.name, [...(m.get(p.name) ?? []), p.version]);
+    for (const v of m.values()) v.sort();
+    return m;
+  };
+  const then = group(recorded), now = group(given);
+  const times = (n: number) => n === 1 ? "" : ` (${n} instances)`;
+  for (const name of new Set([...then.keys(), ...now.keys()])) {
+    const r = then.get(name) ?? [], g = now.get(name) ?? [];
+    if (r.join() === g.join()) continue;
+    if (g.length === 0) {
+      out.push(`${name} ${r[0]} recorded${times(r.length)}, not loaded`);
+    } else if (r.length === 0) {
+      out.push(`${name} ${g[0]} loaded${times(g.length)}, not recorded`);
+    } else if (r.length === 1 && g.length === 1) {
+      out.push(`${name} ${r[0]} recorded, ${g[0]} given`);
+    } else {
+      out.push(
+        `${name} recorded as ${r.join(", ")}, given as ${g.join(", ")}`,
+      );
+    }
   }
   return out.length > 0 ? out.join("; ") : undefined;
 }

@@ -24,10 +24,8 @@
  */
 
 import type { VirtMachine } from "../devices/virt.ts";
-import {
-  type AnyDevicePlugin,
-  UnknownEventKindError,
-} from "../plugins/registry.ts";
+import type { AnyDevicePlugin } from "../plugins/registry.ts";
+import { checkEventKinds } from "../plugins/host.ts";
 import {
   CLOCK_WARP,
   CORE_INPUT_KINDS,
@@ -729,12 +727,7 @@ export function checkLogEventKinds(
   log: Uint8Array | readonly NondetEvent[],
   devices: readonly { plugin: AnyDevicePlugin; name?: string }[],
 ): void {
-  const known = new Set(
-    devices.flatMap((d) => Object.keys(d.plugin.events ?? {})),
-  );
-  // A kind may be qualified with its instance (`kind@instance`).
-  const unknown = logEventKinds(log).filter((k) =>
-    !known.has(k) && !known.has(k.split("@")[0]!)
-  ).sort();
-  if (unknown.length > 0) throw new UnknownEventKindError(unknown);
+  // Kinds are per instance (`kind@instance`); a device given without its
+  // instance name accepts its kinds for any instance.
+  checkEventKinds(logEventKinds(log), devices);
 }

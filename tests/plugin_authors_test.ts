@@ -474,6 +474,16 @@ Deno.test("addr= is an exact integer, inside the address space, clear of RAM and
 Deno.test("a plugin version mismatch on replay says which plugin and what to do", async () => {
   assert.equal(
     pluginChangesMessage(
+      [{ name: "sensor", version: "1.0.0" }, {
+        name: "sensor",
+        version: "1.0.0",
+      }],
+      [{ name: "sensor", version: "1.0.0" }],
+    ),
+    "the plugins differ: sensor recorded as 1.0.0, 1.0.0, given as 1.0.0; replay with the plugins and versions it was recorded with (the same -device and -plugin options, from the same plugin files), or record again with these",
+  );
+  assert.equal(
+    pluginChangesMessage(
       [{ name: "trng", version: "1.0.0" }, { name: "led", version: "2.0.0" }],
       [{ name: "trng", version: "1.1.0" }, { name: "echo", version: "0.1.0" }],
     ),

@@ -52,7 +52,7 @@ Deno.test("deja records the sensor example and replays it with the host file del
     equal(bare.code, 1);
     equal(
       bare.stderr.trim(),
-      "error: Cannot replay this log: it holds replay event kinds that no loaded plugin provides: sensor.reading@sensor; load the plugins it was recorded with (-device PLUGIN.ts)",
+      "error: Cannot replay this log: it holds replay event kinds that no loaded plugin provides: sensor.reading@sensor; load the plugins it was recorded with (-device PLUGIN.ts, with name=INSTANCE for kind@INSTANCE)",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -334,6 +334,21 @@ Deno.test("two instances of the sensor: each gets its own backend's readings, re
     );
     equal(rep.code, 0, rep.stderr);
     equal(rep.stdout, rec.stdout);
+    // Without the second instance the log is refused before it starts.
+    const one = await deja(
+      [`--allow-read=${ROOT},${log}`],
+      [
+        ...base,
+        ...devices.slice(0, 2),
+        "-icount",
+        `shift=3,rr=replay,rrfile=${log}`,
+      ],
+    );
+    equal(one.code, 1, one.stdout);
+    equal(
+      one.stderr.trim(),
+      "error: Cannot replay this log: it holds replay event kinds that no loaded plugin provides: sensor.reading@sensor2; load the plugins it was recorded with (-device PLUGIN.ts, with name=INSTANCE for kind@INSTANCE)",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -22,7 +22,7 @@ import {
   mulhu64,
   R,
 } from "./_alu64.ts";
-import { EXTRA_OPS, OP, OP_DEFS, type OpDef } from "./isa/mod.ts";
+import { OP, OP_DEFS, type OpDef } from "./isa/mod.ts";
 
 const JAL = OP.JAL!;
 
@@ -37,33 +37,6 @@ const HELPERS = {
   div32,
   divu32,
 };
-
-/**
- * How the interpreter runs an op that only the instruction table defines:
- * a function made from the op's `exec` semantics.
- */
-export type ExtraOpFn = (
-  x: Int32Array,
-  d: number,
-  a: number,
-  b: number,
-  i: number,
-  off: number,
-  vbLo: number,
-  vbHi: number,
-) => void;
-
-/** Functions for the table-only ops, indexed by op number. */
-export const EXTRA_OP_FNS: readonly (ExtraOpFn | undefined)[] = (() => {
-  const fns: (ExtraOpFn | undefined)[] = new Array(256).fill(undefined);
-  for (const o of EXTRA_OPS) {
-    fns[o.code] = new Function(
-      "H",
-      `"use strict";return function(x,d,a,b,i,off,vbLo,vbHi){${o.exec}};`,
-    )(HELPERS) as ExtraOpFn;
-  }
-  return fns;
-})();
 
 /** What a block function needs besides the registers. */
 export type BlockFn = (
@@ -125,15 +98,16 @@ const STORE_BODY: Record<number, string> = {
 function memCode(op: OpDef, exit: string): string | undefined {
   const m = op.mem;
   if (m === undefined || m.fp || m.noOffset) return undefined;
-  const am = m.size - 1;
+  // Byte accesses are always aligned: no alignment test for them.
+  const am = m.size === 1 ? "" : `||(lo&${m.size - 1})!==0`;
   if (m.load) {
-    return `${addr}if(rt[e]!==key||(lo&${am})!==0||hi!==((hi<<20)>>20))${exit}` +
+    return `${addr}if(rt[e]!==key${am}||hi!==((hi<<20)>>20))${exit}` +
       `const o=ro[e]+(lo&4095);${
         LOAD_BODY[`${m.size}${m.signed ? "s" : "u"}`]
       }`;
   }
   return `${addr}const f=wo[e];` +
-    `if(wt[e]!==key||(lo&${am})!==0||hi!==((hi<<20)>>20)||(f&1)!==0)${exit}` +
+    `if(wt[e]!==key${am}||hi!==((hi<<20)>>20)||(f&1)!==0)${exit}` +
     `const o=f+(lo&4095);${STORE_BODY[m.size]}`;
 }
 

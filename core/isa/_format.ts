@@ -143,6 +143,12 @@ export interface OpDef {
    * `x`, `a` and `b` (the block compiler ends a block with it).
    */
   readonly cond?: string;
+  /**
+   * For an op that is none of the above (jumps, traps, system and CSR
+   * instructions, the FP unit): which of the interpreter's mechanisms runs
+   * it (core/_interp.ts, `KINDS`).
+   */
+  readonly kind?: string;
 }
 
 /** An operand format: how to decode the operands and how to print them. */

@@ -17,7 +17,7 @@ import { fpArith } from "./_fp.ts";
 const ops: OpDef[] = [
   { name: "FLW", code: 73, mem: { size: 4, load: true, fp: true } },
   { name: "FSW", code: 75, mem: { size: 4, store: true, fp: true } },
-  { name: "FP", code: 77 },
+  { name: "FP", code: 77, kind: "fp" },
 ];
 
 const insns: InsnDef[] = [

@@ -18,10 +18,10 @@ const exact = (name: string, match: number): InsnDef => ({
 export const PRIV: Extension = {
   name: "Privileged",
   ops: [
-    { name: "MRET", code: 82 },
-    { name: "SRET", code: 83 },
-    { name: "WFI", code: 84 },
-    { name: "SFENCE_VMA", code: 85 },
+    { name: "MRET", code: 82, kind: "system" },
+    { name: "SRET", code: 83, kind: "system" },
+    { name: "WFI", code: 84, kind: "system" },
+    { name: "SFENCE_VMA", code: 85, kind: "system" },
   ],
   insns: [
     exact("sret", 0x10200073),

@@ -63,8 +63,8 @@ const ops: OpDef[] = [
     exec: "{const s=(vbLo>>>0)+off+(i>>>0);x[d]=s|0;" +
       "x[d+1]=(vbHi+(i>>31)+Math.floor(s/4294967296))|0;}",
   },
-  { name: "JAL", code: 7 },
-  { name: "JALR", code: 8 },
+  { name: "JAL", code: 7, kind: "jal" },
+  { name: "JALR", code: 8, kind: "jalr" },
   { name: "BEQ", code: 9, cond: "x[a]===x[b]&&x[a+1]===x[b+1]" },
   { name: "BNE", code: 10, cond: "x[a]!==x[b]||x[a+1]!==x[b+1]" },
   { name: "BLT", code: 11, cond: LT },
@@ -125,9 +125,9 @@ const ops: OpDef[] = [
   { name: "SLLW", code: 51, exec: w32("x[a]<<(x[b]&31)") },
   { name: "SRLW", code: 52, exec: w32("(x[a]>>>(x[b]&31))|0") },
   { name: "SRAW", code: 53, exec: w32("x[a]>>(x[b]&31)") },
-  { name: "FENCE", code: 78 },
-  { name: "ECALL", code: 80 },
-  { name: "EBREAK", code: 81 },
+  { name: "FENCE", code: 78, kind: "nop" },
+  { name: "ECALL", code: 80, kind: "ecall" },
+  { name: "EBREAK", code: 81, kind: "ebreak" },
 ];
 
 const def = (

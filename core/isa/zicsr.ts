@@ -18,6 +18,7 @@ const NAMES = ["csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci"];
 const ops: OpDef[] = NAMES.map((n, k) => ({
   name: n.toUpperCase(),
   code: 86 + k,
+  kind: "csr",
 }));
 
 const insns: InsnDef[] = NAMES.map((n, k) => ({

@@ -7,7 +7,7 @@ import type { Extension } from "./_format.ts";
 /** Zifencei. */
 export const ZIFENCEI: Extension = {
   name: "Zifencei",
-  ops: [{ name: "FENCE_I", code: 79 }],
+  ops: [{ name: "FENCE_I", code: 79, kind: "nop" }],
   insns: [{
     name: "fence.i",
     mask: OPC | F3,

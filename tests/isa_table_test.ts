@@ -84,6 +84,7 @@ Deno.test({
   fn: () => {
     equal(disassemble(0x00b50533), "add a0, a0, a1");
     equal(disassemble(0x20b52533), "sh1add a0, a0, a1");
+    equal(disassemble(0x20b54633), "sh2add a2, a0, a1");
     equal(disassemble(0x0ff0000f), "fence iorw, iorw");
     equal(disassemble(0x8330000f | 0), "fence.tso");
     equal(disassemble(0x1005a52f), "lr.w a0, (a1)");
@@ -121,6 +122,22 @@ function runWords(words: number[], n: number, blocks: boolean): Cpu {
   cpu.run(n);
   return cpu;
 }
+
+Deno.test({
+  name: "sh2add, added in core/isa/zba.ts alone, runs like sh1add",
+  permissions: "none",
+  fn: () => {
+    const prog = [
+      0xffd00513, // li a0, -3
+      0x00700593, // li a1, 7
+      0x20b54633, // sh2add a2, a0, a1
+      0x10500073, // wfi
+    ];
+    const cpu = runWords(prog, 10, false);
+    equal(cpu.getX(12), BigInt.asUintN(64, -3n * 4n + 7n));
+    equal(cpu.icount, 4);
+  },
+});
 
 Deno.test({
   name: "A table-only op (sh1add) runs in the interpreter and in blocks",

@@ -234,7 +234,13 @@ async function runMachine(config: MachineConfig): Promise<number> {
     replaying,
     true,
   );
-  const write = (b: Uint8Array) => backend.write?.(b);
+  // Whether the guest's output stopped in the middle of a line, so that an
+  // error deja prints then starts on a line of its own.
+  let midLine = false;
+  const write = (b: Uint8Array) => {
+    if (b.length > 0) midLine = b[b.length - 1] !== 0x0a;
+    backend.write?.(b);
+  };
   const interactive = serial.kind === "stdio" || serial.kind === "mon:stdio";
   const enc = new TextEncoder();
 
@@ -323,6 +329,9 @@ async function runMachine(config: MachineConfig): Promise<number> {
         const code = await done;
         if (backendError) throw backendError;
         return code;
+      } catch (e) {
+        if (midLine) write(enc.encode("\r\n"));
+        throw e;
       } finally {
         loop.close();
         pump?.stop();

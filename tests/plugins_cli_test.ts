@@ -549,3 +549,42 @@ Deno.test("a device that pulls host data logs one event per value, and replays w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an error in the middle of a line of guest output starts a line of its own", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Throws at the guest's first ":" to the UART, in the middle of a line.
+    await Deno.writeTextFile(
+      `${dir}/colon.ts`,
+      `import { defineInstrumentationPlugin, PLUGIN_API_VERSION } from "${ROOT}/plugins/mod.ts";
+export default defineInstrumentationPlugin({
+  kind: "instrumentation", name: "colon", version: "1.0.0", apiVersion: PLUGIN_API_VERSION,
+  create: () => ({
+    mem: (a) => {
+      if (a.access === "write" && a.addr === 0x10000000n && a.value === 0x3an) {
+        throw new Error("no colons");
+      }
+    },
+  }),
+});
+`,
+    );
+    await Deno.writeTextFile(`${dir}/r.txt`, "1\n");
+    const r = await deja([`--allow-read=${ROOT},${dir}`], [
+      ...base,
+      "-device",
+      `${SENSOR},addr=0x10010000,irq=12,file=${dir}/r.txt`,
+      "-plugin",
+      `${dir}/colon.ts`,
+    ]);
+    equal(r.code, 1, r.stderr);
+    // The hook sees the store after it: the ":" is out, then a line break.
+    equal(r.stdout, "sensor:\r\n");
+    match(
+      r.stderr,
+      /^error: Plugin colon \(instance colon\) failed in its mem hook, guest pc 0x[0-9a-f]+: no colons\n$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

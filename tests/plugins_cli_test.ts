@@ -588,3 +588,54 @@ export default defineInstrumentationPlugin({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a plugin failure ends the recording cleanly: the log replays up to that instruction", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const log = `${dir}/fail.rr`;
+    await Deno.writeTextFile(
+      `${dir}/broken.ts`,
+      variant(`export default defineDevicePlugin({
+  ...sensor,
+  name: "broken",
+  backend: undefined,
+  create: (ctx, o) => {
+    const dev = sensor.create(ctx, o);
+    const r = dev.regions[0]!;
+    return {
+      ...dev,
+      regions: [{
+        ...r,
+        read: (offset: number, size: 1 | 2 | 4 | 8) => {
+          if (offset === 4) throw new Error("the COUNT register is gone");
+          return r.read(offset, size);
+        },
+      }],
+    };
+  },
+});`),
+    );
+    const device = ["-device", `${dir}/broken.ts,addr=0x10010000,irq=12`];
+    const rec = await deja(
+      [`--allow-read=${ROOT},${dir}`, `--allow-write=${log}`],
+      [...base, ...device, "-icount", `shift=3,rr=record,rrfile=${log}`],
+    );
+    equal(rec.code, 1, rec.stdout);
+    const at = /\(instruction (\d+)\): the COUNT register is gone\n$/.exec(
+      rec.stderr,
+    );
+    ok(at, rec.stderr);
+    const rep = await deja(
+      [`--allow-read=${ROOT},${dir}`],
+      [...base, ...device, "-icount", `shift=3,rr=replay,rrfile=${log}`],
+    );
+    equal(rep.code, 0, rep.stderr);
+    ok(rep.stdout.startsWith(rec.stdout), rep.stdout);
+    match(
+      rep.stdout,
+      new RegExp(`replay reached the end of .* at instruction ${at[1]}`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

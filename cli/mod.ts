@@ -29,3 +29,4 @@ export * from "./args.ts";
 export * from "./error.ts";
 export * from "./permissions.ts";
 export * from "./terminal.ts";
+export type { QmpListenOptions } from "./qmp.ts";

@@ -20,6 +20,12 @@
 
 import type { MmioRegion } from "../core/bus.ts";
 import { MROM_BASE, MROM_SIZE } from "../core/memory_map.ts";
+import {
+  defineState,
+  newState,
+  type StateDescription,
+  type StateValues,
+} from "../plugins/state.ts";
 
 const FW_DYNAMIC_INFO_MAGIC = 0x4942534fn;
 const FW_DYNAMIC_INFO_VERSION = 2n;
@@ -58,6 +64,22 @@ export interface BootRomOptions {
   base?: number;
 }
 
+/** The fields of {@linkcode bootRomState}. */
+export const bootRomFields = {
+  startAddr: "u64",
+  fdtAddr: "u64",
+  kernelEntry: "u64",
+  nextMode: "u8",
+} as const;
+
+/**
+ * The boot ROM's state, version 1: the addresses it hands over and the
+ * privilege mode of the next stage.
+ */
+export const bootRomState: StateDescription<typeof bootRomFields> = defineState(
+  { name: "mrom", version: 1, fields: bootRomFields },
+);
+
 /**
  * The reset-vector ROM.
  *
@@ -75,17 +97,19 @@ export interface BootRomOptions {
  * ```
  */
 export class BootRom {
-  /** Version of the layout that {@linkcode BootRom.saveState} returns. */
-  static readonly stateVersion = 1;
   /** The ROM window (`MROM_BASE`, `MROM_SIZE`). */
   readonly regions: MmioRegion[];
+  /**
+   * The live state, declared by {@linkcode bootRomState}: the ROM's
+   * parameters (its contents follow from them).
+   */
+  readonly state: StateValues<typeof bootRomFields> = newState(
+    bootRomState,
+    { nextMode: 1 },
+  );
 
   #image = new Uint8Array(IMAGE_SIZE);
   #view = new DataView(this.#image.buffer);
-  #startAddr = 0n;
-  #fdtAddr = 0n;
-  #kernelEntry = 0n;
-  #nextMode = 1;
 
   /**
    * Build the ROM contents.
@@ -129,38 +153,13 @@ export class BootRom {
   reset(): void {}
 
   /**
-   * Capture the ROM's parameters (its contents follow from them).
+   * Rebuild the ROM contents from restored parameters.
    *
-   * @returns the addresses as hexadecimal strings, and `nextMode`
+   * @throws {RangeError} if `nextMode` is not 0, 1 or 3
    */
-  saveState(): Record<string, number | string | number[]> {
-    return {
-      startAddr: `0x${this.#startAddr.toString(16)}`,
-      fdtAddr: `0x${this.#fdtAddr.toString(16)}`,
-      kernelEntry: `0x${this.#kernelEntry.toString(16)}`,
-      nextMode: this.#nextMode,
-    };
-  }
-
-  /**
-   * Rebuild the ROM from a state from {@linkcode BootRom.saveState}.
-   *
-   * @param s the saved fields
-   * @throws {TypeError} if a field is missing or has the wrong type
-   */
-  loadState(s: Record<string, number | string | number[]>): void {
-    const nextMode = s["nextMode"];
-    if (typeof nextMode !== "number") {
-      throw new TypeError(
-        "Cannot load mrom state: field nextMode is not a number",
-      );
-    }
-    this.#configure(
-      hexField(s, "startAddr"),
-      hexField(s, "fdtAddr"),
-      hexField(s, "kernelEntry"),
-      nextMode,
-    );
+  afterLoad(): void {
+    const s = this.state;
+    this.#configure(s.startAddr, s.fdtAddr, s.kernelEntry, s.nextMode);
   }
 
   #configure(
@@ -174,10 +173,11 @@ export class BootRom {
         `Cannot build mrom: nextMode ${nextMode} is not 0 (U), 1 (S) or 3 (M)`,
       );
     }
-    this.#startAddr = startAddr;
-    this.#fdtAddr = fdtAddr;
-    this.#kernelEntry = kernelEntry;
-    this.#nextMode = nextMode;
+    const s = this.state;
+    s.startAddr = startAddr;
+    s.fdtAddr = fdtAddr;
+    s.kernelEntry = kernelEntry;
+    s.nextMode = nextMode;
     const code = [
       encodeU(0x17, T0, 0), //             auipc t0, 0
       encodeI(0x13, A2, 0, T0, FW_DYN_OFFSET), // addi  a2, t0, 0x28
@@ -240,17 +240,4 @@ function u64(value: U64, name: string): bigint {
     );
   }
   return v;
-}
-
-function hexField(
-  s: Record<string, number | string | number[]>,
-  key: string,
-): bigint {
-  const v = s[key];
-  if (typeof v !== "string" || !/^0x[0-9a-f]{1,16}$/.test(v)) {
-    throw new TypeError(
-      `Cannot load mrom state: field ${key} is not a hexadecimal string`,
-    );
-  }
-  return BigInt(v);
 }

@@ -34,6 +34,7 @@ import {
 } from "../core/memory_map.ts";
 import {
   BootRom,
+  bootRomState,
   buildVirtFdt,
   Clint,
   clintState,
@@ -994,11 +995,9 @@ Deno.test("BootRom holds QEMU's reset vector and fw_dynamic_info", async (t) => 
     );
   });
   await t.step("state round trip", () => {
-    const saved = rom.saveState();
-    assert.equal(saved["kernelEntry"], "0x80200000");
+    assert.equal(rom.state.kernelEntry, 0x8020_0000n);
     const other = new BootRom({ startAddr: 0, fdtAddr: 0, kernelEntry: 0 });
-    other.loadState(JSON.parse(JSON.stringify(saved)));
-    assert.deepEqual(other.saveState(), saved);
+    assertRoundTrip(bootRomState, rom, other);
     assert.deepEqual(other.image(), rom.image());
   });
 });

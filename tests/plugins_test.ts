@@ -501,6 +501,17 @@ Deno.test("a device's context offers only the virtual clock, frozen", () => {
     () => (seen!.irq as { set(l: boolean): void }).set(true),
     /device probe raised its interrupt but has none; give it one with irq=N/,
   );
+  // Only its own line and what it declared: no hart, no other PLIC line.
+  deepEqual(Object.keys(seen).sort(), [
+    "addr",
+    "clock",
+    "emit",
+    "irq",
+    "irqNumber",
+    "memory",
+    "name",
+    "pull",
+  ]);
 });
 
 Deno.test("a binary log with plugin event kinds no device brings is refused before anything", async () => {

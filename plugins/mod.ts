@@ -6,7 +6,11 @@
  * - `registry.ts`: the plugin kinds, `define*Plugin`, {@linkcode PluginRegistry}
  * - `options.ts`: option schemas and `key=value` parsing
  * - `state.ts`: declared device state, saved and restored as bytes
- * - `host.ts`: the board side of device plugins
+ * - `host.ts`: the board side of device plugins (contexts, per-instance
+ *   events, pulls, declared state)
+ * - `backends.ts`: starting a device instance's backend
+ * - `guards.ts`: instrumentation callbacks whose errors name the plugin
+ * - `hooks.ts`: the instrumentation callback types
  * - `instrumentation.ts`: callbacks and the built-in `insn`, `hotblocks`, `mem`
  * - `testing.ts`: the test kit (state round trip, record and replay)
  *
@@ -24,6 +28,8 @@ export * from "./registry.ts";
 export * from "./options.ts";
 export * from "./state.ts";
 export * from "./host.ts";
+export * from "./backends.ts";
+export * from "./guards.ts";
 export * from "./instrumentation.ts";
 export * from "./loader.ts";
 export * from "./char_backends.ts";

@@ -1,8 +1,10 @@
 /**
  * The board side of device plugins: {@linkcode PluginHost} builds each
- * device's context (its address, interrupt line, the virtual clock, guest
- * memory, a checked `emit`), keeps the instances that own each replay event
- * kind, applies events to them, and saves and restores their declared state.
+ * device's context (its address, its own interrupt line, the virtual clock,
+ * guest memory, a checked `emit` and `pull`), checks each `-device` window,
+ * routes replay events to the instance they belong to (`kind@instance`),
+ * guards plugin callbacks so that a failure names the plugin, and saves and
+ * restores each device's declared state.
  *
  * The machine ({@linkcode VirtMachine}) owns one host. It decides what an
  * event does in record and replay mode; the host only encodes, decodes and

@@ -44,7 +44,7 @@ import { checkLogEventKinds } from "../replay/machine_log.ts";
 import { Runner } from "../replay/runner.ts";
 import { assertReplayMatches } from "../replay/session.ts";
 import { SERIAL_INPUT } from "../devices/events.ts";
-import { PluginHost } from "./host.ts";
+import { PluginHost, qualifyKind } from "./host.ts";
 export type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
 export type { NondetEvent, NondetSource } from "../replay/nondet.ts";
 import type { DeviceSpec } from "./host.ts";
@@ -278,6 +278,14 @@ export interface BackendSpec {
    * @default {""}
    */
   options?: string | Readonly<Record<string, string>>;
+  /**
+   * The device instance it feeds (its `name=`, or the plugin name): its
+   * events go to that instance only, logged as `kind@instance`. Without
+   * it, each event goes to the first device that brings its kind.
+   *
+   * @default {undefined}
+   */
+  instance?: string;
 }
 
 /** The machine of a session: everything but I/O and replay hooks. */
@@ -413,12 +421,13 @@ export async function recordSession(
       b.options ?? "",
     );
     const emit = checkedEmit(plugin, (kind, value) => {
-      if (kind === SERIAL_INPUT.name) m.sendInput(value as Uint8Array);
-      else m.injectEvent(kind, m.plugins.encode(kind, value));
+      if (kind === SERIAL_INPUT.name) return m.sendInput(value as Uint8Array);
+      const k = b.instance === undefined ? kind : qualifyKind(kind, b.instance);
+      m.injectEvent(k, m.plugins.encode(k, value));
     });
     instances.push(
       await plugin.create({
-        name: plugin.name,
+        name: b.instance ?? plugin.name,
         emit,
         quit: () => (quit = true),
       }, opts),

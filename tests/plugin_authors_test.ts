@@ -10,8 +10,6 @@ import assert from "node:assert/strict";
 import { PLIC_BASE, UART0_IRQ } from "../core/memory_map.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import {
-  type AnyDevicePlugin,
-  type BackendContext,
   checkEventKinds,
   defineBackendPlugin,
   defineDevicePlugin,
@@ -23,8 +21,6 @@ import {
   pluginChangesMessage,
   PluginError,
   PluginOptionsError,
-  qualifyKind,
-  splitKind,
   UndeclaredEventError,
   UnknownEventKindError,
 } from "../plugins/mod.ts";
@@ -37,11 +33,7 @@ import {
   machineConfig,
   ReplayConfigError,
 } from "../replay/config.ts";
-import {
-  type BackendSpec,
-  recordSession,
-  replaySession,
-} from "../plugins/testing.ts";
+import { recordSession, replaySession } from "../plugins/testing.ts";
 
 /** A device that drives its line from a register: write 1 raises, 0 lowers. */
 const holder = defineDevicePlugin({
@@ -153,42 +145,6 @@ const dual = defineDevicePlugin({
   },
 });
 
-/**
- * The test kit's backends are not tied to an instance; this one starts a
- * device instance's own backend through `startDeviceBackend`, as `-device`
- * does, and hands its (qualified) events on.
- */
-function instanceBackend(
-  device: AnyDevicePlugin,
-  instance: string,
-  options: string,
-): BackendSpec {
-  const backend = device.backend!;
-  return {
-    plugin: {
-      kind: "backend",
-      name: `${backend.name}.${instance}`,
-      version: backend.version,
-      apiVersion: backend.apiVersion,
-      produces: (backend.produces ?? []).map((k) => qualifyKind(k, instance)),
-      create: async (ctx: BackendContext) =>
-        (await startDeviceBackend({
-          device,
-          instance,
-          options,
-          sink: (kind, payload) =>
-            ctx.emit(
-              kind,
-              device.events![splitKind(kind).kind]!.decode(payload),
-            ),
-          onError: (e) => {
-            throw e;
-          },
-        })) ?? {},
-    },
-  };
-}
-
 Deno.test("two instances of a plugin with events each get their own data, recorded and replayed", async () => {
   const kernel = reader([[0x1002_0000, 0], [0x1002_1000, 0]]);
   const devices = [
@@ -197,8 +153,8 @@ Deno.test("two instances of a plugin with events each get their own data, record
   ];
   const options = { bios: "none" as const, kernel, memoryBytes: 1 << 20 };
   const rec = await recordSession({ ...options, devices }, [
-    instanceBackend(dual, "dual", "value=11"),
-    instanceBackend(dual, "dual2", "value=22"),
+    { plugin: dual.backend!, options: "value=11", instance: "dual" },
+    { plugin: dual.backend!, options: "value=22", instance: "dual2" },
   ]);
   assert.equal(rec.exit?.kind, "poweroff");
   const events = rec.log.flatMap((e) =>

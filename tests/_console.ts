@@ -1,25 +1,35 @@
 // Test helper: drive a VirtMachine through its serial console in process,
-// with instruction budgets instead of wall-clock timeouts.
+// with instruction budgets instead of wall-clock timeouts, through the one
+// run loop (replay/runner.ts; idle time jumps to the next deadline).
 
-import { VirtMachine } from "../devices/virt.ts";
-import type { RunResult, VirtMachineOptions } from "../devices/virt.ts";
+import type {
+  RunResult,
+  VirtMachine,
+  VirtMachineOptions,
+} from "../devices/virt.ts";
+import { Runner } from "../replay/runner.ts";
 
 /** A machine with its serial output captured as text. */
 export class Console {
+  readonly runner: Runner;
   readonly machine: VirtMachine;
   /** Everything the guest printed. */
   text = "";
   #mark = 0;
   last: RunResult | undefined;
 
-  constructor(options: Omit<VirtMachineOptions, "output">) {
+  constructor(options: Omit<VirtMachineOptions, "output" | "events">) {
     const dec = new TextDecoder();
-    this.machine = new VirtMachine({
-      ...options,
-      output: (b) => {
-        this.text += dec.decode(b, { stream: true });
+    this.runner = new Runner({
+      machine: {
+        ...options,
+        output: (b) => {
+          this.text += dec.decode(b, { stream: true });
+        },
       },
+      warpIdle: true,
     });
+    this.machine = this.runner.machine;
   }
 
   /** Output since the last `expect` or `send`. */
@@ -43,7 +53,7 @@ export class Console {
           `Console did not print ${pattern} within ${maxInsns} instructions; it printed:\n${this.recent}`,
         );
       }
-      const r = this.machine.run(1_000_000, { warpIdle: true });
+      const r = this.runner.run(1_000_000);
       this.last = r;
       if (
         r.kind === "exit" || (r.kind === "idle" && r.deadlineNs === Infinity)
@@ -71,7 +81,7 @@ export class Console {
   runToExit(maxInsns = 2e9): RunResult {
     const start = this.machine.cpu.icount;
     for (;;) {
-      const r = this.machine.run(1_000_000, { warpIdle: true });
+      const r = this.runner.run(1_000_000);
       this.last = r;
       if (r.kind === "exit") return r;
       if (r.kind === "idle" && r.deadlineNs === Infinity) return r;

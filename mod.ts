@@ -53,7 +53,13 @@ export type {
 } from "./replay/session.ts";
 export { arraySource, ReplayDivergenceError } from "./replay/nondet.ts";
 export { Runner } from "./replay/runner.ts";
-export type { RunnerOptions, StateChecks } from "./replay/runner.ts";
+export type {
+  RunnerOptions,
+  RunSnapshot,
+  StateChecks,
+} from "./replay/runner.ts";
+export { decodeSnapshot, encodeSnapshot } from "./devices/snapshot.ts";
+export type { MachineSnapshot } from "./devices/snapshot.ts";
 export {
   CLOCK_WARP,
   defineEventKind,

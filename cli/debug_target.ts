@@ -341,13 +341,17 @@ export class DebugTarget {
    * without side effects (no A/D updates, no TLB fill).
    *
    * @param vaddr the virtual address
+   * @param fetch translate as an instruction fetch (`mstatus.MPRV` does not
+   *   apply)
    * @returns the physical address, or -1 if it does not translate
    */
-  translate(vaddr: bigint): number {
+  translate(vaddr: bigint, fetch = false): number {
     const cpu = this.machine.cpu;
     const v = BigInt.asUintN(64, vaddr);
     let priv = cpu.priv;
-    if (priv === 3 && (cpu.mstatus & MS_MPRV)) priv = (cpu.mstatus >>> 11) & 3;
+    if (!fetch && priv === 3 && (cpu.mstatus & MS_MPRV)) {
+      priv = (cpu.mstatus >>> 11) & 3;
+    }
     if (priv === 3 || cpu.satpMode === 0) {
       return v < 2n ** 56n ? Number(v) : -1;
     }
@@ -601,6 +605,7 @@ export class DebugTarget {
     try {
       const end = cpu.icount + maxInsns;
       let first = true;
+      let polls = 0;
       while (cpu.icount < end || first) {
         // The low word filters first: no bigint per instruction.
         if (
@@ -611,7 +616,7 @@ export class DebugTarget {
         }
         if (
           !first &&
-          (this.#interrupt || (asked && (cpu.icount & 255) === 0 && asked()))
+          (this.#interrupt || (asked && (++polls & 255) === 0 && asked()))
         ) {
           this.#interrupt = false;
           return { kind: "interrupted" };
@@ -629,7 +634,12 @@ export class DebugTarget {
           }
         }
         this.#watchStopIcount = -1;
-        const r = m.run(1, runOpts);
+        // Breakpoints alone: run the straight-line code up to the next
+        // breakpoint or control transfer in one go (see #straightRun).
+        const n = watching || options.step
+          ? 1
+          : Math.min(this.#straightRun(), Math.max(1, end - cpu.icount));
+        const r = m.run(n, runOpts);
         if (r.kind !== "budget" && r.kind !== "stopped") {
           return { kind: "machine", result: r };
         }
@@ -639,6 +649,45 @@ export class DebugTarget {
     } finally {
       cpu.onTrap = previous;
     }
+  }
+
+  /**
+   * How many instructions from the pc run in a straight line before a
+   * breakpoint could be reached: up to (and including) the first control
+   * transfer, system instruction or store (a store could rewrite what
+   * follows), stopping short of a breakpoint, at the page's end, and at 64.
+   * Within such a run the pcs are sequential; a trap or an interrupt on the
+   * way ends the machine's run at the handler (`onTrap`), where the
+   * breakpoints are checked again. At least 1.
+   */
+  #straightRun(): number {
+    const cpu = this.machine.cpu, bus = this.machine.bus;
+    // Bare (M-mode or satp off): the pc is the address, no bigint needed.
+    const pa = cpu.priv === 3 || cpu.satpMode === 0
+      ? (cpu.pcHi >>> 0) * 4294967296 + (cpu.pcLo >>> 0)
+      : this.translate(cpu.getPc(), true);
+    if (pa < 0 || !bus.inRam(pa, 2)) return 1;
+    const ram = bus.ram8;
+    let off = pa - bus.ramBase;
+    const pageEnd = Math.min(off - (pa & 0xfff) + 4096, bus.ramSize);
+    const bpLow = this.#bpLow;
+    let lo = cpu.pcLo >>> 0;
+    let k = 0;
+    while (k < 64) {
+      if (k > 0 && bpLow.has(lo)) break; // (a match on the low word suffices)
+      if (off + 2 > pageEnd) break;
+      const h = ram[off]! | (ram[off + 1]! << 8);
+      const size = (h & 3) === 3 ? 4 : 2;
+      if (off + size > pageEnd) break;
+      const insn = size === 4
+        ? (h | (ram[off + 2]! << 16) | (ram[off + 3]! << 24)) >>> 0
+        : h;
+      k++;
+      off += size;
+      lo = (lo + size) >>> 0;
+      if (endsStraightRun(insn)) break;
+    }
+    return Math.max(k, 1);
   }
 
   #watchHit(a: Access): DebugStop | undefined {
@@ -708,6 +757,25 @@ export class DebugTarget {
     }
     return undefined;
   }
+}
+
+/**
+ * Whether an instruction may be followed by anything but the next one in
+ * memory, or may change what follows: branches, jumps, system instructions
+ * (CSRs, `ecall`, `xret`, `wfi`, `sfence.vma`), `fence.i`, stores and
+ * atomics. An illegal instruction traps, which `onTrap` catches.
+ */
+function endsStraightRun(insn: number): boolean {
+  if ((insn & 3) !== 3) {
+    const q = insn & 3, f3 = (insn >>> 13) & 7;
+    if (q === 0) return f3 >= 5; // c.fsd, c.sw, c.sd
+    if (q === 1) return f3 === 1 || f3 === 5 || f3 === 6 || f3 === 7;
+    // q 2: c.jr/c.jalr/c.ebreak (f3 4), c.fsdsp/c.swsp/c.sdsp (f3 5-7)
+    return f3 >= 4 && (f3 !== 4 || ((insn >>> 2) & 31) === 0);
+  }
+  const op = insn & 0x7f;
+  return op === 0x63 || op === 0x6f || op === 0x67 || op === 0x73 ||
+    op === 0x23 || op === 0x27 || op === 0x2f || op === 0x0f;
 }
 
 /**

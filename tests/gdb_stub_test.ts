@@ -3,7 +3,7 @@
 // with -g), and by a raw protocol client for what gdb never sends (bad
 // checksums, oversized packets, a second client).
 
-import { equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { serveGdb } from "../cli/gdb_stub.ts";
 import type { ServeGdbOptions, ServeGdbResult } from "../cli/gdb_stub.ts";
 import { DebugTarget, REGISTERS, targetXml } from "../cli/debug_target.ts";
@@ -487,4 +487,36 @@ Deno.test("gdb: a watchpoint on unmapped memory is refused, and the guest runs o
   equal(printedHex(text)[0], hex(sym("main"))); // it did not move
   match(text, /exited normally/);
   equal((await s.result).kind, "exit");
+});
+
+Deno.test("debug target: breakpoints inside straight-line code stop exactly where single steps stop", async () => {
+  const stops = (forceSingleSteps: boolean) => {
+    const m = new VirtMachine({
+      bios: "none",
+      kernel: elfBytes,
+      memoryBytes: 16 << 20,
+    });
+    const t = new DebugTarget(m);
+    const leaf = sym("leaf"), middle = sym("middle"), outer = sym("outer");
+    for (
+      const a of [leaf, leaf + 4, leaf + 6, leaf + 8, middle + 16, outer + 8]
+    ) {
+      t.insertBreakpoint(BigInt(a));
+    }
+    // A watchpoint (on memory nothing touches) makes the target step one
+    // instruction at a time: the reference.
+    if (forceSingleSteps) ok(t.insertWatchpoint(0x80ff0000n, 8, "awatch"));
+    const seen: string[] = [];
+    for (;;) {
+      const s = t.run(1e6);
+      if (s.kind === "machine") break;
+      if (s.kind === "breakpoint") seen.push(`${hex(s.pc)}@${m.cpu.icount}`);
+    }
+    return { seen, icount: m.cpu.icount, hash: m.stateHash() };
+  };
+  const fast = stops(false), slow = stops(true);
+  equal(fast.seen.length, 30); // 6 breakpoints, 5 rounds
+  deepEqual(fast.seen, slow.seen);
+  equal(fast.icount, slow.icount);
+  equal(await fast.hash, await slow.hash);
 });

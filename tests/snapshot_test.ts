@@ -76,7 +76,18 @@ Deno.test("save, restore and run a U-Boot session with a -device plugin gives th
   ok(/\n30\r?\n/.test(out), "setexpr and echo ran");
   // The snapshot holds every device, the -device plugin included.
   const names = decodeSnapshot(snap1).devices.map((d) => d.name);
-  for (const n of ["plic", "clint", "ns16550a", "goldfish_rtc", "sensor"]) {
+  for (
+    const n of [
+      "plic",
+      "clint",
+      "ns16550a",
+      "goldfish_rtc",
+      "sifive_test",
+      "virtio-mmio.0",
+      "virtio-mmio.7",
+      "sensor",
+    ]
+  ) {
     ok(names.includes(n), `${n} is in the snapshot (${names.join(", ")})`);
   }
 

@@ -59,3 +59,35 @@ for (const c of cases) {
     equal(r.stdout, await Deno.readTextFile(`${DIR}/${c.name}.out`));
   });
 }
+
+Deno.test("an old log's state hashes are checked, not skipped: a changed one stops the replay", async () => {
+  const bytes = await Deno.readFile(`${DIR}/demo.rr`);
+  const hash = [...new ReplayLogReader(bytes)].find((e) =>
+    e.kind === "state-hash"
+  )!;
+  // id, u64 icount, u8 parts, then the first part's 16 bytes (RAM).
+  const changed = bytes.slice();
+  changed[hash.byteOffset + 1 + 8 + 1]! ^= 0xff;
+  const file = await Deno.makeTempFile({ suffix: ".rr" });
+  try {
+    await Deno.writeFile(file, changed);
+    const r = await deja(
+      [`--allow-read=${ROOT},${file}`],
+      [
+        ...cases[0]!.args,
+        "-nographic",
+        "-icount",
+        `shift=3,rr=replay,rrfile=${file}`,
+      ],
+    );
+    equal(r.code, 1);
+    ok(
+      r.stderr.includes(
+        `the state hash differs (ram): the replay left the recording after instruction 0 and by instruction ${hash.icount}`,
+      ),
+      r.stderr,
+    );
+  } finally {
+    await Deno.remove(file);
+  }
+});

@@ -39,14 +39,14 @@ export type RunFn = (self: unknown, maxInsns: number) => number;
 const PARK = "held=budget;budget=0;continue;";
 // A fault recorded by a slow path: back to the instruction, take the trap.
 const FAULT =
-  `budget++;P_setPcOff(self,vbLo,vbHi,pcOff);P_takeException(self);${PARK}`;
+  `budget++;setPcOff(self,vbLo,vbHi,pcOff);P_takeException(self);${PARK}`;
 // A device access that must end the slice right after this instruction.
 const END_AFTER =
-  `if(P_endAfter(self)){P_setPcOff(self,vbLo,vbHi,pcOff+2+((w>>>26)&2));${PARK}}`;
+  `if(P_endAfter(self)){setPcOff(self,vbLo,vbHi,pcOff+2+((w>>>26)&2));${PARK}}`;
 // Taken control transfer to page offset `t` (a local).
 const GOTO = "if((t>>>0)<4096){pcOff=t;const h=heat[t>>1]+1;heat[t>>1]=h;" +
   "if(h===32&&useBlocks)P_compile(self,page,t);continue;}" +
-  `P_setPcOff(self,vbLo,vbHi,t);${PARK}`;
+  `setPcOff(self,vbLo,vbHi,t);${PARK}`;
 // The icount at this instruction, for slow paths that read the counters.
 const SYNC = "self.icount=base+(maxInsns-budget)-1;";
 // The effective address rs1 + imm as (aLo, aHi), with the TLB key.
@@ -74,12 +74,12 @@ const STORE_BODY: Record<number, string> = {
 const KINDS: Record<string, string> = {
   undecoded: "budget++;P_decodeInto(self,page,pcOff);" +
     `if(ops[slot]===0){${PARK}}continue;`,
-  pageEnd: `budget++;P_setPcOff(self,vbLo,vbHi,pcOff);${PARK}`,
-  cross: "budget++;P_setPcOff(self,vbLo,vbHi,pcOff);" +
+  pageEnd: `budget++;setPcOff(self,vbLo,vbHi,pcOff);${PARK}`,
+  cross: "budget++;setPcOff(self,vbLo,vbHi,pcOff);" +
     `if(!P_fetchCross(self,vbLo,vbHi,pcOff)){P_takeException(self);${PARK}}` +
     "{const sc=P_scratch(self);ops=sc.ops;imms=sc.imm;}continue;",
   illegal:
-    `budget++;P_setPcOff(self,vbLo,vbHi,pcOff);P_raise(self,2,imm,0);${PARK}`,
+    `budget++;setPcOff(self,vbLo,vbHi,pcOff);P_raise(self,2,imm,0);${PARK}`,
   nop: "break;",
   jal: "{const rd=(w>>>8)&127;const s=(vbLo>>>0)+pcOff+2+((w>>>26)&2);" +
     "x[rd]=s|0;x[rd+1]=(vbHi+Math.floor(s/4294967296))|0;" +
@@ -95,19 +95,18 @@ const KINDS: Record<string, string> = {
     `self.pcLo=tLo;self.pcHi=tHi;${PARK}}`,
   amo: `${SYNC}if(!P_atomic(self,w,imm)){${FAULT}}${END_AFTER}break;`,
   fpMem: SYNC +
-    "if((self.mstatus&24576)===0){budget++;P_setPcOff(self,vbLo,vbHi,pcOff);" +
+    "if((self.mstatus&24576)===0){budget++;setPcOff(self,vbLo,vbHi,pcOff);" +
     `P_raise(self,2,P_insnBits(self,w,imm),0);${PARK}}` +
     `if(!P_fpMem(self,w,imm)){${FAULT}}${END_AFTER}break;`,
   fp: "if((self.mstatus&24576)===0||!P_fpExec(self,imm)){budget++;" +
-    `P_setPcOff(self,vbLo,vbHi,pcOff);P_raise(self,2,imm,0);${PARK}}` +
+    `setPcOff(self,vbLo,vbHi,pcOff);P_raise(self,2,imm,0);${PARK}}` +
     "self.mstatus=self.mstatus|24576;x[64]=x[65]=0;break;",
-  ecall: "budget++;P_setPcOff(self,vbLo,vbHi,pcOff);" +
+  ecall: "budget++;setPcOff(self,vbLo,vbHi,pcOff);" +
     `P_raise(self,self.priv===3?11:8+self.priv,0,0);${PARK}`,
-  ebreak:
-    `budget++;P_setPcOff(self,vbLo,vbHi,pcOff);P_raise(self,3,0,0);${PARK}`,
-  system: `${SYNC}P_setPcOff(self,vbLo,vbHi,pcOff);` +
+  ebreak: `budget++;setPcOff(self,vbLo,vbHi,pcOff);P_raise(self,3,0,0);${PARK}`,
+  system: `${SYNC}setPcOff(self,vbLo,vbHi,pcOff);` +
     `if(!P_system(self,w,imm)){budget++;P_takeException(self);}${PARK}`,
-  csr: `${SYNC}P_setPcOff(self,vbLo,vbHi,pcOff);` +
+  csr: `${SYNC}setPcOff(self,vbLo,vbHi,pcOff);` +
     `if(!P_csrInsn(self,w,imm)){budget++;P_takeException(self);${PARK}}` +
     // A CSR write can change translation or unmask an interrupt.
     `if(P_endAfter(self)){${PARK}}break;`,
@@ -196,7 +195,7 @@ P_begin(self);
 let held=budget;budget=0;
 for(;;){
 if(--budget<0){
-if(held<0){budget=0;P_setPcOff(self,vbLo,vbHi,pcOff);break;}
+if(held<0){budget=0;setPcOff(self,vbLo,vbHi,pcOff);break;}
 budget=held;held=-1;if(budget<=0)break;
 self.icount=base+(maxInsns-budget);
 const entered=P_enter(self,budget);if(entered===undefined)break;
@@ -213,7 +212,12 @@ return P_reason(self);};`;
   // that optimizing compilers see fixed call targets).
   const host = [...new Set([...loop.matchAll(/P_(\w+)\(/g)].map((m) => m[1]))]
     .map((n) => `P_${n}=P.${n}`).join(",");
-  return `"use strict";const ${host};${loop}`;
+  // #setPcOff, which needs nothing private: a plain function that the
+  // optimizing compiler can inline.
+  const setPcOff = "function setPcOff(self,vbLo,vbHi,off){" +
+    "const s=(vbLo>>>0)+off;self.pcLo=s|0;" +
+    "self.pcHi=(vbHi+Math.floor(s/4294967296))|0;}";
+  return `"use strict";const ${host};${setPcOff}${loop}`;
 })();
 
 /** What the loop needs from the hart (see `Cpu.#P`). */

@@ -675,8 +675,6 @@ export class Cpu implements InterruptTarget {
     },
     reason: (c: Cpu) => c.#reason,
     enter: (c: Cpu, budget: number) => c.#enter(budget),
-    setPcOff: (c: Cpu, vbLo: number, vbHi: number, off: number) =>
-      c.#setPcOff(vbLo, vbHi, off),
     decodeInto: (c: Cpu, page: DecodedPage, off: number) =>
       c.#decodeInto(page, off),
     fetchCross: (c: Cpu, vbLo: number, vbHi: number, off: number) =>

@@ -783,6 +783,7 @@ export class VirtMachine {
       }
     }
     this.bus.ram8.set(s.ram);
+    this.bus.ramWritten(0, s.ram.length); // behind the harts' backs
     this.cpu.loadState(s.hart); // after RAM: drops the decoded pages
     this.clock.loadState(s.clock);
     for (const d of s.devices) {

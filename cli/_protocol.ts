@@ -33,7 +33,28 @@ export type ToWorker = {
   rr?: RrStart;
   /** The debuggers' link (cli/debug_link.ts), with -gdb or -qmp. */
   debugBuffer?: SharedArrayBuffer;
+  /**
+   * virtio devices in command-line order; the worker opens the drives
+   * (synchronous reads on its thread), with an overlay under record and
+   * replay.
+   */
+  virtio?: WorkerVirtio[];
+  /** virtio-mmio version 1 (legacy, the default) rather than 2. */
+  virtioLegacy?: boolean;
 };
+
+/** A virtio device for the worker to create. */
+export type WorkerVirtio =
+  | {
+    kind: "blk";
+    file: string;
+    format: "raw" | "qcow2";
+    readonly: boolean;
+    snapshot: boolean;
+    /** Size and SHA-256 of the file, under record and replay. */
+    identity?: { size: number; sha256: string };
+  }
+  | { kind: "rng" };
 
 /** Worker to main loop. */
 export type ToMain =

@@ -12,7 +12,9 @@ import { NO_PLUGINS, workerPlugins } from "./_plugins.ts";
 import type { PluginStart, WorkerPlugins } from "./_plugins.ts";
 import { VCPU_OWNER, VcpuStatus } from "./_protocol.ts";
 import { DebugAgent } from "./debug_link.ts";
-import type { RrStart, ToMain, ToWorker } from "./_protocol.ts";
+import type { RrStart, ToMain, ToWorker, WorkerVirtio } from "./_protocol.ts";
+import { openDrive, type OpenedDrive } from "../plugins/block_backends.ts";
+import type { VirtioDeviceConfig } from "../devices/virt.ts";
 
 const self = globalThis as unknown as {
   postMessage(m: ToMain, transfer?: Transferable[]): void;
@@ -146,6 +148,8 @@ function run(
     status.state = 2;
   };
   const check = recorder ?? replayer;
+  // The drives: under record and replay the image file stays unchanged.
+  const drives = openVirtio(msg.virtio ?? [], msg.rr !== undefined);
   const runner = new Runner({
     ...(recorder ? { record: recorder.hook } : {}),
     ...(replayer ? { replay: replayer.source } : {}),
@@ -163,6 +167,8 @@ function run(
       rngSeed: "host", // as QEMU: 32 bytes of host entropy in /chosen
       devices: plugins.devices,
       instrumentation: plugins.hooks,
+      virtio: drives.devices,
+      virtioLegacy: msg.virtioLegacy ?? true,
       output: (bytes) =>
         post({ type: "output", bytes }, [bytes.buffer as ArrayBuffer]),
     },
@@ -309,4 +315,33 @@ function run(
     finished();
     throw err;
   }
+}
+
+/** Open the drives of the virtio devices (plugins/block_backends.ts). */
+function openVirtio(
+  list: readonly WorkerVirtio[],
+  keepUnchanged: boolean,
+): { devices: VirtioDeviceConfig[]; close(): void } {
+  const opened: OpenedDrive[] = [];
+  const devices: VirtioDeviceConfig[] = [];
+  try {
+    for (const v of list) {
+      if (v.kind === "rng") {
+        devices.push({ kind: "rng" });
+        continue;
+      }
+      const d = openDrive(v, keepUnchanged);
+      opened.push(d);
+      devices.push({
+        kind: "blk",
+        image: d.image,
+        readonly: v.readonly,
+        ...(v.identity ? { identity: v.identity } : {}),
+      });
+    }
+  } catch (e) {
+    for (const d of opened) d.close();
+    throw e;
+  }
+  return { devices, close: () => opened.forEach((d) => d.close()) };
 }

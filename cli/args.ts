@@ -116,6 +116,31 @@ export interface DeviceConfig {
   props: Record<string, string>;
 }
 
+/** A `-drive ...,if=none,id=ID` (an image, or a blkreplay over one). */
+export interface DriveConfig {
+  /** `id=`: what `-device virtio-blk-device,drive=ID` names. */
+  id: string;
+  /** `file=`: the image (absent for `driver=blkreplay`). */
+  file?: string;
+  /** `format=`: `raw` or `qcow2`. */
+  format: "raw" | "qcow2";
+  /** `readonly=on`. */
+  readonly: boolean;
+  /** `snapshot=on`: writes stay in memory; the file is unchanged. */
+  snapshot: boolean;
+  /** `driver=blkreplay,image=ID`: the drive this one replays through. */
+  image?: string;
+}
+
+/** A virtio device (`-device virtio-blk-device,drive=ID`, `virtio-rng-device`). */
+export type VirtioDeviceRequest =
+  | {
+    kind: "blk";
+    /** The drive, blkreplay drives resolved to the image's drive. */
+    drive: DriveConfig & { file: string };
+  }
+  | { kind: "rng" };
+
 /** A `-plugin PATH[,KEY=VALUE...]` request. */
 export interface PluginConfig {
   /** The path or URL of the plugin module. */
@@ -174,6 +199,13 @@ export interface MachineConfig {
   devices: DeviceConfig[];
   /** The `-plugin` requests, in command-line order. */
   plugins: PluginConfig[];
+  /** The `-drive` options, in command-line order. */
+  drives: DriveConfig[];
+  /**
+   * The virtio devices, in command-line order (the first takes the last
+   * virtio-mmio slot, as on QEMU).
+   */
+  virtio: VirtioDeviceRequest[];
   /** Networking; only `none` is supported. */
   net: "none";
 }
@@ -701,6 +733,165 @@ function parseDevice(option: string, text: string): DeviceConfig | "help" {
   return { driver: implied, props: Object.fromEntries(props) };
 }
 
+const DRIVE_EXPECTED =
+  "expected file=IMAGE,format=raw|qcow2,if=none,id=ID[,snapshot=on][,readonly=on] or driver=blkreplay,if=none,image=ID,id=ID2";
+
+function parseDrive(option: string, text: string): DriveConfig {
+  const { implied, props } = parseOptionList(
+    option,
+    text,
+    "file",
+    DRIVE_EXPECTED,
+  );
+  const take = (key: string) => {
+    const v = props.get(key);
+    props.delete(key);
+    return v;
+  };
+  const driver = take("driver");
+  const iface = take("if") ?? "none";
+  if (iface !== "none") {
+    throw unsupported(
+      option,
+      text,
+      `deja attaches drives only as virtio-blk devices, not if=${iface}`,
+      "use if=none,id=ID with -device virtio-blk-device,drive=ID",
+    );
+  }
+  const id = take("id");
+  if (id === undefined || id === "") {
+    throw invalidValue(
+      option,
+      text,
+      "no id=; give the drive an id and attach it with -device virtio-blk-device,drive=ID",
+    );
+  }
+  const format = take("format") ?? "raw";
+  if (format !== "raw" && format !== "qcow2") {
+    throw unsupported(
+      option,
+      text,
+      `deja reads raw and qcow2 images, not format=${format}`,
+      "convert the image with qemu-img convert -O qcow2 (or -O raw)",
+    );
+  }
+  const flag = (key: string) => {
+    const v = take(key);
+    return v === undefined ? false : parseBoolean(option, text, key, v);
+  };
+  const readonly = flag("readonly");
+  const snapshot = flag("snapshot");
+  const image = take("image");
+  take("media"); // media=disk is the only kind
+  const cache = take("cache");
+  void cache; // writes complete at the request either way
+  for (const key of props.keys()) {
+    throw invalidValue(
+      option,
+      text,
+      `unknown drive property ${key}; ${DRIVE_EXPECTED}`,
+    );
+  }
+  if (driver === "blkreplay") {
+    if (image === undefined || implied !== undefined) {
+      throw invalidValue(
+        option,
+        text,
+        "driver=blkreplay takes image=ID (the id of a -drive with the file), not file=",
+      );
+    }
+    return { id, format, readonly, snapshot, image };
+  }
+  if (driver !== undefined && driver !== "file" && driver !== format) {
+    throw unsupported(
+      option,
+      text,
+      `deja has no block driver ${driver}`,
+      "use file=IMAGE,format=raw|qcow2, or driver=blkreplay,image=ID",
+    );
+  }
+  if (implied === undefined || implied === "") {
+    throw invalidValue(option, text, `no file=; ${DRIVE_EXPECTED}`);
+  }
+  return { id, file: implied, format, readonly, snapshot };
+}
+
+/** Resolve the `-device virtio-*` requests against the drives. */
+function resolveVirtio(state: ParseState): void {
+  const drives = new Map(state.config.drives.map((d) => [d.id, d]));
+  const used = new Set<string>();
+  for (const { option, text, device } of state.virtio) {
+    const { driver, props } = device;
+    const extra = (allowed: string[]) => {
+      for (const key of Object.keys(props)) {
+        if (!allowed.includes(key)) {
+          throw invalidValue(
+            option,
+            text,
+            `${driver} has no property ${key}${
+              allowed.length ? `; it takes ${allowed.join(", ")}` : ""
+            }`,
+          );
+        }
+      }
+    };
+    if (driver === "virtio-rng-device") {
+      extra([]);
+      state.config.virtio.push({ kind: "rng" });
+      continue;
+    }
+    if (driver !== "virtio-blk-device") {
+      throw unsupported(
+        option,
+        text,
+        `deja has no ${driver}; its virtio devices are virtio-blk-device and virtio-rng-device`,
+        "leave it out",
+      );
+    }
+    extra(["drive"]);
+    let id = props.drive;
+    if (id === undefined) {
+      throw invalidValue(
+        option,
+        text,
+        "no drive=; add drive=ID naming a -drive ...,id=ID",
+      );
+    }
+    // Follow blkreplay drives to the drive with the file.
+    let drive = drives.get(id);
+    const seen = new Set<string>();
+    while (drive?.image !== undefined && !seen.has(drive.id)) {
+      seen.add(drive.id);
+      id = drive.image;
+      drive = drives.get(id);
+    }
+    if (!drive || drive.file === undefined) {
+      throw invalidValue(
+        option,
+        text,
+        `there is no -drive with id=${id}; add -drive file=IMAGE,if=none,id=${id}`,
+      );
+    }
+    if (used.has(drive.id)) {
+      throw invalidValue(
+        option,
+        text,
+        `drive ${drive.id} is attached to another device already`,
+      );
+    }
+    used.add(drive.id);
+    state.config.virtio.push({
+      kind: "blk",
+      drive: { ...drive, file: drive.file },
+    });
+  }
+  if (state.config.virtio.length > 8) {
+    throw new UsageError(
+      `Too many virtio devices: ${state.config.virtio.length}; the virt board has 8 virtio-mmio slots`,
+    );
+  }
+}
+
 function parsePlugin(option: string, text: string): PluginConfig {
   const expected = "expected PATH[,KEY=VALUE...]";
   const { implied, props } = parseOptionList(option, text, "file", expected);
@@ -714,6 +905,8 @@ function parsePlugin(option: string, text: string): PluginConfig {
 interface ParseState {
   config: MachineConfig;
   serialGiven: boolean;
+  /** `-device virtio-*` requests, resolved against the drives at the end. */
+  virtio: { option: string; text: string; device: DeviceConfig }[];
 }
 
 /** How an option is parsed. */
@@ -927,7 +1120,24 @@ const OPTIONS: ReadonlyMap<string, OptionSpec> = new Map<string, OptionSpec>([
     apply(state, option, value) {
       const device = parseDevice(option, value);
       if (device === "help") return { kind: "help", text: DEVICE_HELP };
-      state.config.devices.push(device);
+      if (device.driver.startsWith("virtio-")) {
+        state.virtio.push({ option, text: value, device });
+      } else state.config.devices.push(device);
+      return undefined;
+    },
+  }],
+  ["drive", {
+    expected: DRIVE_EXPECTED,
+    apply(state, option, value) {
+      const drive = parseDrive(option, value);
+      if (state.config.drives.some((d) => d.id === drive.id)) {
+        throw invalidValue(
+          option,
+          value,
+          `a drive with id=${drive.id} is given already; give each -drive its own id`,
+        );
+      }
+      state.config.drives.push(drive);
       return undefined;
     },
   }],
@@ -968,7 +1178,6 @@ const QEMU_ONLY_OPTIONS = new Set([
   "D",
   "d",
   "daemonize",
-  "drive",
   "echr",
   "enable-kvm",
   "fsdev",
@@ -1051,6 +1260,8 @@ function defaultConfig(): MachineConfig {
     icount: { shift: 3, sleep: true },
     devices: [],
     plugins: [],
+    drives: [],
+    virtio: [],
     net: "none",
   };
 }
@@ -1084,7 +1295,11 @@ function defaultConfig(): MachineConfig {
  */
 export function parseCommandLine(argv: readonly string[]): Command {
   if (argv[0] === "dump") return parseDump(argv.slice(1));
-  const state: ParseState = { config: defaultConfig(), serialGiven: false };
+  const state: ParseState = {
+    config: defaultConfig(),
+    serialGiven: false,
+    virtio: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith("-") || arg === "-" || arg === "--") {
@@ -1130,6 +1345,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     const command = spec.apply(state, option, value);
     if (command !== undefined) return command;
   }
+  resolveVirtio(state);
   const { config } = state;
   if (config.kernel === undefined) {
     const orphan = config.append !== undefined && config.append !== ""

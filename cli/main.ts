@@ -27,8 +27,9 @@ import {
   openSerial,
   sendPlugins,
 } from "./_plugins.ts";
-import type { ToMain, ToWorker } from "./_protocol.ts";
-import { machineConfig } from "../replay/config.ts";
+import type { ToMain, ToWorker, WorkerVirtio } from "./_protocol.ts";
+import { machineConfig, recordedVirtioLegacy } from "../replay/config.ts";
+import { imageIdentity, openDrive } from "../plugins/block_backends.ts";
 import { dumpLog, toQemuLog } from "../replay/dump.ts";
 import { LogReplayer } from "../replay/machine_log.ts";
 import { VIRT_DEVICES } from "../replay/session.ts";
@@ -191,8 +192,48 @@ async function runMachine(config: MachineConfig): Promise<number> {
   }
   if (config.dtb) start.dtb = await readImage(config.dtb, "device tree (-dtb)");
   if (config.append !== undefined) start.append = config.append;
+  // virtio devices: under record and replay each image's identity goes
+  // into the log's configuration (a replay with another image is refused).
+  const virtio: WorkerVirtio[] = [];
+  for (const v of config.virtio) {
+    if (v.kind === "rng") {
+      virtio.push({ kind: "rng" });
+      continue;
+    }
+    const d = v.drive;
+    // Refuse a missing, truncated or unsupported image before the run.
+    openDrive(d, true).close();
+    virtio.push({
+      kind: "blk",
+      file: d.file,
+      format: d.format,
+      readonly: d.readonly,
+      snapshot: d.snapshot,
+      ...(rr !== undefined ? { identity: await imageIdentity(d.file) } : {}),
+    });
+  }
+  if (virtio.length > 0) start.virtio = virtio;
+  let replayLog: Uint8Array | undefined;
+  if (rr === "replay" && rrfile !== undefined) {
+    replayLog = await readImage(rrfile, "replay log (-icount rrfile=)");
+    // Logs from before virtio devices had version-2 slots (config.ts). A
+    // log that cannot be read is reported by the checks below.
+    try {
+      start.virtioLegacy = recordedVirtioLegacy(
+        new LogReplayer(replayLog).config,
+      );
+    } catch {
+      start.virtioLegacy = true;
+    }
+  }
   if (rr !== undefined && rrfile !== undefined) {
     const given = await machineConfig({
+      virtioLegacy: start.virtioLegacy ?? true,
+      virtio: virtio.map((v) =>
+        v.kind === "blk" && v.identity
+          ? { kind: v.kind, image: v.identity }
+          : { kind: v.kind }
+      ),
       memoryBytes: config.memoryBytes,
       bios: start.bios,
       kernel: start.kernel,
@@ -214,7 +255,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
         rrcheck: config.icount.rrcheck ?? 0,
       };
     } else {
-      const log = await readImage(rrfile, "replay log (-icount rrfile=)");
+      const log = replayLog!;
       // Check the header and the machine here, before the worker starts.
       checkLogPluginKinds(log, plugins.devices);
       new LogReplayer(log).checkConfig(given);

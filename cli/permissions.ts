@@ -162,6 +162,16 @@ export function requiredPermissions(
       add({ name: "read", path: file, reason: `-device ${device.driver}` });
     }
   }
+  for (const v of config.virtio ?? []) {
+    if (v.kind !== "blk") continue;
+    const d = v.drive;
+    add({ name: "read", path: d.file, reason: "-drive" });
+    // Writes reach the file only in a plain run of a writable raw image.
+    if (
+      config.icount.rr === undefined && !d.readonly && !d.snapshot &&
+      d.format === "raw"
+    ) add({ name: "write", path: d.file, reason: "-drive" });
+  }
   for (const plugin of config.plugins) {
     // Built-in instrumentation (-plugin insn, or QEMU's libinsn.so) needs
     // nothing; see plugins/loader.ts.

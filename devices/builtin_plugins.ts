@@ -34,7 +34,12 @@ import { Plic, plicState } from "./plic.ts";
 import { SifiveTest, sifiveTestState } from "./sifive_test.ts";
 import type { ShutdownKind } from "./sifive_test.ts";
 import { Uart16550, uartState } from "./uart_16550.ts";
-import { VirtioMmioSlot, virtioMmioState } from "./virtio_mmio.ts";
+import {
+  type VirtioDevice,
+  VirtioMmioSlot,
+  virtioMmioState,
+} from "./virtio_mmio.ts";
+import type { GuestRam } from "./virtio_queue.ts";
 
 export { clintState, plicState, rtcState, sifiveTestState, uartState };
 
@@ -189,14 +194,23 @@ export const rtcPlugin = defineDevicePlugin({
     }),
 });
 
-/** An empty virtio-mmio slot. */
+/** A virtio-mmio slot, empty or with a virtio device (block, entropy). */
 export const virtioMmioPlugin = defineDevicePlugin({
   ...common,
   name: "virtio-mmio",
   compatible: "virtio,mmio",
   mmioSize: 0x1000,
+  dependencies: ["plic"],
   state: virtioMmioState,
-  create: (_ctx, o: { base: number }) => new VirtioMmioSlot(o),
+  create: (
+    ctx,
+    o: {
+      base: number;
+      legacy?: boolean;
+      device?: VirtioDevice;
+      ram?: GuestRam;
+    },
+  ) => new VirtioMmioSlot(o.device ? { ...o, irq: ctx.irq } : o),
 });
 
 /** Every built-in device plugin, in the order the board creates them. */

@@ -1,7 +1,8 @@
 /**
  * The devices of the `virt` board, each modelled on QEMU's so that Debian's
  * OpenSBI and U-Boot boot unchanged: the 16550A UART, the CLINT, the PLIC,
- * the SiFive test finisher, the Goldfish RTC, empty virtio-mmio slots, the
+ * the SiFive test finisher, the Goldfish RTC, virtio-mmio slots (virtio-blk
+ * over raw and qcow2 images, virtio-rng), the
  * reset-vector ROM, the board's device tree, and HTIF (`tohost`/`fromhost`)
  * for test binaries that define those symbols.
  *
@@ -37,6 +38,10 @@ export * from "./sifive_test.ts";
 export * from "./uart_16550.ts";
 export * from "./virt_fdt.ts";
 export * from "./virtio_mmio.ts";
+export * from "./virtio_queue.ts";
+export * from "./virtio_blk.ts";
+export * from "./virtio_rng.ts";
+export * from "./block_image.ts";
 export * from "./virt.ts";
 export * from "./events.ts";
 export * from "./snapshot.ts";

@@ -31,6 +31,10 @@ import type { Plic } from "./plic.ts";
 import type { SifiveTest } from "./sifive_test.ts";
 import type { Uart16550 } from "./uart_16550.ts";
 import { buildVirtFdt } from "./virt_fdt.ts";
+import type { BlockImage } from "./block_image.ts";
+import { VirtioBlk } from "./virtio_blk.ts";
+import type { VirtioDevice, VirtioMmioSlot } from "./virtio_mmio.ts";
+import { VirtioRng } from "./virtio_rng.ts";
 import type { MachineSnapshot } from "./snapshot.ts";
 import {
   CLOCK_WARP,
@@ -135,7 +139,40 @@ export interface VirtMachineOptions {
    * @default {[]}
    */
   instrumentation?: readonly InstrumentationHooks[];
+  /**
+   * virtio devices (`-device virtio-blk-device`, `virtio-rng-device`), in
+   * command-line order. As on QEMU's `virt`, the first takes the last
+   * virtio-mmio slot (0x10008000, PLIC source 8), the next the one below.
+   *
+   * @default {[]}
+   */
+  virtio?: readonly VirtioDeviceConfig[];
+  /**
+   * The virtio-mmio slots show the legacy (version 1) registers, as QEMU
+   * 7.2's default `force-legacy=on`; false for version 2.
+   *
+   * @default {true}
+   */
+  virtioLegacy?: boolean;
 }
+
+/** A virtio device on the board (`VirtMachineOptions.virtio`). */
+export type VirtioDeviceConfig =
+  | {
+    kind: "blk";
+    /** The disk (an `OverlayImage` keeps the image file unchanged). */
+    image: BlockImage;
+    /** Refuse guest writes. */
+    readonly?: boolean;
+    /** GET_ID's serial. */
+    serial?: string;
+    /**
+     * The image file's identity, which a replay log's configuration names
+     * (a replay with another image is refused).
+     */
+    identity?: { size: number; sha256: string };
+  }
+  | { kind: "rng" };
 
 export type { ExitStatus } from "./events.ts";
 
@@ -316,14 +353,42 @@ export class VirtMachine {
       },
     });
     this.#virtio = [];
+    const virtio = options.virtio ?? [];
+    if (virtio.length > map.VIRTIO_COUNT) {
+      throw new RangeError(
+        `Cannot add ${virtio.length} virtio devices: the board has ${map.VIRTIO_COUNT} virtio-mmio slots`,
+      );
+    }
+    const bus = this.bus;
+    const ram = {
+      bytes: bus.ram8,
+      base: map.DRAM_BASE,
+      written: (offset: number, length: number) =>
+        bus.ramWritten(offset, length),
+    };
     for (let i = 0; i < map.VIRTIO_COUNT; i++) {
       const base = map.VIRTIO_BASE + i * map.VIRTIO_SIZE;
+      const cfg = virtio[map.VIRTIO_COUNT - 1 - i];
+      let device: VirtioDevice | undefined;
+      if (cfg?.kind === "blk") device = new VirtioBlk(cfg);
+      else if (cfg?.kind === "rng") {
+        device = new VirtioRng((n) =>
+          this.pull(
+            HOST_ENTROPY,
+            () => crypto.getRandomValues(new Uint8Array(n)),
+          )
+        );
+      }
       this.#virtio.push(
         host.createBuiltin(virtioMmioPlugin, {
           name: `virtio-mmio.${i}`,
           addr: base,
           irq: map.VIRTIO_IRQ + i,
-        }, { base }),
+        }, {
+          base,
+          legacy: options.virtioLegacy ?? true,
+          ...(device ? { device, ram } : {}),
+        }),
       );
     }
     this.#pluginDevices = (options.devices ?? []).map((spec) => host.add(spec));
@@ -513,7 +578,16 @@ export class VirtMachine {
       () => crypto.getRandomValues(new Uint8Array(32)),
     );
   }
-  #virtio: { regions: readonly MmioRegion[] }[];
+  #virtio: VirtioMmioSlot[];
+
+  /**
+   * The virtio-mmio slots, 0 at 0x10001000 to 7 at 0x10008000.
+   *
+   * @returns the slots
+   */
+  get virtioSlots(): readonly VirtioMmioSlot[] {
+    return this.#virtio;
+  }
 
   #flushOutput(buf: number[]): void {
     if (buf.length === 0) return;
@@ -623,6 +697,7 @@ export class VirtMachine {
     this.clint.reset();
     this.plic.reset();
     this.rtc.reset();
+    for (const v of this.#virtio) v.reset();
     for (const d of this.#pluginDevices) d.instance.reset();
     const icount = this.cpu.icount;
     this.cpu.reset(map.MROM_BASE);

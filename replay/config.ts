@@ -37,6 +37,46 @@ export interface MachineDescription {
   plugins: { name: string; version: string }[];
   /** State hash interval (`rrcheck`), 0 for none. */
   rrcheck: number;
+  /**
+   * virtio devices in command-line order, each disk with its image's
+   * identity (size and SHA-256 of the file).
+   */
+  virtio?: VirtioConfig[] | undefined;
+  /**
+   * The virtio-mmio slots show version 1 (legacy, QEMU's default) rather
+   * than 2. Logs made before deja had virtio devices do not say: their
+   * (empty) slots were version 2.
+   *
+   * @default {true}
+   */
+  virtioLegacy?: boolean | undefined;
+}
+
+/**
+ * The virtio-mmio version a log was recorded with: version 1 (legacy)
+ * unless the log says 2 or predates the field (empty version-2 slots).
+ *
+ * @param config the log's configuration
+ * @returns whether a replay must show legacy (version 1) slots
+ * @example
+ * ```ts
+ * import { recordedVirtioLegacy } from "./config.ts";
+ * console.log(recordedVirtioLegacy({ virtioMmioVersion: 1 })); // true
+ * console.log(recordedVirtioLegacy({})); // false
+ * ```
+ */
+export function recordedVirtioLegacy(
+  config: Readonly<Record<string, unknown>>,
+): boolean {
+  return (config.virtioMmioVersion ?? 2) === 1;
+}
+
+/** A virtio device as a log's configuration names it. */
+export interface VirtioConfig {
+  /** `blk` or `rng`. */
+  kind: string;
+  /** A disk's image file: its size and SHA-256. */
+  image?: ReplayImage | undefined;
 }
 
 async function image(bytes: Uint8Array | undefined): Promise<
@@ -83,6 +123,8 @@ export async function machineConfig(
     devices: d.devices,
     plugins: d.plugins,
     rrcheck: d.rrcheck,
+    ...(d.virtio?.length ? { virtio: d.virtio } : {}),
+    virtioMmioVersion: d.virtioLegacy === false ? 2 : 1,
     // The state hashes (rrcheck) hash the machine snapshot's sections.
     stateHash: STATE_HASH_VERSION,
   };
@@ -197,6 +239,45 @@ export function checkConfig(recorded: ReplayConfig, given: ReplayConfig): void {
         list(given.devices)
       }`,
     );
+  }
+  const rVersion = recorded.virtioMmioVersion ?? 2;
+  const gVersion = given.virtioMmioVersion ?? 2;
+  if (rVersion !== gVersion) {
+    throw new ReplayConfigError(
+      "virtioMmioVersion",
+      `the virtio-mmio version differs: recorded ${rVersion}, given ${gVersion}${
+        recorded.virtioMmioVersion === undefined
+          ? " (the log predates virtio devices: its empty slots were version 2)"
+          : ""
+      }`,
+    );
+  }
+  const rv = (recorded.virtio ?? []) as VirtioConfig[];
+  const gv = (given.virtio ?? []) as VirtioConfig[];
+  for (let i = 0; i < Math.max(rv.length, gv.length); i++) {
+    const r = rv[i], g = gv[i];
+    if (r?.kind !== g?.kind) {
+      throw new ReplayConfigError(
+        "virtio",
+        `the virtio devices differ: recorded ${
+          rv.map((v) => v.kind).join(", ") || "none"
+        }, given ${
+          gv.map((v) => v.kind).join(", ") || "none"
+        }; give the -device virtio-* options of the recording, in its order`,
+      );
+    }
+    if (
+      r?.image?.sha256 !== g?.image?.sha256 || r?.image?.size !== g?.image?.size
+    ) {
+      throw new ReplayConfigError(
+        "virtio",
+        `the disk image of virtio device ${i + 1} (virtio-${
+          r!.kind
+        }) differs: recorded ${short(r?.image)}, given ${
+          short(g?.image)
+        }; replay with the image file the session was recorded with (recording leaves it unchanged)`,
+      );
+    }
   }
   if (list(recorded.plugins) !== list(given.plugins)) {
     throw new ReplayConfigError(

@@ -10,7 +10,7 @@
 
 import { VIRT_DEVICES, type VirtMachine } from "../devices/virt.ts";
 import type { ExitStatus, VirtMachineOptions } from "../devices/virt.ts";
-import { machineConfig } from "./config.ts";
+import { machineConfig, recordedVirtioLegacy } from "./config.ts";
 import type { ReplayConfig } from "./log.ts";
 import { checkLogEventKinds, LogRecorder, LogReplayer } from "./machine_log.ts";
 import { Runner } from "./runner.ts";
@@ -48,6 +48,12 @@ export function sessionConfig(
     devices: [...VIRT_DEVICES],
     plugins: [],
     rrcheck,
+    virtioLegacy: options.virtioLegacy ?? true,
+    virtio: options.virtio?.map((v) =>
+      v.kind === "blk" && v.identity
+        ? { kind: v.kind, image: v.identity }
+        : { kind: v.kind }
+    ),
   });
 }
 
@@ -247,6 +253,8 @@ export async function replay(
   // Plugin event kinds that no device here brings: refused before anything.
   checkLogEventKinds(log, machine.devices ?? []);
   const replayer = new LogReplayer(log);
+  // Older logs had version-2 virtio-mmio slots (config.ts).
+  machine.virtioLegacy ??= recordedVirtioLegacy(replayer.config);
   replayer.checkConfig(await sessionConfig(machine, replayer.rrcheck));
   const out = collect();
   const runner = new Runner({

@@ -32,6 +32,8 @@ function defaults(): MachineConfig {
     icount: { shift: 3, sleep: true },
     devices: [],
     plugins: [],
+    drives: [],
+    virtio: [],
     net: "none",
   };
 }
@@ -157,8 +159,41 @@ Deno.test("parseCommandLine accepts every supported option form", async (t) => {
     [["-icount", "rr=record,rrfile=a,,b.bin"], {
       icount: { shift: 3, sleep: true, rr: "record", rrfile: "a,b.bin" },
     }],
-    [["-device", "virtio-rng-device"], {
-      devices: [{ driver: "virtio-rng-device", props: {} }],
+    [["-device", "virtio-rng-device"], { virtio: [{ kind: "rng" }] }],
+    [[
+      "-drive",
+      "file=d.qcow2,format=qcow2,if=none,id=hd,snapshot=on",
+      "-drive",
+      "driver=blkreplay,if=none,image=hd,id=hd2",
+      "-device",
+      "virtio-blk-device,drive=hd2",
+    ], {
+      drives: [
+        {
+          id: "hd",
+          file: "d.qcow2",
+          format: "qcow2",
+          readonly: false,
+          snapshot: true,
+        },
+        {
+          id: "hd2",
+          format: "raw",
+          readonly: false,
+          snapshot: false,
+          image: "hd",
+        },
+      ],
+      virtio: [{
+        kind: "blk",
+        drive: {
+          id: "hd",
+          file: "d.qcow2",
+          format: "qcow2",
+          readonly: false,
+          snapshot: true,
+        },
+      }],
     }],
     [["-device", "./my_dev.ts,base=0x10010000,irq=11"], {
       devices: [{
@@ -271,7 +306,19 @@ Deno.test("parseCommandLine rejects bad command lines with a usage error", async
     [["--foo=1"], "Unknown option: --foo; run with --help to list the options"],
     [
       ["-drive", "file=disk.img"],
-      "Unsupported option: -drive: deja does not implement it; run with --help to list the options",
+      'Invalid value for -drive: "file=disk.img"; no id=; give the drive an id and attach it with -device virtio-blk-device,drive=ID',
+    ],
+    [
+      ["-drive", "file=disk.vmdk,format=vmdk,if=none,id=a"],
+      "Unsupported option: -drive file=disk.vmdk,format=vmdk,if=none,id=a: deja reads raw and qcow2 images, not format=vmdk; convert the image with qemu-img convert -O qcow2 (or -O raw)",
+    ],
+    [
+      ["-device", "virtio-blk-device,drive=nope"],
+      'Invalid value for -device: "virtio-blk-device,drive=nope"; there is no -drive with id=nope; add -drive file=IMAGE,if=none,id=nope',
+    ],
+    [
+      ["-device", "virtio-net-device,netdev=n"],
+      "Unsupported option: -device virtio-net-device,netdev=n: deja has no virtio-net-device; its virtio devices are virtio-blk-device and virtio-rng-device; leave it out",
     ],
     [
       ["-enable-kvm"],

@@ -861,6 +861,12 @@ export function checkPlugin(value: unknown, where: string): Plugin {
   }
   const events = (p.events ?? {}) as Record<string, unknown>;
   for (const kind of Object.keys(events)) {
+    if (kind.includes("@")) {
+      throw new PluginError(
+        name,
+        `its event kind ${kind} contains @, which the log uses to name the instance (kind@instance); rename it`,
+      );
+    }
     const c = events[kind] as Record<string, unknown> | undefined;
     if (
       !c || typeof c.encode !== "function" ||

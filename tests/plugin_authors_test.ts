@@ -11,6 +11,7 @@ import { PLIC_BASE, UART0_IRQ } from "../core/memory_map.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import {
   checkEventKinds,
+  checkPlugin,
   defineBackendPlugin,
   defineDevicePlugin,
   defineState,
@@ -171,6 +172,20 @@ Deno.test("two instances of a plugin with events each get their own data, record
   const rep = await replaySession(rec.log, { ...options, devices });
   assert.equal(rep.stateHash, rec.stateHash);
   assert.equal(rep.icount, rec.icount);
+});
+
+Deno.test("an event kind may not contain @, which names the instance in the log", () => {
+  assert.throws(
+    () =>
+      checkPlugin({
+        ...dual,
+        produces: ["dual@x"],
+        events: { "dual@x": dual.events!["dual.value"] },
+      }, "dual.ts"),
+    (e: unknown) =>
+      e instanceof PluginError &&
+      /its event kind dual@x contains @/.test(e.message),
+  );
 });
 
 Deno.test("a log's event for an instance that is not on the board is refused", () => {

@@ -16,7 +16,7 @@
  * into packed `Int32Array`s that the loop dispatches on; a software TLB maps
  * virtual pages straight to RAM offsets; guest faults are values that the
  * loop turns into traps, never host exceptions. The instructions themselves
- * are defined in core/isa/, and the loop (core/_interp.ts) and the block
+ * are defined in core/isa/, and the loop (core/interp.ts) and the block
  * compiler (core/_block.ts) are generated from those definitions; this file
  * keeps the machinery they call: traps, translation, PMP, slow memory
  * paths, atomics, system and CSR instructions.
@@ -28,7 +28,7 @@ import type { Bus } from "./bus.ts";
 import type { VirtualClock, VirtualTimer } from "./clock.ts";
 import type { InterruptTarget } from "./irq.ts";
 import { decode16, decode32 } from "./isa/mod.ts";
-import { Fpu } from "./_fpu.ts";
+import { Fpu } from "./fpu.ts";
 import {
   CSR64,
   decodeHartState,
@@ -38,7 +38,7 @@ import {
 } from "./hart_state.ts";
 import { CSR, CSR_DEFS } from "./csr.ts";
 import { compileBlock } from "./_block.ts";
-import { makeRun, type RunFn } from "./_interp.ts";
+import { makeRun, type RunFn } from "./interp.ts";
 import type { CompiledBlock } from "./_block.ts";
 
 /** User privilege level. */
@@ -661,7 +661,7 @@ export class Cpu implements InterruptTarget {
   }
 
   /**
-   * The hart's machinery, for the generated loop (core/_interp.ts), which
+   * The hart's machinery, for the generated loop (core/interp.ts), which
    * is made outside this class body and so cannot name private members.
    */
   static readonly #P = {

@@ -803,7 +803,7 @@ function fminmax(a: number, b: number, max: boolean): number {
  *
  * @example Add two doubles
  * ```ts
- * import { Fpu } from "./_fpu.ts";
+ * import { Fpu } from "./fpu.ts";
  * const f = new Int32Array(64), x = new Int32Array(64);
  * const fpu = new Fpu(f, x);
  * // f1 = 1.5, f2 = 2.25 (bit patterns of the doubles, low word first)

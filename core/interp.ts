@@ -1,23 +1,30 @@
-// Internal: the interpreter loop, generated from the instruction table at
-// module load (`new Function`), so that each op's semantics are written
-// once, in core/isa/, and both this loop and the block compiler use them.
-//
-// The generated loop is what `Cpu.run` was by hand: one flat `for` with a
-// `switch` on literal op numbers (so V8 builds a jump table) and no nested
-// loops (so on-stack replacement never has to leave an inner loop).
-// Anything that changes the pc non-locally, the privilege, or what may
-// interrupt parks the budget in `held` and zeroes it, so that the one budget
-// check per instruction also catches re-entry.
-//
-// Each op's case comes from its definition:
-// - `exec` semantics (ALU ops): run with `d`, `a`, `b`, `i` bound;
-// - `cond` (conditional branches): the shared taken-branch path;
-// - `mem` (loads, stores, atomics, FP loads and stores): the shared TLB fast
-//   path with the slow path behind it;
-// - `kind`, for the rest: jumps, traps, system and CSR instructions, the FP
-//   unit, and the loop's own ops (page ends, blocks).
-// The hart's private machinery is reached through closures that `Cpu`
-// makes inside its class body (`P_enter`, `P_load`, ...).
+/**
+ * The interpreter loop of `Cpu`, generated from the instruction table at
+ * module load (`new Function`), so that each op's semantics are written
+ * once, in core/isa/, and both this loop and the block compiler use them.
+ *
+ * The generated loop is what `Cpu.run` was by hand: one flat `for` with a
+ * `switch` on literal op numbers (so V8 builds a jump table) and no nested
+ * loops (so on-stack replacement never has to leave an inner loop).
+ * Anything that changes the pc non-locally, the privilege, or what may
+ * interrupt parks the budget in `held` and zeroes it, so that the one budget
+ * check per instruction also catches re-entry.
+ *
+ * Each op's case comes from its definition:
+ * - `exec` semantics (ALU ops): run with `d`, `a`, `b`, `i` bound;
+ * - `cond` (conditional branches): the shared taken-branch path;
+ * - `mem` (loads, stores, atomics, FP loads and stores): the shared TLB fast
+ *   path with the slow path behind it;
+ * - `kind`, for the rest: jumps, traps, system and CSR instructions, the FP
+ *   unit, and the loop's own ops (page ends, blocks).
+ * The hart's private machinery is reached through closures that `Cpu`
+ * makes inside its class body (`P_enter`, `P_load`, ...).
+ *
+ * Used by `Cpu` (core/cpu.ts); exported for tests and readers of the
+ * generated code ({@linkcode RUN_SOURCE}).
+ *
+ * @module
+ */
 
 import {
   div32,

@@ -6,7 +6,7 @@
  */
 
 import { deepEqual, equal } from "node:assert/strict";
-import { Fpu } from "../core/_fpu.ts";
+import { Fpu } from "../core/fpu.ts";
 
 const NV = 16, DZ = 8, OF = 4, UF = 2, NX = 1;
 const RNE = 0, RTZ = 1, RDN = 2, RUP = 3, RMM = 4, DYN = 7;

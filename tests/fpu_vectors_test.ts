@@ -7,7 +7,7 @@
  */
 
 import { equal } from "node:assert/strict";
-import { Fpu } from "../core/_fpu.ts";
+import { Fpu } from "../core/fpu.ts";
 
 const EXPECTED = new URL(
   "./guest/fpu_vectors/expected.txt",

@@ -8,7 +8,7 @@ import { Bus } from "../core/bus.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { Cpu } from "../core/cpu.ts";
 import { disassemble } from "../core/disasm.ts";
-import { RUN_SOURCE } from "../core/_interp.ts";
+import { RUN_SOURCE } from "../core/interp.ts";
 import {
   CINSNS,
   decode16,

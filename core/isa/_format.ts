@@ -146,7 +146,7 @@ export interface OpDef {
   /**
    * For an op that is none of the above (jumps, traps, system and CSR
    * instructions, the FP unit): which of the interpreter's mechanisms runs
-   * it (core/_interp.ts, `KINDS`).
+   * it (core/interp.ts, `KINDS`).
    */
   readonly kind?: string;
 }

@@ -1,6 +1,6 @@
 // Internal to core/isa: the OP-FP and fused multiply-add instructions that
 // F and D share, for one format (`s` or `d`). Their semantics are the FP
-// unit's (core/_fpu.ts, `Fpu.exec`), which decodes the raw bits itself; the
+// unit's (core/fpu.ts, `Fpu.exec`), which decodes the raw bits itself; the
 // table only names and recognises the encodings.
 
 import {

@@ -1,6 +1,6 @@
 // F: single-precision floating point (Unprivileged ISA 20191213, chapter
 // 11). Loads and stores run on the interpreter's FP memory path; everything
-// else is one op, `FP`, whose semantics are the FP unit's (core/_fpu.ts).
+// else is one op, `FP`, whose semantics are the FP unit's (core/fpu.ts).
 
 import {
   F3,

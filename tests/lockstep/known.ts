@@ -9,6 +9,7 @@
  * @module
  */
 
+import { CSR64 } from "../../core/hart_state.ts";
 import type { Cpu } from "../../core/cpu.ts";
 import { CSR0, CSR_NAMES, F0, PC, PRIV, X1 } from "./state.ts";
 import type { ArchState } from "./state.ts";
@@ -206,11 +207,11 @@ function adopt(cpu: Cpu, i: number, v: bigint): void {
     return;
   }
   const slots: Record<number, number> = {
-    [MEPC]: 2,
-    [MCAUSE]: 4,
-    [MTVAL]: 6,
-    [SEPC]: 12,
-    [SCAUSE]: 14,
+    [MEPC]: CSR64.mepc,
+    [MCAUSE]: CSR64.mcause,
+    [MTVAL]: CSR64.mtval,
+    [SEPC]: CSR64.sepc,
+    [SCAUSE]: CSR64.scause,
   };
   if (slots[i] !== undefined) {
     cpu.csr64[slots[i]!] = lo;

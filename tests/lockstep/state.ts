@@ -11,6 +11,7 @@
  * @module
  */
 
+import { CSR64 } from "../../core/hart_state.ts";
 import type { Cpu } from "../../core/cpu.ts";
 import { F_NAMES, X_NAMES } from "../../core/disasm.ts";
 
@@ -100,16 +101,16 @@ export function readDejaState(cpu: Cpu, out: ArchState): ArchState {
   const sd = (cpu.mstatus & MS_FS) === MS_FS ? 0x80000000 : 0;
   const values: Record<string, bigint> = {
     mstatus: pair(cpu.mstatus, 0xa | sd),
-    mtvec: slot(0),
-    mepc: slot(2),
-    mcause: slot(4),
-    mtval: slot(6),
-    mscratch: slot(8),
-    stvec: slot(10),
-    sepc: slot(12),
-    scause: slot(14),
-    stval: slot(16),
-    sscratch: slot(18),
+    mtvec: slot(CSR64.mtvec),
+    mepc: slot(CSR64.mepc),
+    mcause: slot(CSR64.mcause),
+    mtval: slot(CSR64.mtval),
+    mscratch: slot(CSR64.mscratch),
+    stvec: slot(CSR64.stvec),
+    sepc: slot(CSR64.sepc),
+    scause: slot(CSR64.scause),
+    stval: slot(CSR64.stval),
+    sscratch: slot(CSR64.sscratch),
     mie: BigInt(cpu.mie >>> 0),
     mip: BigInt(cpu.mip >>> 0),
     medeleg: BigInt(cpu.medeleg >>> 0),

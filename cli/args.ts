@@ -1381,6 +1381,10 @@ DRIVER is the name of a registered device plugin, or the path or URL of a
 device plugin module (such as ./my_device.ts) that deja imports; the
 KEY=VALUE properties are passed to the plugin. The virt machine's own
 devices are always present and need no -device.
+
+virtio devices (in the virtio-mmio slots, the first at 0x10008000 as on QEMU):
+virtio-blk-device,drive=ID   a disk; ID names a -drive ...,if=none,id=ID
+virtio-rng-device            an entropy source (recorded and replayed)
 `;
 
 const DUMP_HELP = `usage: deno run --allow-read=FILE mod.ts dump FILE
@@ -1457,7 +1461,15 @@ Network options:
 Device and plugin options:
 -device DRIVER[,KEY=VALUE...]
                      add a device; DRIVER is a device plugin name or the
-                     path of a plugin module (-device help for more)
+                     path of a plugin module, or virtio-blk-device,drive=ID
+                     or virtio-rng-device (-device help for more)
+-drive file=IMAGE,format=raw|qcow2,if=none,id=ID[,snapshot=on][,readonly=on]
+                     a disk image for -device virtio-blk-device,drive=ID;
+                     snapshot=on keeps writes in memory (as record and replay
+                     always do: the image stays unchanged)
+-drive driver=blkreplay,if=none,image=ID,id=ID2
+                     QEMU's record/replay wrapper, accepted (deja's disks
+                     are replay-safe without it)
 -plugin PATH[,KEY=VALUE...]
                      load the plugin module at PATH with KEY=VALUE arguments
 

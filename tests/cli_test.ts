@@ -643,7 +643,12 @@ Deno.test("helpText lists the supported options, the subcommand and the permissi
     for (const line of text.split("\n")) assert.ok(line.length <= 80, line);
   });
   await t.step("does not list unsupported options", () => {
-    assert.doesNotMatch(text, /-drive|-netdev|-enable-kvm/);
+    assert.doesNotMatch(text, /-netdev|-enable-kvm/);
+  });
+  await t.step("lists -drive and the virtio devices", () => {
+    assert.match(text, /-drive file=IMAGE,format=raw\|qcow2,if=none,id=ID/);
+    assert.match(text, /driver=blkreplay,if=none,image=ID,id=ID2/);
+    assert.match(text, /virtio-rng-device/);
   });
 });
 

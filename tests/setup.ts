@@ -18,6 +18,8 @@ export const PACKAGES: Record<string, string> = {
   "device-tree-compiler": "decompiles the generated device tree in tests",
   "make": "builds the guest programs",
   "gdb-multiarch": "the debugger that drives deja's GDB stub in tests",
+  "e2fsprogs": "mke2fs -d makes the ext4 disk images of the virtio tests",
+  "qemu-utils": "qemu-img makes the qcow2 images of the virtio tests",
 };
 
 async function run(cmd: string, args: string[]): Promise<number> {

@@ -54,7 +54,14 @@ export type WorkerVirtio =
     /** Size and SHA-256 of the file, under record and replay. */
     identity?: { size: number; sha256: string };
   }
-  | { kind: "rng" };
+  | { kind: "rng" }
+  | {
+    kind: "net";
+    /** The MAC address, if given. */
+    mac?: number[];
+    /** The user network's TFTP directory. */
+    tftp?: string;
+  };
 
 /** Worker to main loop. */
 export type ToMain =

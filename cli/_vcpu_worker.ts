@@ -14,6 +14,7 @@ import { VCPU_OWNER, VcpuStatus } from "./_protocol.ts";
 import { DebugAgent } from "./debug_link.ts";
 import type { RrStart, ToMain, ToWorker, WorkerVirtio } from "./_protocol.ts";
 import { openDrive, type OpenedDrive } from "../plugins/block_backends.ts";
+import { tftpDirectory, UserNetwork } from "../plugins/net_user.ts";
 import type { VirtioDeviceConfig } from "../devices/virt.ts";
 
 const self = globalThis as unknown as {
@@ -149,7 +150,11 @@ function run(
   };
   const check = recorder ?? replayer;
   // The drives: under record and replay the image file stays unchanged.
-  const drives = openVirtio(msg.virtio ?? [], msg.rr !== undefined);
+  const drives = openVirtio(
+    msg.virtio ?? [],
+    msg.rr !== undefined,
+    msg.rr?.mode === "replay",
+  );
   const runner = new Runner({
     ...(recorder ? { record: recorder.hook } : {}),
     ...(replayer ? { replay: replayer.source } : {}),
@@ -321,6 +326,7 @@ function run(
 function openVirtio(
   list: readonly WorkerVirtio[],
   keepUnchanged: boolean,
+  replaying: boolean,
 ): { devices: VirtioDeviceConfig[]; close(): void } {
   const opened: OpenedDrive[] = [];
   const devices: VirtioDeviceConfig[] = [];
@@ -328,6 +334,21 @@ function openVirtio(
     for (const v of list) {
       if (v.kind === "rng") {
         devices.push({ kind: "rng" });
+        continue;
+      }
+      if (v.kind === "net") {
+        // In a replay the backend is off: frames come from the log.
+        devices.push({
+          kind: "net",
+          ...(v.mac ? { mac: Uint8Array.from(v.mac) } : {}),
+          ...(keepUnchanged && replaying ? {} : {
+            backend: new UserNetwork({
+              ...(v.tftp !== undefined
+                ? { readFile: tftpDirectory(v.tftp) }
+                : {}),
+            }),
+          }),
+        });
         continue;
       }
       const d = openDrive(v, keepUnchanged);

@@ -139,7 +139,24 @@ export type VirtioDeviceRequest =
     /** The drive, blkreplay drives resolved to the image's drive. */
     drive: DriveConfig & { file: string };
   }
-  | { kind: "rng" };
+  | { kind: "rng" }
+  | {
+    kind: "net";
+    /** The `-netdev` it is attached to. */
+    netdev: NetdevConfig;
+    /** `mac=`: six bytes (QEMU's 52:54:00:12:34:56... when absent). */
+    mac?: number[];
+  };
+
+/** A `-netdev user,id=ID[,tftp=DIR]`. */
+export interface NetdevConfig {
+  /** `id=`. */
+  id: string;
+  /** The backend: deja's built-in user network. */
+  type: "user";
+  /** `tftp=DIR`: the TFTP server's files. */
+  tftp?: string;
+}
 
 /** A `-plugin PATH[,KEY=VALUE...]` request. */
 export interface PluginConfig {
@@ -201,6 +218,8 @@ export interface MachineConfig {
   plugins: PluginConfig[];
   /** The `-drive` options, in command-line order. */
   drives: DriveConfig[];
+  /** The `-netdev` options, in command-line order. */
+  netdevs: NetdevConfig[];
   /**
    * The virtio devices, in command-line order (the first takes the last
    * virtio-mmio slot, as on QEMU).
@@ -816,6 +835,63 @@ function parseDrive(option: string, text: string): DriveConfig {
   return { id, file: implied, format, readonly, snapshot };
 }
 
+const NETDEV_EXPECTED = "expected user,id=ID[,tftp=DIR]";
+
+function parseNetdev(option: string, text: string): NetdevConfig {
+  const { implied, props } = parseOptionList(
+    option,
+    text,
+    "type",
+    NETDEV_EXPECTED,
+  );
+  if (implied !== "user") {
+    throw unsupported(
+      option,
+      text,
+      `deja's only network backend is user (a built-in network with DHCP, ARP, ICMP echo and TFTP), not ${
+        implied ?? "none"
+      }`,
+      "use -netdev user,id=ID[,tftp=DIR]",
+    );
+  }
+  const id = props.get("id");
+  if (id === undefined || id === "") {
+    throw invalidValue(option, text, `no id=; ${NETDEV_EXPECTED}`);
+  }
+  const tftp = props.get("tftp");
+  for (const key of props.keys()) {
+    if (key !== "id" && key !== "tftp") {
+      throw unsupported(
+        option,
+        text,
+        `deja's user network has no ${key}= (it has DHCP, ARP, ICMP echo to 10.0.2.2 and TFTP)`,
+        "leave it out",
+      );
+    }
+  }
+  return tftp === undefined ? { id, type: "user" } : { id, type: "user", tftp };
+}
+
+function parseMac(option: string, text: string, mac: string): number[] {
+  const parts = mac.split(":");
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) {
+    throw invalidValue(
+      option,
+      text,
+      `mac=${mac} is not six hex bytes such as 52:54:00:12:34:56`,
+    );
+  }
+  const bytes = parts.map((p) => parseInt(p, 16));
+  if (bytes[0]! & 1) {
+    throw invalidValue(
+      option,
+      text,
+      `mac=${mac} is a multicast address; use one whose first byte is even`,
+    );
+  }
+  return bytes;
+}
+
 /** Resolve the `-device virtio-*` requests against the drives. */
 function resolveVirtio(state: ParseState): void {
   const drives = new Map(state.config.drives.map((d) => [d.id, d]));
@@ -840,11 +916,33 @@ function resolveVirtio(state: ParseState): void {
       state.config.virtio.push({ kind: "rng" });
       continue;
     }
+    if (driver === "virtio-net-device") {
+      extra(["netdev", "mac"]);
+      const id = props.netdev;
+      const netdev = state.config.netdevs.find((n) => n.id === id);
+      if (id === undefined || !netdev) {
+        throw invalidValue(
+          option,
+          text,
+          id === undefined
+            ? "no netdev=; add netdev=ID naming a -netdev user,id=ID"
+            : `there is no -netdev with id=${id}; add -netdev user,id=${id}`,
+        );
+      }
+      state.config.virtio.push({
+        kind: "net",
+        netdev,
+        ...(props.mac !== undefined
+          ? { mac: parseMac(option, text, props.mac) }
+          : {}),
+      });
+      continue;
+    }
     if (driver !== "virtio-blk-device") {
       throw unsupported(
         option,
         text,
-        `deja has no ${driver}; its virtio devices are virtio-blk-device and virtio-rng-device`,
+        `deja has no ${driver}; its virtio devices are virtio-blk-device, virtio-net-device and virtio-rng-device`,
         "leave it out",
       );
     }
@@ -1126,6 +1224,21 @@ const OPTIONS: ReadonlyMap<string, OptionSpec> = new Map<string, OptionSpec>([
       return undefined;
     },
   }],
+  ["netdev", {
+    expected: NETDEV_EXPECTED,
+    apply(state, option, value) {
+      const netdev = parseNetdev(option, value);
+      if (state.config.netdevs.some((d) => d.id === netdev.id)) {
+        throw invalidValue(
+          option,
+          value,
+          `a netdev with id=${netdev.id} is given already; give each -netdev its own id`,
+        );
+      }
+      state.config.netdevs.push(netdev);
+      return undefined;
+    },
+  }],
   ["drive", {
     expected: DRIVE_EXPECTED,
     apply(state, option, value) {
@@ -1190,7 +1303,6 @@ const QEMU_ONLY_OPTIONS = new Set([
   "loadvm",
   "mon",
   "name",
-  "netdev",
   "no-shutdown",
   "numa",
   "object",
@@ -1261,6 +1373,7 @@ function defaultConfig(): MachineConfig {
     devices: [],
     plugins: [],
     drives: [],
+    netdevs: [],
     virtio: [],
     net: "none",
   };
@@ -1385,6 +1498,8 @@ devices are always present and need no -device.
 virtio devices (in the virtio-mmio slots, the first at 0x10008000 as on QEMU):
 virtio-blk-device,drive=ID   a disk; ID names a -drive ...,if=none,id=ID
 virtio-rng-device            an entropy source (recorded and replayed)
+virtio-net-device,netdev=ID[,mac=52:54:00:12:34:56]
+                             a network card on -netdev user,id=ID
 `;
 
 const DUMP_HELP = `usage: deno run --allow-read=FILE mod.ts dump FILE
@@ -1467,6 +1582,11 @@ Device and plugin options:
                      a disk image for -device virtio-blk-device,drive=ID;
                      snapshot=on keeps writes in memory (as record and replay
                      always do: the image stays unchanged)
+-netdev user,id=ID[,tftp=DIR]
+                     a built-in network for -device virtio-net-device,
+                     netdev=ID: DHCP (10.0.2.15), ARP and ping of the gateway
+                     10.0.2.2, TFTP of DIR; off in a replay (frames come
+                     from the log)
 -drive driver=blkreplay,if=none,image=ID,id=ID2
                      QEMU's record/replay wrapper, accepted (deja's disks
                      are replay-safe without it)

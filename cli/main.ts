@@ -200,6 +200,14 @@ async function runMachine(config: MachineConfig): Promise<number> {
       virtio.push({ kind: "rng" });
       continue;
     }
+    if (v.kind === "net") {
+      virtio.push({
+        kind: "net",
+        ...(v.mac ? { mac: v.mac } : {}),
+        ...(v.netdev.tftp !== undefined ? { tftp: v.netdev.tftp } : {}),
+      });
+      continue;
+    }
     const d = v.drive;
     // Refuse a missing, truncated or unsupported image before the run.
     openDrive(d, true).close();

@@ -163,6 +163,14 @@ export function requiredPermissions(
     }
   }
   for (const v of config.virtio ?? []) {
+    if (v.kind === "net") {
+      const dir = v.netdev.tftp;
+      // A replay's frames come from the log: the TFTP files are not read.
+      if (dir !== undefined && config.icount.rr !== "replay") {
+        add({ name: "read", path: dir, reason: "-netdev tftp=" });
+      }
+      continue;
+    }
     if (v.kind !== "blk") continue;
     const d = v.drive;
     add({ name: "read", path: d.file, reason: "-drive" });

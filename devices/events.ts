@@ -123,12 +123,43 @@ export const CLOCK_WARP: EventKind<number> = (() => {
   });
 })();
 
+/** A frame that arrived for a network card (`virtio-net`). */
+export interface NetFrame {
+  /** Which card: its index among the board's network cards. */
+  readonly nic: number;
+  /** The Ethernet frame. */
+  readonly frame: Uint8Array;
+}
+
+/**
+ * A frame from the network backend to a network card (QEMU's filter-replay:
+ * logged with its instruction count; in a replay the backend is off and the
+ * frames come from the log). Logged as a named deja event.
+ */
+export const NET_RX: EventKind<NetFrame> = defineEventKind("net-rx", {
+  encode: (v) => {
+    const b = new Uint8Array(1 + v.frame.length);
+    b[0] = v.nic;
+    b.set(v.frame, 1);
+    return b;
+  },
+  decode: (b) => {
+    if (b.length < 15) {
+      throw new RangeError(
+        `Cannot decode a network frame: expected at least 15 bytes (the card number and a 14-byte Ethernet header), got ${b.length}`,
+      );
+    }
+    return { nic: b[0]!, frame: b.subarray(1) };
+  },
+});
+
 /** The machine's own input kinds (plugins bring theirs). */
 export const CORE_INPUT_KINDS: readonly EventKind<unknown>[] = [
   SERIAL_INPUT,
   HOST_CLOCK,
   HOST_ENTROPY,
   CLOCK_WARP,
+  NET_RX,
 ] as EventKind<unknown>[];
 
 /** One input, at the instruction count at which it took effect. */

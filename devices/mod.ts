@@ -2,7 +2,7 @@
  * The devices of the `virt` board, each modelled on QEMU's so that Debian's
  * OpenSBI and U-Boot boot unchanged: the 16550A UART, the CLINT, the PLIC,
  * the SiFive test finisher, the Goldfish RTC, virtio-mmio slots (virtio-blk
- * over raw and qcow2 images, virtio-rng), the
+ * over raw and qcow2 images, virtio-net, virtio-rng), the
  * reset-vector ROM, the board's device tree, and HTIF (`tohost`/`fromhost`)
  * for test binaries that define those symbols.
  *
@@ -41,6 +41,7 @@ export * from "./virtio_mmio.ts";
 export * from "./virtio_queue.ts";
 export * from "./virtio_blk.ts";
 export * from "./virtio_rng.ts";
+export * from "./virtio_net.ts";
 export * from "./block_image.ts";
 export * from "./virt.ts";
 export * from "./events.ts";

@@ -35,6 +35,7 @@ import type { BlockImage } from "./block_image.ts";
 import { VirtioBlk } from "./virtio_blk.ts";
 import type { VirtioDevice, VirtioMmioSlot } from "./virtio_mmio.ts";
 import { VirtioRng } from "./virtio_rng.ts";
+import { VirtioNet } from "./virtio_net.ts";
 import type { MachineSnapshot } from "./snapshot.ts";
 import {
   CLOCK_WARP,
@@ -42,6 +43,7 @@ import {
   HOST_BACKEND,
   HOST_CLOCK,
   HOST_ENTROPY,
+  NET_RX,
   SERIAL_INPUT,
 } from "./events.ts";
 import type {
@@ -172,7 +174,33 @@ export type VirtioDeviceConfig =
      */
     identity?: { size: number; sha256: string };
   }
-  | { kind: "rng" };
+  | { kind: "rng" }
+  | {
+    kind: "net";
+    /**
+     * The MAC address.
+     *
+     * @default {52:54:00:12:34:56, then :57... as QEMU}
+     */
+    mac?: Uint8Array;
+    /** Where transmitted frames go (none: they are dropped). */
+    backend?: NetBackend;
+  };
+
+/**
+ * A network backend: takes the frames the guest sends and may answer at
+ * once (a built-in user network); other frames arrive through
+ * {@linkcode VirtMachine.receiveFrame}. Off in a replay.
+ */
+export interface NetBackend {
+  /**
+   * The guest sent a frame.
+   *
+   * @param frame the Ethernet frame
+   * @returns frames to deliver to the guest next
+   */
+  transmit(frame: Uint8Array): Uint8Array[] | void;
+}
 
 export type { ExitStatus } from "./events.ts";
 
@@ -301,6 +329,12 @@ export class VirtMachine {
       for (const b of bytes) if (!this.uart.receive(b)) return false;
       return true;
     });
+    this.router.register(NET_RX, ({ nic, frame }) => {
+      const net = this.#nets[nic];
+      if (!net) return false;
+      net.receive(frame.slice());
+      return true;
+    });
     this.router.register(CLOCK_WARP, (bias) => {
       this.clock.bias = bias;
       this.clock.runExpired();
@@ -371,7 +405,25 @@ export class VirtMachine {
       const cfg = virtio[map.VIRTIO_COUNT - 1 - i];
       let device: VirtioDevice | undefined;
       if (cfg?.kind === "blk") device = new VirtioBlk(cfg);
-      else if (cfg?.kind === "rng") {
+      else if (cfg?.kind === "net") {
+        const nic = this.#nets.length;
+        const mac = cfg.mac ??
+          new Uint8Array([0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + nic]);
+        const backend = cfg.backend;
+        const net = new VirtioNet({
+          mac,
+          legacy: options.virtioLegacy ?? true,
+          transmit: (frame) => {
+            if (this.#events.replaying || !backend) return;
+            const replies = backend.transmit(frame) ?? [];
+            for (const r of replies) this.#netQueue.push({ nic, frame: r });
+            // Deliver the answers at the next instruction boundary.
+            if (replies.length > 0) cpu.endSlice();
+          },
+        });
+        this.#nets.push(net);
+        device = net;
+      } else if (cfg?.kind === "rng") {
         device = new VirtioRng((n) =>
           this.pull(
             HOST_ENTROPY,
@@ -579,6 +631,27 @@ export class VirtMachine {
     );
   }
   #virtio: VirtioMmioSlot[];
+  #nets: VirtioNet[] = [];
+  #netQueue: { nic: number; frame: Uint8Array }[] = [];
+
+  /**
+   * A frame arrived from the host for network card `nic` (a socket
+   * backend): it reaches the card at the next instruction boundary of a
+   * run, recorded there as a `NET_RX` input. Ignored in a replay, where the
+   * log supplies the frames.
+   *
+   * @param nic the card's index among the board's network cards
+   * @param frame the Ethernet frame
+   */
+  receiveFrame(nic: number, frame: Uint8Array): void {
+    if (this.#events.replaying) return;
+    this.#netQueue.push({ nic, frame });
+  }
+
+  #deliverFrames(): void {
+    const q = this.#netQueue.splice(0);
+    for (const f of q) this.injectEvent(NET_RX.name, NET_RX.encode(f));
+  }
 
   /**
    * The virtio-mmio slots, 0 at 0x10001000 to 7 at 0x10008000.
@@ -723,6 +796,7 @@ export class VirtMachine {
     try {
       while (left > 0) {
         if (this.#input.length > 0) this.#feed();
+        if (this.#netQueue.length > 0) this.#deliverFrames();
         const toDeadline = clock.insnsToDeadline();
         // While input waits for FIFO space, come back soon to offer it.
         const slice = this.#input.length > 0 || htif ? 10_000 : this.sliceInsns;

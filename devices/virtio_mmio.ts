@@ -19,6 +19,10 @@
  * the configuration-change interrupt and stops the device until the driver
  * resets it, as QEMU's `virtio_error` does.
  *
+ * A device may take some queues' chains only when it has data for them (a
+ * network card's receive queue: {@linkcode VirtioDevice.deferredQueues}); it
+ * fills them through {@linkcode VirtioTransport.fill}.
+ *
  * Left out: packed virtqueues, indirect descriptors, event index, shared
  * memory regions; register accesses other than 4 bytes wide read 0 (the
  * configuration space takes 1, 2 and 4).
@@ -89,6 +93,24 @@ export interface VirtioDevice {
     | ChainError;
   /** Return to the power-on state (the driver reset the device). */
   reset(): void;
+  /**
+   * Queues whose chains the device takes when it has something to put in
+   * them (a network card's receive queue), not at the notify: a notify on
+   * one calls {@linkcode VirtioDevice.kick}.
+   */
+  readonly deferredQueues?: readonly number[];
+  /**
+   * The driver made buffers available on a deferred queue.
+   *
+   * @param queue the queue index
+   */
+  kick?(queue: number): void;
+  /**
+   * Get the transport, to fill deferred queues through.
+   *
+   * @param transport the slot
+   */
+  attach?(transport: VirtioTransport): void;
   /** The device's own state (an overlay), for snapshots. */
   saveState?(): Uint8Array;
   /**
@@ -97,6 +119,24 @@ export interface VirtioDevice {
    * @param bytes the state
    */
   loadState?(bytes: Uint8Array): void;
+}
+
+/** What a device reaches of its transport. */
+export interface VirtioTransport {
+  /**
+   * Take the next available chain of a queue, let `write` fill it, and
+   * return it to the driver (with an interrupt unless suppressed).
+   *
+   * @param queue the queue index
+   * @param write fills the chain; returns the bytes written, or why the
+   *   chain is malformed
+   * @returns false if the queue is not ready, the device is stopped, or no
+   *   chain is available
+   */
+  fill(
+    queue: number,
+    write: (segs: readonly Segment[], ram: GuestRam) => number | ChainError,
+  ): boolean;
 }
 
 /** Options for {@linkcode VirtioMmioSlot}. */
@@ -199,7 +239,7 @@ const HI = 0x1_0000_0000;
  * console.log(r.read(0x0, 4).toString(16), r.read(0x4, 4), r.read(0x8, 4)); // 74726976 1 0
  * ```
  */
-export class VirtioMmioSlot {
+export class VirtioMmioSlot implements VirtioTransport {
   /** The live state, declared by {@linkcode virtioMmioState}. */
   readonly state: StateValues<typeof virtioMmioFields> = newState(
     virtioMmioState,
@@ -238,6 +278,7 @@ export class VirtioMmioSlot {
       }
     }
     Object.assign(this.state, resetValues());
+    this.device?.attach?.(this);
     this.regions = [{
       name: "virtio-mmio",
       base: options.base,
@@ -444,6 +485,10 @@ export class VirtioMmioSlot {
     const s = this.state, dev = this.device!;
     if (i >= dev.queueSizes.length || !s.qReady[i]) return;
     if (s.status & STATUS.DEVICE_NEEDS_RESET) return; // stopped until reset
+    if (dev.deferredQueues?.includes(i)) {
+      dev.kick?.(i);
+      return;
+    }
     const q = this.#queues[i]!, ram = this.#ram!;
     let used = false;
     while (q.pending()) {
@@ -466,6 +511,43 @@ export class VirtioMmioSlot {
       s.interruptStatus |= 1;
       this.#updateIrq();
     }
+  }
+
+  /**
+   * Fill the next available chain of a deferred queue (see
+   * {@linkcode VirtioTransport.fill}).
+   *
+   * @param i the queue index
+   * @param write fills the chain
+   * @returns whether a chain was filled
+   */
+  fill(
+    i: number,
+    write: (segs: readonly Segment[], ram: GuestRam) => number | ChainError,
+  ): boolean {
+    const s = this.state;
+    if (!this.device || i >= this.#queues.length || !s.qReady[i]) return false;
+    if (s.status & STATUS.DEVICE_NEEDS_RESET) return false;
+    const q = this.#queues[i]!;
+    if (!q.pending()) return false;
+    const chain = q.next();
+    s.qLastAvail[i] = q.lastAvail;
+    if (!Array.isArray(chain)) {
+      this.#fail(`queue ${i}: ${chain.error}`);
+      return false;
+    }
+    const written = write(chain, this.#ram!);
+    if (typeof written !== "number") {
+      this.#fail(`queue ${i}: ${written.error}`);
+      return false;
+    }
+    q.push(chain.head!, written);
+    s.qUsedIdx[i] = q.usedIdx;
+    if (!q.noInterrupt) {
+      s.interruptStatus |= 1;
+      this.#updateIrq();
+    }
+    return true;
   }
 
   /** QEMU's `virtio_error`: the device stops until the driver resets it. */

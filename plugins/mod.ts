@@ -34,6 +34,7 @@ export * from "./instrumentation.ts";
 export * from "./loader.ts";
 export * from "./char_backends.ts";
 export * from "./block_backends.ts";
+export * from "./net_user.ts";
 export { execlogPlugin } from "./execlog.ts";
 export type { AccessSize, Bus, MmioRegion } from "../core/bus.ts";
 export type { BottomHalf, VirtualClock, VirtualTimer } from "../core/clock.ts";

@@ -687,18 +687,19 @@ export function logEventKinds(
   log: Uint8Array | readonly NondetEvent[],
 ): string[] {
   const found = new Set<string>();
+  const core = new Set(CORE_INPUT_KINDS.map((k) => k.name));
   if (log instanceof Uint8Array) {
     try {
       for (const e of new ReplayLogReader(log)) {
-        if (e.kind === "plugin-event" || e.kind === "plugin-kind") {
-          found.add(e.event);
-        }
+        if (
+          (e.kind === "plugin-event" || e.kind === "plugin-kind") &&
+          !core.has(e.event) // newer core kinds (net-rx) log this way too
+        ) found.add(e.event);
       }
     } catch {
       // A corrupt or cut log: the replayer reports it.
     }
   } else {
-    const core = new Set(CORE_INPUT_KINDS.map((k) => k.name));
     for (const e of log) {
       if (e.kind === "input" && !core.has(e.event)) found.add(e.event);
     }

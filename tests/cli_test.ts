@@ -33,6 +33,7 @@ function defaults(): MachineConfig {
     devices: [],
     plugins: [],
     drives: [],
+    netdevs: [],
     virtio: [],
     net: "none",
   };
@@ -160,6 +161,19 @@ Deno.test("parseCommandLine accepts every supported option form", async (t) => {
       icount: { shift: 3, sleep: true, rr: "record", rrfile: "a,b.bin" },
     }],
     [["-device", "virtio-rng-device"], { virtio: [{ kind: "rng" }] }],
+    [[
+      "-netdev",
+      "user,id=n0,tftp=/srv/tftp",
+      "-device",
+      "virtio-net-device,netdev=n0,mac=52:54:00:aa:bb:cc",
+    ], {
+      netdevs: [{ id: "n0", type: "user", tftp: "/srv/tftp" }],
+      virtio: [{
+        kind: "net",
+        netdev: { id: "n0", type: "user", tftp: "/srv/tftp" },
+        mac: [0x52, 0x54, 0, 0xaa, 0xbb, 0xcc],
+      }],
+    }],
     [[
       "-drive",
       "file=d.qcow2,format=qcow2,if=none,id=hd,snapshot=on",
@@ -318,7 +332,24 @@ Deno.test("parseCommandLine rejects bad command lines with a usage error", async
     ],
     [
       ["-device", "virtio-net-device,netdev=n"],
-      "Unsupported option: -device virtio-net-device,netdev=n: deja has no virtio-net-device; its virtio devices are virtio-blk-device and virtio-rng-device; leave it out",
+      'Invalid value for -device: "virtio-net-device,netdev=n"; there is no -netdev with id=n; add -netdev user,id=n',
+    ],
+    [
+      ["-device", "virtio-gpu-device"],
+      "Unsupported option: -device virtio-gpu-device: deja has no virtio-gpu-device; its virtio devices are virtio-blk-device, virtio-net-device and virtio-rng-device; leave it out",
+    ],
+    [
+      ["-netdev", "socket,id=n,listen=127.0.0.1:5555"],
+      "Unsupported option: -netdev socket,id=n,listen=127.0.0.1:5555: deja's only network backend is user (a built-in network with DHCP, ARP, ICMP echo and TFTP), not socket; use -netdev user,id=ID[,tftp=DIR]",
+    ],
+    [
+      [
+        "-netdev",
+        "user,id=n",
+        "-device",
+        "virtio-net-device,netdev=n,mac=01:00:00:00:00:01",
+      ],
+      'Invalid value for -device: "virtio-net-device,netdev=n,mac=01:00:00:00:00:01"; mac=01:00:00:00:00:01 is a multicast address; use one whose first byte is even',
     ],
     [
       ["-enable-kvm"],
@@ -643,12 +674,13 @@ Deno.test("helpText lists the supported options, the subcommand and the permissi
     for (const line of text.split("\n")) assert.ok(line.length <= 80, line);
   });
   await t.step("does not list unsupported options", () => {
-    assert.doesNotMatch(text, /-netdev|-enable-kvm/);
+    assert.doesNotMatch(text, /-enable-kvm/);
   });
   await t.step("lists -drive and the virtio devices", () => {
     assert.match(text, /-drive file=IMAGE,format=raw\|qcow2,if=none,id=ID/);
     assert.match(text, /driver=blkreplay,if=none,image=ID,id=ID2/);
     assert.match(text, /virtio-rng-device/);
+    assert.match(text, /-netdev user,id=ID\[,tftp=DIR\]/);
   });
 });
 

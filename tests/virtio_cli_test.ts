@@ -182,6 +182,50 @@ Deno.test("deja refuses bad drives in one line", async () => {
   }
 });
 
+Deno.test("deja -netdev user,tftp=DIR: a recorded dhcp + tftpboot replays with the backend off", async () => {
+  const tftp = `${dir}/tftp`;
+  Deno.mkdirSync(tftp);
+  const file = new Uint8Array(20_000).map((_, i) => (i * 13) & 0xff);
+  Deno.writeFileSync(`${tftp}/f.bin`, file);
+  const net = [
+    "-M",
+    "virt",
+    "-nographic",
+    "-bios",
+    FW_JUMP,
+    "-kernel",
+    UBOOT_S,
+    "-netdev",
+    `user,id=n0,tftp=${tftp}`,
+    "-device",
+    "virtio-net-device,netdev=n0",
+  ];
+  const rr = `${dir}/net.rr`;
+  const rec = await session(
+    [...net, "-icount", `shift=3,rr=record,rrfile=${rr}`],
+    [
+      "setenv autoload no",
+      "dhcp",
+      "tftpboot 0x84000000 f.bin",
+      "poweroff",
+    ],
+  );
+  equal(rec.code, 0, rec.err);
+  match(rec.out, /DHCP client bound to address 10\.0\.2\.15/);
+  match(rec.out, /Bytes transferred = 20000 /);
+  // The replay does not read the TFTP directory: remove it.
+  Deno.removeSync(tftp, { recursive: true });
+  const rep = await deja(
+    [READ],
+    [...net, "-icount", `shift=3,rr=replay,rrfile=${rr}`],
+  );
+  equal(rep.code, 0, rep.stderr);
+  equal(
+    rep.stdout.replace(/\r/g, "").trimEnd(),
+    rec.out.replace(/\r/g, "").trimEnd(),
+  );
+});
+
 Deno.test("cleanup", () => {
   Deno.removeSync(dir, { recursive: true });
 });

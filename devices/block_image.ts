@@ -194,8 +194,11 @@ export function qcow2Image(
     return new DataView(b.buffer);
   };
   const l1v = readExact(l1Offset, 8 * l1Size, "the L1 table");
-  // Every data cluster's file offset, by guest cluster; -1 unallocated or zero.
-  const map = new Float64Array(Math.ceil(size / cluster)).fill(-1);
+  // Every data cluster's file offset, by L1 entry and guest cluster in it
+  // (-1 unallocated or zero); only allocated L2 tables get an array, so a
+  // huge sparse disk costs nothing.
+  const clusters = Math.ceil(size / cluster);
+  const maps: (Float64Array | undefined)[] = new Array(needL1);
   for (let i = 0; i < needL1; i++) {
     const l2Off = Number(l1v.getBigUint64(8 * i) & OFFSET_MASK);
     if (l2Off === 0) continue;
@@ -205,9 +208,10 @@ export function qcow2Image(
       );
     }
     const l2 = readExact(l2Off, cluster, `L2 table ${i}`);
+    const map = maps[i] = new Float64Array(l2Entries).fill(-1);
     for (let j = 0; j < l2Entries; j++) {
       const gc = i * l2Entries + j;
-      if (gc >= map.length) break;
+      if (gc >= clusters) break;
       const e = l2.getBigUint64(8 * j);
       if (e & L2_COMPRESSED) {
         throw fail(
@@ -222,7 +226,7 @@ export function qcow2Image(
           `guest cluster ${gc} points at offset ${off}, outside the ${fileSize}-byte file or unaligned: it is truncated or corrupt`,
         );
       }
-      map[gc] = off;
+      map[j] = off;
     }
   }
   return {
@@ -234,7 +238,8 @@ export function qcow2Image(
         const pos = offset + done;
         const gc = Math.floor(pos / cluster), inCluster = pos % cluster;
         const n = Math.min(cluster - inCluster, out.length - done);
-        const host = gc < map.length ? map[gc]! : -1;
+        const l2 = maps[Math.floor(gc / l2Entries)];
+        const host = l2 ? l2[gc % l2Entries]! : -1;
         const dst = out.subarray(done, done + n);
         if (host < 0) dst.fill(0);
         else if (readAt(host + inCluster, dst) !== n) dst.fill(0);

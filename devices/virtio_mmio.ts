@@ -490,6 +490,11 @@ export class VirtioMmioSlot implements VirtioTransport {
       return;
     }
     const q = this.#queues[i]!, ram = this.#ram!;
+    const bad = q.checkAvail();
+    if (bad) {
+      this.#fail(`queue ${i}: ${bad.error}`);
+      return;
+    }
     let used = false;
     while (q.pending()) {
       const chain = q.next();
@@ -529,6 +534,11 @@ export class VirtioMmioSlot implements VirtioTransport {
     if (!this.device || i >= this.#queues.length || !s.qReady[i]) return false;
     if (s.status & STATUS.DEVICE_NEEDS_RESET) return false;
     const q = this.#queues[i]!;
+    const bad = q.checkAvail();
+    if (bad) {
+      this.#fail(`queue ${i}: ${bad.error}`);
+      return false;
+    }
     if (!q.pending()) return false;
     const chain = q.next();
     s.qLastAvail[i] = q.lastAvail;

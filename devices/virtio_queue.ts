@@ -168,6 +168,24 @@ export class SplitQueue {
     return idx !== this.lastAvail;
   }
 
+  /**
+   * Check the driver's available index: it may be at most the queue size
+   * ahead of the device (QEMU: "Guest moved used index").
+   *
+   * @returns an error, or undefined if it is fine
+   */
+  checkAvail(): ChainError | undefined {
+    const idx = this.#view.getUint16(this.avail - this.#ram.base + 2, true);
+    const ahead = (idx - this.lastAvail) & 0xffff;
+    if (ahead > this.num) {
+      return {
+        error:
+          `the available index moved from ${this.lastAvail} to ${idx}, more than the queue's ${this.num} entries`,
+      };
+    }
+    return undefined;
+  }
+
   /** Whether the driver asked for no interrupt (`VIRTQ_AVAIL_F_NO_INTERRUPT`). */
   get noInterrupt(): boolean {
     return (this.#view.getUint16(this.avail - this.#ram.base, true) & 1) !== 0;

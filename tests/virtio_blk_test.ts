@@ -173,6 +173,15 @@ Deno.test("qcow2 images (v3 and v2) read the same as their raw original", () => 
     q.close();
   }
   raw.close();
+  // A huge sparse image (qemu-img create) opens at once and reads zeros.
+  const big = `${dir}/big.qcow2`;
+  run("qemu-img", ["create", "-f", "qcow2", big, "1T"], "qemu-utils");
+  const b = openDrive({ file: big, format: "qcow2", readonly: true });
+  equal(b.image.size, 2 ** 40);
+  const z = new Uint8Array(4096).fill(1);
+  b.image.read(2 ** 39 + 12345, z);
+  ok(z.every((x) => x === 0));
+  b.close();
 });
 
 Deno.test("Bad images are refused with the problem named", async (t) => {

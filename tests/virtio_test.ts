@@ -228,6 +228,20 @@ Deno.test("virtio: bad descriptors set DEVICE_NEEDS_RESET, never a host exceptio
     d.submit(9, 0);
     equal(d.status & STATUS.DEVICE_NEEDS_RESET, STATUS.DEVICE_NEEDS_RESET);
   });
+  await t.step("an available index far ahead of the device", () => {
+    const m = machine([{ kind: "rng" }]);
+    const d = new Driver(m);
+    d.setupLegacy();
+    d.desc(0, BUF, 16, WRITE);
+    d.submit(0, 40_000);
+    equal(d.status & STATUS.DEVICE_NEEDS_RESET, STATUS.DEVICE_NEEDS_RESET);
+    ok(
+      /available index moved from 0 to 40001/.test(
+        m.virtioSlots[7]!.lastError ?? "",
+      ),
+    );
+    equal(d.usedIdx(), 0);
+  });
   await t.step("a queue whose rings are outside RAM", () => {
     const m = machine([{ kind: "rng" }]);
     const d = new Driver(m);

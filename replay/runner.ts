@@ -243,6 +243,16 @@ export class Runner {
   }
 
   /**
+   * The replay source's position in its log (`NondetSource.mark`), for a
+   * snapshot kept by parts (`time_travel.ts`); undefined when not replaying.
+   *
+   * @returns the position
+   */
+  logMark(): unknown {
+    return this.#source?.mark?.();
+  }
+
+  /**
    * Go back to a snapshot of this run (a replay, or a run that records
    * nothing): the machine, and the replay's position in the log.
    *

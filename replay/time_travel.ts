@@ -1,0 +1,342 @@
+/**
+ * Time travel in a replay: {@linkcode TimeTravel} takes snapshots of the
+ * run as it goes (every `interval` instructions), so that any earlier
+ * instruction count is reachable by restoring the nearest snapshot at or
+ * before it and replaying forward at most `interval` instructions.
+ *
+ * - **Pages.** RAM is kept as 4 KiB pages. A new snapshot compares each page
+ *   with the previous snapshot's copy and shares the buffer when it did not
+ *   change, so a snapshot costs the pages written since the one before
+ *   (plus the hart, clock and devices, a few KiB). Pages that are all zero
+ *   share one buffer and cost nothing.
+ * - **Budget.** When the snapshots' memory passes the budget, older ones are
+ *   thinned: the snapshot whose removal leaves the smallest gap, measured
+ *   against its distance from the newest, goes first, so the spacing grows
+ *   with age (roughly logarithmic). The first snapshot (the start of the
+ *   replay) is always kept, so every point stays reachable, only slower.
+ * - **Seeking.** {@linkcode TimeTravel.seek} goes to an exact instruction
+ *   count, forwards or backwards; the state there is the same as a replay
+ *   run forward to it without stopping.
+ *
+ * It works on a {@linkcode Runner} that replays (or that neither records nor
+ * replays); a recording cannot go back.
+ *
+ * @module
+ */
+
+import type { MachineSnapshot } from "../devices/snapshot.ts";
+import type { RunResult } from "../devices/virt.ts";
+import type { Runner } from "./runner.ts";
+
+/** Bytes in a snapshot page. */
+export const PAGE_BYTES = 4096;
+
+/** The default memory budget of a {@linkcode TimeTravel}'s snapshots. */
+export const DEFAULT_BUDGET_BYTES: number = 256 * 1024 * 1024;
+
+/** The default number of instructions between two snapshots. */
+export const DEFAULT_INTERVAL = 1_000_000;
+
+/** Options for {@linkcode TimeTravel}. */
+export interface TimeTravelOptions {
+  /**
+   * Instructions between two automatic snapshots: the most a seek replays
+   * forward before the budget thins them.
+   *
+   * @default {1_000_000}
+   */
+  interval?: number;
+  /**
+   * The most bytes the snapshots may hold (pages and the rest); older
+   * snapshots are thinned past it.
+   *
+   * @default {268435456} (256 MiB)
+   */
+  budgetBytes?: number;
+}
+
+/** One snapshot: shared RAM pages and the machine's other sections. */
+interface Checkpoint {
+  readonly icount: number;
+  /** RAM page by page; a page buffer may be shared with neighbours. */
+  readonly pages: Int32Array[];
+  /** Bytes of pages not shared with the previous snapshot. */
+  owned: number;
+  /** Bytes of the other sections. */
+  readonly extra: number;
+  readonly machine: Omit<MachineSnapshot, "ram">;
+  readonly log: unknown;
+}
+
+const ZERO = new Int32Array(PAGE_BYTES / 4);
+
+function samePage(a: Int32Array, ram: Int32Array, base: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== ram[base + i]) return false;
+  return true;
+}
+
+function zeroPage(ram: Int32Array, base: number): boolean {
+  const end = base + PAGE_BYTES / 4;
+  for (let i = base; i < end; i++) if (ram[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Snapshots and seeking for a replay.
+ *
+ * @example Go back 10 instructions and forward again
+ * ```ts
+ * import { Runner } from "./runner.ts";
+ * import { TimeTravel } from "./time_travel.ts";
+ * // addi a0, a0, 1 ; j .-4
+ * const kernel = new Uint8Array([0x13, 0x05, 0x15, 0x00, 0x6f, 0xf0, 0xdf, 0xff]);
+ * const runner = new Runner({ machine: { bios: "none", kernel, memoryBytes: 1 << 20 } });
+ * const tt = new TimeTravel(runner, { interval: 100 });
+ * tt.seek(1000);
+ * const a0 = runner.machine.cpu.getX(10);
+ * tt.seek(990);
+ * console.log(runner.machine.cpu.icount, a0 - runner.machine.cpu.getX(10)); // 990 5n
+ * ```
+ */
+export class TimeTravel {
+  /** The runner whose run this goes back and forth in. */
+  readonly runner: Runner;
+  /** Instructions between two automatic snapshots. */
+  readonly interval: number;
+  /** The snapshots' memory budget in bytes. */
+  readonly budgetBytes: number;
+  #points: Checkpoint[] = [];
+  #bytes = 0;
+
+  /**
+   * Start at the runner's current point, which is snapshotted first (the
+   * earliest point a seek can reach).
+   *
+   * @param runner a runner that replays a log, or records nothing
+   * @param options the interval and the memory budget
+   * @throws {RangeError} on an interval or budget that is not a positive
+   *   integer
+   */
+  constructor(runner: Runner, options: TimeTravelOptions = {}) {
+    this.runner = runner;
+    this.interval = options.interval ?? DEFAULT_INTERVAL;
+    this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES;
+    if (!Number.isSafeInteger(this.interval) || this.interval < 1) {
+      throw new RangeError(
+        `Cannot keep snapshots every ${this.interval} instructions: give a positive whole number`,
+      );
+    }
+    if (!(this.budgetBytes > 0)) {
+      throw new RangeError(
+        `Cannot keep snapshots within ${this.budgetBytes} bytes: give a positive budget`,
+      );
+    }
+    this.checkpoint();
+  }
+
+  /** How many snapshots are kept. */
+  get snapshots(): number {
+    return this.#points.length;
+  }
+
+  /** The instruction counts of the kept snapshots, in order. */
+  get snapshotIcounts(): number[] {
+    return this.#points.map((p) => p.icount);
+  }
+
+  /** Bytes the snapshots hold (pages not shared, plus the other sections). */
+  get memoryBytes(): number {
+    return this.#bytes;
+  }
+
+  /** The earliest instruction count a seek can reach. */
+  get start(): number {
+    return this.#points[0]!.icount;
+  }
+
+  /**
+   * Snapshot the run here (if there is no snapshot here yet), then thin
+   * older snapshots to stay within the budget.
+   */
+  checkpoint(): void {
+    const m = this.runner.machine;
+    const icount = m.cpu.icount;
+    const i = this.#find(icount);
+    if (i >= 0 && this.#points[i]!.icount === icount) return;
+    const prev = i >= 0 ? this.#points[i]! : undefined;
+    const log = this.runner.logMark();
+    // snapshotParts() holds RAM as a view: the pages below copy it.
+    const { ram: _ram, ...rest } = m.snapshotParts();
+    const ram = new Int32Array(
+      m.bus.ram8.buffer,
+      m.bus.ram8.byteOffset,
+      m.bus.ram8.length >> 2,
+    );
+    const n = Math.ceil(m.bus.ram8.length / PAGE_BYTES);
+    const words = PAGE_BYTES / 4;
+    const pages = new Array<Int32Array>(n);
+    let owned = 0;
+    for (let p = 0; p < n; p++) {
+      const base = p * words;
+      const old = prev?.pages[p];
+      if (old && samePage(old, ram, base)) {
+        pages[p] = old;
+      } else if (zeroPage(ram, base)) {
+        pages[p] = ZERO;
+      } else {
+        pages[p] = ram.slice(base, base + words);
+        owned += PAGE_BYTES;
+      }
+    }
+    let extra = rest.hart.length + rest.clock.length + rest.board.length +
+      rest.pendingInput.length;
+    for (const d of rest.devices) extra += d.state.length + d.name.length;
+    const point: Checkpoint = {
+      icount,
+      pages,
+      owned,
+      extra,
+      machine: rest,
+      log,
+    };
+    this.#points.splice(i + 1, 0, point);
+    this.#bytes += owned + extra;
+    // The next one now shares with this one, not with prev.
+    const next = this.#points[i + 2];
+    if (next) this.#recount(next, point);
+    this.#thin(icount);
+  }
+
+  /**
+   * Run forward from where the machine is to `icount`, taking snapshots on
+   * the way at every multiple of the interval.
+   *
+   * @param icount where to stop
+   * @returns the runner's result: `budget` when it got there
+   */
+  runUntil(icount: number): RunResult {
+    const m = this.runner.machine;
+    for (;;) {
+      const now = m.cpu.icount;
+      if (now >= icount) return { kind: "budget" };
+      const next = (Math.floor(now / this.interval) + 1) * this.interval;
+      const r = this.runner.runUntil(Math.min(icount, next));
+      if (m.cpu.icount === next) this.checkpoint();
+      if (r.kind !== "budget") return r;
+    }
+  }
+
+  /**
+   * Run up to `maxInsns` instructions forward, taking snapshots on the way
+   * (the runner's `run`, for a debugger's loop).
+   *
+   * @param maxInsns the most instructions to run
+   * @returns the runner's result
+   */
+  run(maxInsns: number): RunResult {
+    return this.runUntil(this.runner.machine.cpu.icount + maxInsns);
+  }
+
+  /**
+   * Go to instruction count `icount`, forwards or backwards: restore the
+   * nearest snapshot at or before it (unless the machine is already between
+   * that snapshot and the target) and replay forward.
+   *
+   * @param icount the instruction count to reach
+   * @returns the runner's result: `budget` when it got there exactly;
+   *   `replay-end` or `exit` if the run ends first
+   * @throws {RangeError} if `icount` is before the first snapshot
+   */
+  seek(icount: number): RunResult {
+    if (!Number.isSafeInteger(icount) || icount < this.start) {
+      throw new RangeError(
+        `Cannot seek to instruction ${icount}: the replay's time travel starts at instruction ${this.start}`,
+      );
+    }
+    const m = this.runner.machine;
+    const point = this.#points[this.#find(icount)]!;
+    const now = m.cpu.icount;
+    if (!(now <= icount && now >= point.icount)) this.#restore(point);
+    return this.runUntil(icount);
+  }
+
+  /**
+   * Go back to the last snapshot at or before `icount` (without running).
+   *
+   * @param icount an instruction count at or after the first snapshot
+   * @returns the snapshot's instruction count
+   */
+  restoreBefore(icount: number): number {
+    const i = this.#find(icount);
+    if (i < 0) {
+      throw new RangeError(
+        `Cannot go back to instruction ${icount}: the replay's time travel starts at instruction ${this.start}`,
+      );
+    }
+    this.#restore(this.#points[i]!);
+    return this.#points[i]!.icount;
+  }
+
+  /** Restore a kept snapshot. */
+  #restore(point: Checkpoint): void {
+    const m = this.runner.machine;
+    const ram8 = m.bus.ram8;
+    const ram = new Int32Array(ram8.buffer, ram8.byteOffset, ram8.length >> 2);
+    const words = PAGE_BYTES / 4;
+    for (let p = 0; p < point.pages.length; p++) {
+      ram.set(point.pages[p]!, p * words);
+    }
+    this.runner.restoreSnapshot({
+      machine: { ...point.machine, ram: ram8 },
+      icount: point.icount,
+      log: point.log,
+    });
+  }
+
+  /** Index of the last snapshot at or before `icount` (-1: none). */
+  #find(icount: number): number {
+    const pts = this.#points;
+    let lo = 0, hi = pts.length - 1, ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (pts[mid]!.icount <= icount) {
+        ans = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  /** Recount a snapshot's own pages against its new predecessor. */
+  #recount(point: Checkpoint, prev: Checkpoint | undefined): void {
+    let owned = 0;
+    for (let p = 0; p < point.pages.length; p++) {
+      const pg = point.pages[p]!;
+      if (pg !== ZERO && pg !== prev?.pages[p]) owned += PAGE_BYTES;
+    }
+    this.#bytes += owned - point.owned;
+    point.owned = owned;
+  }
+
+  /** Drop snapshots until within the budget; the newest `keep` stays. */
+  #thin(keep: number): void {
+    const pts = this.#points;
+    while (this.#bytes > this.budgetBytes && pts.length > 2) {
+      const head = Math.max(keep, pts[pts.length - 1]!.icount);
+      let best = -1, bestScore = Infinity;
+      for (let k = 1; k < pts.length - 1; k++) {
+        if (pts[k]!.icount === keep) continue;
+        const gap = pts[k + 1]!.icount - pts[k - 1]!.icount;
+        const score = gap / (head - pts[k]!.icount + 1);
+        if (score < bestScore) {
+          bestScore = score;
+          best = k;
+        }
+      }
+      if (best < 0) break;
+      const [gone] = pts.splice(best, 1);
+      this.#bytes -= gone!.owned + gone!.extra;
+      this.#recount(pts[best]!, pts[best - 1]);
+    }
+  }
+}

@@ -111,9 +111,25 @@ function memCode(op: OpDef, exit: string): string | undefined {
     `const o=f+(lo&4095);${STORE_BODY[m.size]}`;
 }
 
-/** The operands of one instruction as constants, for its semantics. */
-function operands(d: number, a: number, b: number, i: number, off: number) {
-  return `const d=${d},a=${a},b=${b},i=${i},off=${off};`;
+/**
+ * Specialise semantics to one instruction: its operands `d`, `a`, `b`, `i`
+ * and `off` become literals in the code, so that each block is as if written
+ * by hand for those registers.
+ */
+function specialise(
+  code: string,
+  d: number,
+  a: number,
+  b: number,
+  i: number,
+  off: number,
+): string {
+  const lit = (v: number) => (v < 0 ? `(${v})` : `${v}`);
+  return code.replace(
+    /\b(d|a|b|i|off)\b/g,
+    (n) =>
+      lit(n === "d" ? d : n === "a" ? a : n === "b" ? b : n === "i" ? i : off),
+  );
 }
 
 /** The fewest instructions worth a block. */
@@ -147,16 +163,15 @@ export function compileBlock(
     const len = 2 + ((w >>> 26) & 2);
     const d = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
     const def = OP_DEFS[op];
-    const ctx = operands(d, a, b, imm, off);
     if (def?.exec !== undefined) {
-      body += `{${ctx}${def.exec}}`;
+      body += `{${specialise(def.exec, d, a, b, imm, off)}}`;
       n++;
       off += len;
       continue;
     }
     const m = def && memCode(def, `return ${n * 8192 + off};`);
     if (m !== undefined) {
-      body += `{${ctx}${m}}`;
+      body += `{${specialise(m, d, a, b, imm, off)}}`;
       n++;
       off += len;
       continue;
@@ -176,9 +191,9 @@ export function compileBlock(
     if (cond !== undefined) {
       const target = off + imm;
       if (target >= 0 && target < 4096 && off + len <= 4096) {
-        tail = `{${ctx}if(${cond})return ${(n + 1) * 8192 + target};return ${
-          (n + 1) * 8192 + off + len
-        };}`;
+        tail = `if(${specialise(cond, d, a, b, imm, off)})return ${
+          (n + 1) * 8192 + target
+        };return ${(n + 1) * 8192 + off + len};`;
         n++;
         off += len;
       }

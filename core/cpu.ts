@@ -673,7 +673,13 @@ export class Cpu implements InterruptTarget {
       c.#lastBudget = -1;
       c.#spins = 0;
     },
-    reason: (c: Cpu) => c.#reason,
+    // The exit's arithmetic lives here, not in the loop: the loop runs
+    // optimized from its first exit on, where a site without type feedback
+    // would deoptimize it on every return.
+    exit: (c: Cpu, base: number, maxInsns: number, budget: number) => {
+      c.icount = base + (maxInsns - budget);
+      return c.#reason;
+    },
     enter: (c: Cpu, budget: number) => c.#enter(budget),
     decodeInto: (c: Cpu, page: DecodedPage, off: number) =>
       c.#decodeInto(page, off),

@@ -187,9 +187,17 @@ function caseBody(o: OpDef): string {
 /** The generated source of the loop (for tests and curious readers). */
 export const RUN_SOURCE: string = (() => {
   // In op-number order, as a dense range of literals (a jump table).
-  const cases = [...OPS].sort((a, b) => a.code - b.code)
-    .map((o) => `case ${o.code}: // ${o.name}\n${caseBody(o)}`)
-    .join("\n");
+  // Neighbours with the same code (atomics, FP memory, system and CSR
+  // instructions, which decode the rest at run time) share one body, so
+  // that they share type feedback too.
+  const sorted = [...OPS].sort((a, b) => a.code - b.code);
+  let cases = "";
+  sorted.forEach((o, k) => {
+    const body = caseBody(o);
+    const next = sorted[k + 1];
+    cases += `case ${o.code}: // ${o.name}\n`;
+    if (next === undefined || caseBody(next) !== body) cases += `${body}\n`;
+  });
   const loop = `return function run(self,maxInsns){
 const x=self.x;const c=P_ctx(self);
 const ram8=c.ram8,ram16=c.ram16,ram32=c.ram32;
@@ -213,8 +221,7 @@ switch(w&255){
 ${cases}
 }
 pcOff+=2+((w>>>26)&2);}
-self.icount=base+(maxInsns-budget);
-return P_reason(self);};`;
+return P_exit(self,base,maxInsns,budget);};`;
   // The host's closures, bound once as constants of the loop's closure (so
   // that optimizing compilers see fixed call targets).
   const host = [...new Set([...loop.matchAll(/P_(\w+)\(/g)].map((m) => m[1]))]

@@ -12,6 +12,8 @@ import { NO_PLUGINS, workerPlugins } from "./_plugins.ts";
 import type { PluginStart, WorkerPlugins } from "./_plugins.ts";
 import { VCPU_OWNER, VcpuStatus } from "./_protocol.ts";
 import { DebugAgent } from "./debug_link.ts";
+import { TimeTravel } from "../replay/time_travel.ts";
+import { Reverser } from "./reverse.ts";
 import type { RrStart, ToMain, ToWorker, WorkerVirtio } from "./_protocol.ts";
 import { openDrive, type OpenedDrive } from "../plugins/block_backends.ts";
 import { tftpDirectory, UserNetwork } from "../plugins/net_user.ts";
@@ -182,12 +184,22 @@ function run(
   machine = m;
   // -gdb, -qmp: the debuggers pause the machine at checkpoints, set
   // breakpoints and step it (cli/debug_link.ts).
+  // In a replay under a debugger: snapshots on the way, for reverse
+  // execution (replay/time_travel.ts, cli/reverse.ts).
+  const travel = msg.debugBuffer && replayer
+    ? new TimeTravel(runner)
+    : undefined;
   const agent = msg.debugBuffer
     ? new DebugAgent(
-      { cpu: m.cpu, bus: m.bus, run: (n) => runner.run(n) },
+      {
+        cpu: m.cpu,
+        bus: m.bus,
+        run: (n) => travel ? travel.run(n) : runner.run(n),
+      },
       msg.debugBuffer,
       (stop) => post(stop),
       recorder || replayer ? undefined : () => m.reset(),
+      travel ? new Reverser(travel) : undefined,
     )
     : undefined;
   const slice = 1 << 22;

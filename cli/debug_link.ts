@@ -24,6 +24,7 @@
  */
 
 import { DebugTarget } from "./debug_target.ts";
+import type { Reverser } from "./reverse.ts";
 import type { DebugMachine, DebugStop, WatchKind } from "./debug_target.ts";
 import type { RunResult } from "../devices/virt.ts";
 
@@ -78,6 +79,7 @@ export type DebugRequest =
   | { op: "list" }
   | { op: "reset" }
   | { op: "resume"; step: boolean }
+  | { op: "reverse"; direction: "step" | "continue" }
   | { op: "quit" };
 
 const enc = new TextEncoder(), dec = new TextDecoder();
@@ -96,6 +98,8 @@ export class DebugAgent {
   #pending: PauseReason | undefined;
   #step = false;
   #reset: (() => void) | undefined;
+  #reverser: Reverser | undefined;
+  #reverse: "step" | "continue" | undefined;
 
   /**
    * Make the agent.
@@ -104,14 +108,17 @@ export class DebugAgent {
    * @param buffer the link's shared buffer ({@linkcode DebugLink.buffer})
    * @param post sends a message to the main thread
    * @param reset resets the board (QMP's `system_reset`), where allowed
+   * @param reverser reverse execution (`bs`/`bc`), in a replay
    */
   constructor(
     machine: DebugMachine,
     buffer: SharedArrayBuffer,
     post: (m: DebugStopMessage) => void,
     reset?: () => void,
+    reverser?: Reverser,
   ) {
     this.#reset = reset;
+    this.#reverser = reverser;
     this.target = new DebugTarget(machine);
     this.#ctl = new Int32Array(buffer, 0, CTL_BYTES / 4);
     this.#breakAt = new Float64Array(buffer, BREAK_AT, 1);
@@ -205,6 +212,15 @@ export class DebugAgent {
       Atomics.store(this.#ctl, PAUSED, 0);
       lock();
     }
+    const reverse = this.#reverse;
+    this.#reverse = undefined;
+    if (result === "run" && reverse && this.#reverser) {
+      // Back in time (with the mutex): the stop is reported at the next
+      // checkpoint, which comes at once.
+      this.#pending = reverse === "step"
+        ? this.#reverser.step(this.target)
+        : this.#reverser.continue(this.target);
+    }
     return result;
   }
 
@@ -228,6 +244,9 @@ export class DebugAgent {
         reply = this.#handle(req);
         if (req.op === "resume") {
           this.#step = req.step;
+          leave = "run";
+        } else if (req.op === "reverse") {
+          this.#reverse = req.direction;
           leave = "run";
         } else if (req.op === "quit") leave = "quit";
       } catch (err) {
@@ -286,6 +305,13 @@ export class DebugAgent {
       case "reset":
         if (!this.#reset) throw new Error("Cannot reset this machine");
         this.#reset();
+        return true;
+      case "reverse":
+        if (!this.#reverser) {
+          throw new Error(
+            "Cannot run backwards: deja is not replaying (reverse execution needs -icount rr=replay)",
+          );
+        }
         return true;
       case "resume":
       case "quit":

@@ -167,6 +167,14 @@ export class DebugServers {
         link.request({ op: "resume", step }).catch(() => {});
         if (!step) this.#qmp?.emit("RESUME");
       },
+      // Reverse execution: in a replay (cli/reverse.ts, in the worker).
+      ...(this.#o.rr?.mode === "replay"
+        ? {
+          reverse: (direction: "step" | "continue") => {
+            link.request({ op: "reverse", direction }).catch(() => {});
+          },
+        }
+        : {}),
       interrupt: () => {
         if (!link.paused) this.#pause();
       },

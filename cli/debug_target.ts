@@ -230,7 +230,9 @@ export type DebugStop =
   | { kind: "step" }
   | { kind: "budget" }
   | { kind: "interrupted" }
-  | { kind: "machine"; result: RunResult };
+  | { kind: "machine"; result: RunResult }
+  /** Reverse execution reached the start of the replay's history. */
+  | { kind: "history-begin" };
 
 /** A load or store that an instruction is about to make. */
 interface Access {

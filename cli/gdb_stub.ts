@@ -71,6 +71,12 @@ export interface GdbTarget {
 export interface GdbControl {
   /** Run (`step`: one instruction); report the stop with `stub.stopped`. */
   resume(step: boolean): void;
+  /**
+   * `bs`/`bc` (reverse-stepi, reverse-continue); report the stop with
+   * `stub.stopped`. Only in a replay: without it, `qSupported` does not
+   * offer reverse execution and `bs`/`bc` get `E22`.
+   */
+  reverse?(direction: "step" | "continue"): void;
   /** Stop a running machine soon; report the stop with `stub.stopped`. */
   interrupt(): void;
   /** `k`: end the run. */
@@ -280,6 +286,10 @@ export class GdbStub {
       case "interrupted":
         reply = `T${sig(SIGINT)}thread:01;`;
         break;
+      case "history-begin":
+        // As QEMU: reverse execution reached the start of the replay log.
+        reply = `T${sig(SIGTRAP)}replaylog:begin;thread:01;`;
+        break;
       case "exited": {
         const s = stop.status;
         reply = s.kind === "trap-loop"
@@ -382,6 +392,8 @@ export class GdbStub {
         }
         return this.#resume(c === "s" || c === "S");
       }
+      case "b":
+        return this.#reverse(p);
       case "v":
         return this.#handleV(p);
       case "Z":
@@ -410,6 +422,13 @@ export class GdbStub {
   #resume(step: boolean): void {
     this.#running = true;
     this.#control.resume(step);
+  }
+
+  #reverse(p: string): void {
+    if (!this.#control.reverse) return this.#reply("E22"); // not replaying
+    if (p !== "bs" && p !== "bc") return this.#reply("");
+    this.#running = true;
+    this.#control.reverse(p === "bs" ? "step" : "continue");
   }
 
   #handleV(p: string): void {
@@ -475,7 +494,9 @@ export class GdbStub {
       return this.#reply(
         `PacketSize=${
           PACKET_SIZE.toString(16)
-        };qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;QStartNoAckMode+`,
+        };qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;QStartNoAckMode+${
+          this.#control.reverse ? ";ReverseStep+;ReverseContinue+" : ""
+        }`,
       );
     }
     if (p === "QStartNoAckMode") {
@@ -660,6 +681,8 @@ export class GdbServer {
       detach: () => this.#control.detach(),
       monitor: (line) => this.#control.monitor(line),
     };
+    const reverse = this.#control.reverse;
+    if (reverse) control.reverse = (d) => reverse.call(this.#control, d);
     const stub = new GdbStub(this.#target, control, (t) => this.#write(c, t));
     this.#stub = stub;
     this.#options.onClient?.("connected");

@@ -41,9 +41,11 @@ export const DEFAULT_INTERVAL = 1_000_000;
 export interface TimeTravelOptions {
   /**
    * Instructions between two automatic snapshots: the most a seek replays
-   * forward before the budget thins them.
-   *
-   * @default {1_000_000}
+   * forward before the budget thins them. Without it the interval adapts:
+   * it starts at {@linkcode DEFAULT_INTERVAL} and doubles (up to 64 Mi)
+   * while taking a snapshot costs more than a tenth of the time the run
+   * between two took, and halves again (down to 250 000) when it costs
+   * under a fiftieth.
    */
   interval?: number;
   /**
@@ -101,12 +103,14 @@ function zeroPage(ram: Int32Array, base: number): boolean {
 export class TimeTravel {
   /** The runner whose run this goes back and forth in. */
   readonly runner: Runner;
-  /** Instructions between two automatic snapshots. */
-  readonly interval: number;
+  /** Whether the interval adapts to what snapshots cost. */
+  readonly adaptive: boolean;
   /** The snapshots' memory budget in bytes. */
   readonly budgetBytes: number;
   #points: Checkpoint[] = [];
   #bytes = 0;
+  #interval: number;
+  #lastCheckpointEnd = performance.now();
 
   /**
    * Start at the runner's current point, which is snapshotted first (the
@@ -119,11 +123,12 @@ export class TimeTravel {
    */
   constructor(runner: Runner, options: TimeTravelOptions = {}) {
     this.runner = runner;
-    this.interval = options.interval ?? DEFAULT_INTERVAL;
+    this.adaptive = options.interval === undefined;
+    this.#interval = options.interval ?? DEFAULT_INTERVAL;
     this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES;
-    if (!Number.isSafeInteger(this.interval) || this.interval < 1) {
+    if (!Number.isSafeInteger(this.#interval) || this.#interval < 1) {
       throw new RangeError(
-        `Cannot keep snapshots every ${this.interval} instructions: give a positive whole number`,
+        `Cannot keep snapshots every ${this.#interval} instructions: give a positive whole number`,
       );
     }
     if (!(this.budgetBytes > 0)) {
@@ -132,6 +137,11 @@ export class TimeTravel {
       );
     }
     this.checkpoint();
+  }
+
+  /** Instructions between two automatic snapshots (now). */
+  get interval(): number {
+    return this.#interval;
   }
 
   /** How many snapshots are kept. */
@@ -159,6 +169,7 @@ export class TimeTravel {
    * older snapshots to stay within the budget.
    */
   checkpoint(): void {
+    const t0 = performance.now();
     const m = this.runner.machine;
     const icount = m.cpu.icount;
     const i = this.#find(icount);
@@ -205,6 +216,15 @@ export class TimeTravel {
     const next = this.#points[i + 2];
     if (next) this.#recount(next, point);
     this.#thin(icount);
+    const t1 = performance.now();
+    if (this.adaptive) {
+      const cost = t1 - t0, ran = t0 - this.#lastCheckpointEnd;
+      if (cost > ran / 10 && this.#interval < 1 << 26) this.#interval *= 2;
+      else if (cost < ran / 50 && this.#interval > 250_000) {
+        this.#interval = Math.max(250_000, this.#interval / 2);
+      }
+    }
+    this.#lastCheckpointEnd = t1;
   }
 
   /**

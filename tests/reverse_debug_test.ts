@@ -1,0 +1,189 @@
+// Reverse execution over GDB in a replay (cli/reverse.ts on
+// replay/time_travel.ts), with real gdb-multiarch, after QEMU's own
+// reverse-debugging test: record; replay with -gdb and -S; 10 stepi; 10
+// reverse-stepi visit the same pcs backwards; 10 stepi again; breakpoints on
+// those pcs; continue to near the end; reverse-continue stops at the last
+// of them; back to the start: "No more reverse-execution history". And a
+// watchpoint: reverse-continue finds the last store to a global, whose pc
+// and value match a forward run's watchpoint stop.
+
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { dejaCommand } from "./_deja.ts";
+import { freePort, GDB_ELF, hex, printedHex, runGdb, sym } from "./_gdb.ts";
+
+/** Start deja with `args`, allowed to listen on `port`. */
+function start(args: string[], port?: number) {
+  const flags = [
+    "--allow-read",
+    "--allow-write=/tmp",
+    ...(port ? [`--allow-net=127.0.0.1:${port}`] : []),
+  ];
+  const child = dejaCommand(flags, args, "null").spawn();
+  const dec = new TextDecoder();
+  return child.output().then((o) => ({
+    code: o.code,
+    stdout: dec.decode(o.stdout),
+    stderr: dec.decode(o.stderr),
+  }));
+}
+
+/** Wait until deja listens on `port`, without connecting. */
+async function listening(port: number): Promise<void> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch (err) {
+      if (err instanceof Deno.errors.AddrInUse) return;
+      throw err;
+    }
+    if (Date.now() > end) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const MACHINE = ["-nographic", "-bios", "none", "-kernel", GDB_ELF];
+
+/** gdb under `args` (deja with -gdb -S), running `commands`. */
+async function gdbOn(args: string[], commands: string[]): Promise<string> {
+  const port = freePort();
+  const run = start([...args, "-gdb", `tcp::${port}`, "-S"], port);
+  await listening(port);
+  const text = await runGdb(port, [...commands, "kill"]);
+  const r = await run;
+  equal(r.code, 0, r.stderr + text);
+  return text;
+}
+
+Deno.test("gdb in a replay: reverse-stepi, reverse-continue to breakpoints and to the start, reverse-continue with a watchpoint finds the last store", async () => {
+  const log = await Deno.makeTempFile({ prefix: "deja-rev-", suffix: ".log" });
+  try {
+    const rec = await start([
+      ...MACHINE,
+      "-icount",
+      `shift=3,rr=record,rrfile=${log}`,
+    ]);
+    equal(rec.code, 0, rec.stderr);
+    match(rec.stdout, /PASS gdb_target/);
+    const replay = [...MACHINE, "-icount", `shift=3,rr=replay,rrfile=${log}`];
+
+    // A forward run: the 5th (last) store to `watched`, as gdb reports it
+    // (after the store).
+    const fwd = await gdbOn(replay, [
+      "watch watched",
+      ...Array(5).fill("continue"),
+      "p watched",
+      "p/x $pc",
+    ]);
+    match(fwd, /Old value = 10\nNew value = 13\n/);
+    const [fwdValue] = [...fwd.matchAll(/^\$1 = (\d+)$/gm)].map((m) => m[1]);
+    const fwdPc = printedHex(fwd)[0];
+    equal(fwdValue, "13");
+
+    const cmds = ["p/x $pc"];
+    for (let i = 1; i <= 10; i++) {
+      cmds.push("stepi", `set $p${i} = $pc`, "p/x $pc");
+    }
+    for (let i = 1; i <= 10; i++) cmds.push("reverse-stepi", "p/x $pc");
+    for (let i = 1; i <= 10; i++) cmds.push("stepi", "p/x $pc");
+    for (let i = 1; i <= 10; i++) cmds.push(`break *$p${i}`);
+    cmds.push(
+      "break *test_end",
+      "continue",
+      "p/x $pc",
+      "reverse-continue",
+      "p/x $pc",
+      "reverse-continue",
+      "p/x $pc",
+      "delete",
+      "reverse-continue",
+      "p/x $pc",
+      // The watchpoint: from test_end back to the last store.
+      "break *test_end",
+      "continue",
+      "delete",
+      "watch watched",
+      "reverse-continue",
+      "p watched",
+      "p/x $pc",
+      "x/i $pc",
+      "stepi",
+      "p watched",
+      "p/x $pc",
+      "reverse-continue",
+      "p watched",
+      "reverse-continue",
+      "p watched",
+    );
+    const text = await gdbOn(replay, cmds);
+    const pcs = printedHex(text);
+    const fwd10 = pcs.slice(0, 11); // the start, then 10 stepi
+    equal(new Set(fwd10).size, 11, text);
+    deepEqual(pcs.slice(11, 21), fwd10.slice(0, 10).reverse(), "reverse-stepi");
+    deepEqual(pcs.slice(21, 31), fwd10.slice(1), "stepi again");
+    equal(pcs[31], hex(sym("test_end")));
+    equal(pcs[32], fwd10[10], "reverse-continue: the last breakpoint");
+    equal(pcs[33], fwd10[9], "reverse-continue: the one before");
+    match(text, /No more reverse-execution history\./);
+    equal(pcs[34], fwd10[0], "back at the start");
+    // The watchpoint, backwards: stopped at the last store, before it.
+    match(text, /Old value = 13\nNew value = 10\n/);
+    const values = [...text.matchAll(/^\$\d+ = (\d+)$/gm)].map((m) => m[1]);
+    // Then back over that store again (10), and to the one before (7).
+    deepEqual(values, ["10", "13", "10", "7"], text);
+    // One step forward: the forward run's stop, pc and value.
+    match(text, /=> 0x[0-9a-f]+ <middle\+\d+>:\s+c?\.?sd\s/, "at the store");
+    equal(pcs[36], fwdPc, "after the store: the forward run's pc");
+    ok(pcs[35] !== pcs[36]);
+  } finally {
+    await Deno.remove(log).catch(() => {});
+  }
+});
+
+Deno.test("the GDB stub offers reverse execution only where it can: qSupported, and E22 for bs/bc outside a replay", async () => {
+  const { GdbStub } = await import("../cli/gdb_stub.ts");
+  const { DebugTarget } = await import("../cli/debug_target.ts");
+  const { VirtMachine } = await import("../devices/virt.ts");
+  const m = new VirtMachine({
+    bios: "none",
+    kernel: new Uint8Array(8),
+    memoryBytes: 1 << 20,
+  });
+  const packet = (body: string) => {
+    let sum = 0;
+    for (const c of body) sum = (sum + c.charCodeAt(0)) & 0xff;
+    return new TextEncoder().encode(
+      `$${body}#${sum.toString(16).padStart(2, "0")}`,
+    );
+  };
+  const base = {
+    resume() {},
+    interrupt() {},
+    kill() {},
+    detach() {},
+    monitor: () => "",
+  };
+  let out = "";
+  const plain = new GdbStub(new DebugTarget(m), base, (s) => (out += s));
+  await plain.receive(packet("qSupported:swbreak+"));
+  ok(!out.includes("Reverse"), out);
+  out = "";
+  await plain.receive(packet("bs"));
+  match(out, /\$E22#/);
+
+  const asked: string[] = [];
+  out = "";
+  const rev = new GdbStub(
+    new DebugTarget(m),
+    { ...base, reverse: (d: "step" | "continue") => void asked.push(d) },
+    (s) => (out += s),
+  );
+  await rev.receive(packet("qSupported:swbreak+"));
+  match(out, /ReverseStep\+;ReverseContinue\+/);
+  await rev.receive(packet("bs"));
+  rev.stopped({ kind: "step" });
+  await rev.receive(packet("bc"));
+  rev.stopped({ kind: "history-begin" });
+  deepEqual(asked, ["step", "continue"]);
+  match(out, /\$T05replaylog:begin;thread:01;#/);
+});

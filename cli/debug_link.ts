@@ -80,6 +80,7 @@ export type DebugRequest =
   | { op: "reset" }
   | { op: "resume"; step: boolean }
   | { op: "reverse"; direction: "step" | "continue" }
+  | { op: "seek"; icount: number }
   | { op: "quit" };
 
 const enc = new TextEncoder(), dec = new TextDecoder();
@@ -100,6 +101,7 @@ export class DebugAgent {
   #reset: (() => void) | undefined;
   #reverser: Reverser | undefined;
   #reverse: "step" | "continue" | undefined;
+  #locked: <T>(f: () => T) => T = (f) => f();
 
   /**
    * Make the agent.
@@ -205,6 +207,15 @@ export class DebugAgent {
     Atomics.store(this.#ctl, PAUSED, 1);
     this.#post({ type: "debug-stop", reason, icount });
     unlock();
+    // A seek runs the machine while paused: with the mutex, as a run.
+    this.#locked = (f) => {
+      lock();
+      try {
+        return f();
+      } finally {
+        unlock();
+      }
+    };
     let result: "run" | "quit" = "run";
     try {
       result = this.#serve(quitRequested);
@@ -306,6 +317,28 @@ export class DebugAgent {
         if (!this.#reset) throw new Error("Cannot reset this machine");
         this.#reset();
         return true;
+      case "seek": {
+        if (!this.#reverser) {
+          throw new Error(
+            "Cannot seek: deja is not replaying (use -icount rr=replay)",
+          );
+        }
+        const travel = this.#reverser.travel;
+        const r = this.#locked(() => travel.seek(req.icount));
+        const now = this.target.icount;
+        if (now !== req.icount) {
+          throw new Error(
+            `Cannot seek to instruction ${req.icount}: the ${
+              r.kind === "replay-end"
+                ? "replay ends"
+                : r.kind === "exit"
+                ? "guest powers off"
+                : "replay stops (" + r.kind + ")"
+            } at instruction ${now}, where it is now`,
+          );
+        }
+        return { icount: now };
+      }
       case "reverse":
         if (!this.#reverser) {
           throw new Error(

@@ -413,6 +413,7 @@ export class DebugServers {
       },
       replayBreak: (icount) => this.replayBreak(icount),
       replayDeleteBreak: () => this.replayDeleteBreak(),
+      replaySeek: (icount) => this.replaySeek(icount),
       hmp: (line) => o.monitor(line),
     };
   }
@@ -453,6 +454,38 @@ export class DebugServers {
     } finally {
       if (!wasStopped && o.loop.stopped) await o.loop.cont();
     }
+  }
+
+  /**
+   * Go to instruction count `icount` of the replay, backwards or forwards,
+   * and stay stopped there (QEMU's `replay_seek`, QMP's `replay-seek`).
+   *
+   * @param icount the instruction count
+   * @throws {Error} outside a replay, or past the replay's end
+   */
+  async replaySeek(icount: number): Promise<void> {
+    const o = this.#o, link = this.link;
+    if (o.rr?.mode !== "replay") {
+      throw new Error(
+        "Cannot seek: deja is not replaying (use -icount rr=replay)",
+      );
+    }
+    if (!link.paused) {
+      this.#quiet = true;
+      const p = this.#pause();
+      try {
+        if (o.loop.stopped) await o.loop.cont();
+        await p;
+      } finally {
+        this.#quiet = false;
+      }
+      this.#qmp?.emit("STOP");
+    }
+    const r = (await link.request({ op: "seek", icount })) as
+      | { icount: number; error?: undefined }
+      | { error: string };
+    if (r.error !== undefined) throw new Error(r.error);
+    this.#pausedAt = r.icount;
   }
 
   /** Forget the replay breakpoint. */
@@ -509,6 +542,14 @@ export class DebugServers {
     }
     if (cmd === "replay_delete_break") {
       this.replayDeleteBreak();
+      return "";
+    }
+    if (cmd === "replay_seek") {
+      const n = Number(arg);
+      if (arg === undefined || !Number.isSafeInteger(n) || n < 0) {
+        return "replay_seek: give an instruction count, such as replay_seek 100000";
+      }
+      await this.replaySeek(n);
       return "";
     }
     if (cmd === "info" && arg === "registers") {

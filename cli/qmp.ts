@@ -14,6 +14,7 @@
  * | `query-replay`           | `{mode, filename, icount}` as QEMU reports     |
  * | `replay-break`           | stop the replay when it reaches `icount`       |
  * | `replay-delete-break`    | forget that breakpoint                         |
+ * | `replay-seek`            | go to `icount`, back or forth, and stop there  |
  * | `human-monitor-command`  | run a monitor line, return its text            |
  * | `query-version`, `query-commands` | as QEMU                               |
  *
@@ -59,6 +60,8 @@ export interface QmpTarget {
   replayBreak(icount: number): Promise<void> | void;
   /** Forget the replay breakpoint; throw to refuse. */
   replayDeleteBreak(): Promise<void> | void;
+  /** Go to `icount` in the replay and stop there; throw to refuse. */
+  replaySeek?(icount: number): Promise<void> | void;
   /** Run a human monitor command; its output. */
   hmp(line: string): Promise<string> | string;
 }
@@ -96,6 +99,7 @@ const COMMANDS = [
   "query-replay",
   "replay-break",
   "replay-delete-break",
+  "replay-seek",
   "human-monitor-command",
 ] as const;
 
@@ -424,6 +428,26 @@ export class QmpServer {
       case "replay-delete-break":
         await t.replayDeleteBreak();
         return {};
+      case "replay-seek": {
+        const icount = args["icount"];
+        if (
+          typeof icount !== "number" || !Number.isSafeInteger(icount) ||
+          icount < 0
+        ) {
+          throw new QmpError(
+            "GenericError",
+            "Parameter 'icount' is missing or not a non-negative integer",
+          );
+        }
+        if (!t.replaySeek) {
+          throw new QmpError(
+            "GenericError",
+            "Cannot seek: this machine cannot go back in time",
+          );
+        }
+        await t.replaySeek(icount);
+        return {};
+      }
       case "human-monitor-command": {
         const line = args["command-line"];
         if (typeof line !== "string") {

@@ -10,6 +10,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { dejaCommand } from "./_deja.ts";
 import { freePort, GDB_ELF, hex, printedHex, runGdb, sym } from "./_gdb.ts";
+import { splitJson } from "../cli/qmp.ts";
 
 /** Start deja with `args`, allowed to listen on `port`. */
 function start(args: string[], port?: number) {
@@ -186,4 +187,124 @@ Deno.test("the GDB stub offers reverse execution only where it can: qSupported, 
   rev.stopped({ kind: "history-begin" });
   deepEqual(asked, ["step", "continue"]);
   match(out, /\$T05replaylog:begin;thread:01;#/);
+});
+
+/** A small QMP client: commands and their replies (events are skipped). */
+async function qmp(port: number) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const dec = new TextDecoder(), enc = new TextEncoder();
+  const queue: Record<string, unknown>[] = [];
+  let text = "", closed = false;
+  (async () => {
+    const buf = new Uint8Array(65536);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        text += dec.decode(buf.subarray(0, n), { stream: true });
+        const s = splitJson(text);
+        text = s.rest;
+        for (const v of s.values) queue.push(JSON.parse(v));
+      }
+    } catch { /* closed */ }
+    closed = true;
+  })();
+  const next = async () => {
+    const end = Date.now() + 60_000;
+    while (queue.length === 0) {
+      if (closed || Date.now() > end) throw new Error("no QMP message");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return queue.shift()!;
+  };
+  await next(); // the greeting
+  const events: string[] = [];
+  return {
+    events,
+    async cmd(execute: string, args?: Record<string, unknown>) {
+      await conn.write(
+        enc.encode(
+          JSON.stringify(args ? { execute, arguments: args } : { execute }),
+        ),
+      );
+      for (;;) {
+        const m = await next();
+        if ("event" in m) events.push(m.event as string);
+        else return m;
+      }
+    },
+    close: () => conn.close(),
+  };
+}
+
+Deno.test("replay-seek (QMP) and replay_seek (monitor) go back and forth to exact instruction counts, with the state a forward replay has there", async () => {
+  const log = await Deno.makeTempFile({ prefix: "deja-seek-", suffix: ".log" });
+  try {
+    const rec = await start([
+      ...MACHINE,
+      "-icount",
+      `shift=3,rr=record,rrfile=${log},rrcheck=1000`,
+    ]);
+    equal(rec.code, 0, rec.stderr);
+    const port = freePort();
+    const run = start([
+      ...MACHINE,
+      "-icount",
+      `shift=3,rr=replay,rrfile=${log}`,
+      "-qmp",
+      `tcp:127.0.0.1:${port},server,wait=off`,
+      "-S",
+    ], port);
+    await listening(port);
+    const c = await qmp(port);
+    deepEqual(await c.cmd("qmp_capabilities"), { return: {} });
+    const icount = async () =>
+      ((await c.cmd("query-replay")).return as { icount: number }).icount;
+    const regs = async () =>
+      (await c.cmd("human-monitor-command", {
+        "command-line": "info registers",
+      })).return as string;
+    // Forward: the registers at 2000 and 3000 as a replay reaches them.
+    deepEqual(await c.cmd("replay-seek", { icount: 2000 }), { return: {} });
+    equal(await icount(), 2000);
+    const at2000 = await regs();
+    deepEqual(await c.cmd("replay-seek", { icount: 3000 }), { return: {} });
+    const at3000 = await regs();
+    ok(at2000 !== at3000);
+    // Back, forth, back again: the same registers at the same counts.
+    deepEqual(await c.cmd("replay-seek", { icount: 2000 }), { return: {} });
+    equal(await icount(), 2000);
+    equal(await regs(), at2000);
+    const hmp = await c.cmd("human-monitor-command", {
+      "command-line": "replay_seek 3000",
+    });
+    deepEqual(hmp, { return: "" });
+    equal(await icount(), 3000);
+    equal(await regs(), at3000);
+    deepEqual(await c.cmd("replay-seek", { icount: 1999 }), { return: {} });
+    equal(await icount(), 1999);
+    // Past the end of the log: refused, saying where it ends.
+    const past = await c.cmd("replay-seek", { icount: 1e9 });
+    match(
+      (past.error as { desc: string }).desc,
+      /Cannot seek to instruction 1000000000: the (replay ends|guest powers off) at instruction \d+/,
+    );
+    // Bad input.
+    const bad = await c.cmd("replay-seek", { icount: -1 });
+    equal((bad.error as { class: string }).class, "GenericError");
+    // Back to the middle, and on to the end: the recording's state hashes
+    // (rrcheck) all match on the way.
+    deepEqual(await c.cmd("replay-seek", { icount: 500 }), { return: {} });
+    deepEqual(await c.cmd("cont"), { return: {} });
+    for (let i = 0; i < 200 && !c.events.includes("SHUTDOWN"); i++) {
+      await c.cmd("query-status").catch(() => {});
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    c.close();
+    const q = await run;
+    equal(q.code, 0, q.stderr);
+    match(q.stdout, /PASS gdb_target/);
+  } finally {
+    await Deno.remove(log).catch(() => {});
+  }
 });

@@ -1,0 +1,90 @@
+// Named snapshots on disk (replay/snapshot_file.ts): a U-Boot machine's
+// snapshot file is compact (only its non-zero pages, compressed), restores
+// to the same state hash, and a truncated, corrupted, other-version,
+// other-configuration or other-log file is refused with an error that says
+// what is wrong and where.
+
+import { equal, ok, rejects, throws } from "node:assert/strict";
+import { VirtMachine } from "../devices/virt.ts";
+import {
+  crc32,
+  decodeSnapshotFile,
+  encodeSnapshotFile,
+  logIdentity,
+  SnapshotFileError,
+  snapshotPath,
+} from "../replay/snapshot_file.ts";
+
+const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
+const options = {
+  bios: await Deno.readFile(FW_JUMP),
+  kernel: await Deno.readFile(UBOOT_S),
+  hostClock: () => 1_700_000_000_000_000_000n,
+};
+const config = { memoryBytes: 128 << 20, bios: "fw_jump.elf" };
+
+Deno.test("a U-Boot snapshot file is compact and restores to the same state hash; bad files are refused naming the problem", async () => {
+  const m = new VirtMachine(options);
+  m.run(20_000_000, { warpIdle: true });
+  const want = await m.stateHash();
+  const log = await logIdentity(new TextEncoder().encode("a log"));
+  const info = { name: "boot", icount: m.cpu.icount, config, log };
+  const bytes = await encodeSnapshotFile(m.saveSnapshot(), info);
+  ok(
+    bytes.length < m.bus.ramSize / 20,
+    `${bytes.length} bytes for ${m.bus.ramSize} bytes of RAM`,
+  );
+
+  const back = await decodeSnapshotFile(bytes, { config, log });
+  equal(back.info.icount, 20_000_000);
+  const fresh = new VirtMachine(options);
+  fresh.restoreSnapshot(back.snapshot);
+  equal(await fresh.stateHash(), want);
+
+  // Cut short anywhere: refused.
+  for (const cut of [5, 40, 300, bytes.length - 3, bytes.length - 1000]) {
+    await rejects(
+      () => decodeSnapshotFile(bytes.subarray(0, cut)),
+      (e: Error) =>
+        e instanceof SnapshotFileError &&
+        /cut short|not a deja snapshot|length is|header/.test(e.message),
+    );
+  }
+  // A flipped byte in the RAM section: its offset is named.
+  const bad = bytes.slice();
+  const at = bytes.length - 5000;
+  bad[at]! ^= 0x40;
+  await rejects(
+    () => decodeSnapshotFile(bad, { path: "x.djsnap" }),
+    /^SnapshotFileError: Cannot load the snapshot x\.djsnap: it is corrupt: the section at byte \d+ \(tag 6, bytes \d+ to \d+\) does not match its checksum/,
+  );
+  // Another configuration, another log, another version.
+  await rejects(
+    () =>
+      decodeSnapshotFile(bytes, {
+        config: { ...config, memoryBytes: 64 << 20 },
+      }),
+    /another machine configuration \(memoryBytes: the snapshot has 134217728, this machine 67108864\)/,
+  );
+  await rejects(
+    () => decodeSnapshotFile(bytes, { log: "0".repeat(64) }),
+    /belongs to another recording/,
+  );
+  const v2 = bytes.slice();
+  v2[4] = 2;
+  await rejects(() => decodeSnapshotFile(v2), /format version 2/);
+  await rejects(
+    () => decodeSnapshotFile(new Uint8Array(100)),
+    /not a deja snapshot file/,
+  );
+});
+
+Deno.test("snapshot files live beside the log; names are plain file names", () => {
+  equal(snapshotPath("/tmp/a.rr", "init"), "/tmp/a.rr.snapshots/init.djsnap");
+  throws(
+    () => snapshotPath("/tmp/a.rr", "../x"),
+    /Cannot use "\.\.\/x" as a snapshot name/,
+  );
+  equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
+});

@@ -14,6 +14,7 @@ import { VCPU_OWNER, VcpuStatus } from "./_protocol.ts";
 import { DebugAgent } from "./debug_link.ts";
 import { TimeTravel } from "../replay/time_travel.ts";
 import { Reverser } from "./reverse.ts";
+import { NamedSnapshots } from "./snapshots.ts";
 import type { RrStart, ToMain, ToWorker, WorkerVirtio } from "./_protocol.ts";
 import { openDrive, type OpenedDrive } from "../plugins/block_backends.ts";
 import { tftpDirectory, UserNetwork } from "../plugins/net_user.ts";
@@ -200,6 +201,14 @@ function run(
       (stop) => post(stop),
       recorder || replayer ? undefined : () => m.reset(),
       travel ? new Reverser(travel) : undefined,
+      travel && msg.rr?.mode === "replay"
+        ? new NamedSnapshots(
+          travel,
+          msg.rr.path,
+          msg.rr.log,
+          replayer!.config,
+        )
+        : undefined,
     )
     : undefined;
   const slice = 1 << 22;

@@ -25,6 +25,7 @@
 
 import { DebugTarget } from "./debug_target.ts";
 import type { Reverser } from "./reverse.ts";
+import type { NamedSnapshots } from "./snapshots.ts";
 import type { DebugMachine, DebugStop, WatchKind } from "./debug_target.ts";
 import type { RunResult } from "../devices/virt.ts";
 
@@ -81,6 +82,11 @@ export type DebugRequest =
   | { op: "resume"; step: boolean }
   | { op: "reverse"; direction: "step" | "continue" }
   | { op: "seek"; icount: number }
+  | {
+    op: "snapshot";
+    action: "save" | "load" | "delete" | "list";
+    name: string;
+  }
   | { op: "quit" };
 
 const enc = new TextEncoder(), dec = new TextDecoder();
@@ -100,6 +106,7 @@ export class DebugAgent {
   #step = false;
   #reset: (() => void) | undefined;
   #reverser: Reverser | undefined;
+  #snapshots: NamedSnapshots | undefined;
   #reverse: "step" | "continue" | undefined;
   #locked: <T>(f: () => T) => T = (f) => f();
 
@@ -111,6 +118,7 @@ export class DebugAgent {
    * @param post sends a message to the main thread
    * @param reset resets the board (QMP's `system_reset`), where allowed
    * @param reverser reverse execution (`bs`/`bc`), in a replay
+   * @param snapshots named snapshots (`savevm`, `loadvm`), in a replay
    */
   constructor(
     machine: DebugMachine,
@@ -118,9 +126,11 @@ export class DebugAgent {
     post: (m: DebugStopMessage) => void,
     reset?: () => void,
     reverser?: Reverser,
+    snapshots?: NamedSnapshots,
   ) {
     this.#reset = reset;
     this.#reverser = reverser;
+    this.#snapshots = snapshots;
     this.target = new DebugTarget(machine);
     this.#ctl = new Int32Array(buffer, 0, CTL_BYTES / 4);
     this.#breakAt = new Float64Array(buffer, BREAK_AT, 1);
@@ -338,6 +348,26 @@ export class DebugAgent {
           );
         }
         return { icount: now };
+      }
+      case "snapshot": {
+        const s = this.#snapshots;
+        if (!s) {
+          throw new Error(
+            "Cannot use named snapshots here: deja is not replaying (savevm, loadvm, delvm need -icount rr=replay)",
+          );
+        }
+        switch (req.action) {
+          case "save":
+            return this.#locked(() => s.save(req.name));
+          case "load":
+            return { icount: this.#locked(() => s.load(req.name)) };
+          case "delete":
+            s.delete(req.name);
+            return "";
+          case "list":
+            return s.list();
+        }
+        return null;
       }
       case "reverse":
         if (!this.#reverser) {

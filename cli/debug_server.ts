@@ -470,22 +470,26 @@ export class DebugServers {
         "Cannot seek: deja is not replaying (use -icount rr=replay)",
       );
     }
-    if (!link.paused) {
-      this.#quiet = true;
-      const p = this.#pause();
-      try {
-        if (o.loop.stopped) await o.loop.cont();
-        await p;
-      } finally {
-        this.#quiet = false;
-      }
-      this.#qmp?.emit("STOP");
-    }
-    const r = (await link.request({ op: "seek", icount })) as
-      | { icount: number; error?: undefined }
-      | { error: string };
-    if (r.error !== undefined) throw new Error(r.error);
+    await this.#stopped();
+    const r = (await link.request({ op: "seek", icount })) as {
+      icount: number;
+    };
     this.#pausedAt = r.icount;
+  }
+
+  /** Pause the machine at a checkpoint (if it runs) and keep it there. */
+  async #stopped(): Promise<void> {
+    const o = this.#o;
+    if (this.link.paused) return;
+    this.#quiet = true;
+    const p = this.#pause();
+    try {
+      if (o.loop.stopped) await o.loop.cont();
+      await p;
+    } finally {
+      this.#quiet = false;
+    }
+    this.#qmp?.emit("STOP");
   }
 
   /** Forget the replay breakpoint. */
@@ -543,6 +547,46 @@ export class DebugServers {
     if (cmd === "replay_delete_break") {
       this.replayDeleteBreak();
       return "";
+    }
+    if (
+      cmd === "savevm" || cmd === "loadvm" || cmd === "delvm" ||
+      (cmd === "info" && arg === "snapshots")
+    ) {
+      if (this.#o.rr?.mode !== "replay") {
+        return `${cmd}: named snapshots work in a replay (-icount rr=replay,rrfile=LOG) for now\n`;
+      }
+      const name = cmd === "info" ? "" : arg;
+      if (name === undefined) {
+        return `${cmd}: give a snapshot name, such as ${cmd} init\n`;
+      }
+      const action = cmd === "savevm"
+        ? "save"
+        : cmd === "loadvm"
+        ? "load"
+        : cmd === "delvm"
+        ? "delete"
+        : "list";
+      try {
+        if (action === "load") {
+          // As replay_seek: the machine stays stopped there.
+          await this.#stopped();
+          const r = (await this.link.request({
+            op: "snapshot",
+            action,
+            name,
+          })) as { icount: number };
+          this.#pausedAt = r.icount;
+          return "";
+        }
+        const r = await this.#paused(() =>
+          this.link.request({ op: "snapshot", action, name })
+        );
+        if (action === "list") return r as string;
+        if (action === "save") return `${r as string}\n`;
+        return "";
+      } catch (err) {
+        return `${(err as Error).message}\n`;
+      }
     }
     if (cmd === "replay_seek") {
       const n = Number(arg);

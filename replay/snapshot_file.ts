@@ -27,6 +27,8 @@
  * @module
  */
 
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { createHash } from "node:crypto";
 import type { MachineSnapshot } from "../devices/snapshot.ts";
 
 /** Version of the snapshot file format. */
@@ -91,14 +93,13 @@ export function crc32(b: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-async function through(
-  bytes: Uint8Array,
-  stream: CompressionStream | DecompressionStream,
-): Promise<Uint8Array> {
-  const out = new Response(
-    new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(stream),
-  );
-  return new Uint8Array(await out.arrayBuffer());
+// Synchronous, so that the vCPU worker can save and load while paused.
+function deflate(b: Uint8Array): Uint8Array {
+  return new Uint8Array(deflateRawSync(b));
+}
+
+function inflate(b: Uint8Array): Uint8Array {
+  return new Uint8Array(inflateRawSync(b));
 }
 
 /**
@@ -108,10 +109,8 @@ async function through(
  * @param log the log's bytes (at least its first 64 KiB)
  * @returns the identity
  */
-export async function logIdentity(log: Uint8Array): Promise<string> {
-  const head = log.slice(0, 65536);
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", head));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+export function logIdentity(log: Uint8Array): string {
+  return createHash("sha256").update(log.subarray(0, 65536)).digest("hex");
 }
 
 /**
@@ -149,15 +148,15 @@ export function snapshotPath(logPath: string, name: string): string {
  * };
  * s.ram[5000] = 7;
  * const info = { name: "boot", icount: 42, config: { memoryBytes: 8192 }, log: null };
- * const bytes = await encodeSnapshotFile(s, info);
- * const back = await decodeSnapshotFile(bytes);
+ * const bytes = encodeSnapshotFile(s, info);
+ * const back = decodeSnapshotFile(bytes);
  * console.log(back.info.icount, back.snapshot.ram[5000]); // 42 7
  * ```
  */
-export async function encodeSnapshotFile(
+export function encodeSnapshotFile(
   s: MachineSnapshot,
   info: SnapshotFileInfo,
-): Promise<Uint8Array> {
+): Uint8Array {
   const enc = new TextEncoder();
   const parts: Uint8Array[] = [];
   const head = new Uint8Array(12);
@@ -167,10 +166,8 @@ export async function encodeSnapshotFile(
   hv.setUint32(4, SNAPSHOT_FILE_VERSION, true);
   hv.setUint32(8, json.length, true);
   parts.push(head, json);
-  const section = async (tag: number, raw: Uint8Array) => {
-    const packed = raw.length > 64
-      ? await through(raw, new CompressionStream("deflate-raw"))
-      : raw;
+  const section = (tag: number, raw: Uint8Array) => {
+    const packed = raw.length > 64 ? deflate(raw) : raw;
     const use = packed.length < raw.length ? packed : raw;
     const h = new Uint8Array(14);
     const v = new DataView(h.buffer);
@@ -181,17 +178,17 @@ export async function encodeSnapshotFile(
     v.setUint32(10, crc32(use), true);
     parts.push(h, use);
   };
-  await section(TAG.hart, s.hart);
-  await section(TAG.clock, s.clock);
-  await section(TAG.board, s.board);
-  await section(TAG.pending, s.pendingInput);
+  section(TAG.hart, s.hart);
+  section(TAG.clock, s.clock);
+  section(TAG.board, s.board);
+  section(TAG.pending, s.pendingInput);
   for (const d of s.devices) {
     const n = enc.encode(d.name);
     const b = new Uint8Array(2 + n.length + d.state.length);
     new DataView(b.buffer).setUint16(0, n.length, true);
     b.set(n, 2);
     b.set(d.state, 2 + n.length);
-    await section(TAG.device, b);
+    section(TAG.device, b);
   }
   // RAM: the pages that are not all zero.
   const pages: number[] = [];
@@ -218,7 +215,7 @@ export async function encodeSnapshotFile(
     );
     at += PAGE;
   });
-  await section(TAG.ram, ram);
+  section(TAG.ram, ram);
   let total = 5;
   for (const p of parts) total += p.length;
   const end = new Uint8Array(5);
@@ -270,10 +267,10 @@ function configDifference(a: unknown, b: unknown, at = ""): string | undefined {
  * @throws {SnapshotFileError} if it is cut short, corrupt (naming the byte
  *   offset), of another version, or of another configuration or log
  */
-export async function decodeSnapshotFile(
+export function decodeSnapshotFile(
   bytes: Uint8Array,
   expect: SnapshotExpectation = {},
-): Promise<{ info: SnapshotFileInfo; snapshot: MachineSnapshot }> {
+): { info: SnapshotFileInfo; snapshot: MachineSnapshot } {
   const what = `Cannot load the snapshot${
     expect.path ? ` ${expect.path}` : ""
   }`;
@@ -362,7 +359,7 @@ export async function decodeSnapshotFile(
     let b = data;
     if (flags & 1) {
       try {
-        b = await through(data, new DecompressionStream("deflate-raw"));
+        b = inflate(data);
       } catch {
         fail(`it is corrupt: the section at byte ${p} does not decompress`);
       }

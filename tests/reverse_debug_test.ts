@@ -138,6 +138,7 @@ Deno.test("gdb in a replay: reverse-stepi, reverse-continue to breakpoints and t
     ok(pcs[35] !== pcs[36]);
   } finally {
     await Deno.remove(log).catch(() => {});
+    await Deno.remove(`${log}.snapshots`, { recursive: true }).catch(() => {});
   }
 });
 
@@ -292,6 +293,33 @@ Deno.test("replay-seek (QMP) and replay_seek (monitor) go back and forth to exac
     // Bad input.
     const bad = await c.cmd("replay-seek", { icount: -1 });
     equal((bad.error as { class: string }).class, "GenericError");
+    // Named snapshots beside the log: savevm, loadvm (back to its count,
+    // checked against the file), info snapshots, delvm; a corrupt file is
+    // refused naming the byte.
+    const hmpLine = async (line: string) =>
+      (await c.cmd("human-monitor-command", { "command-line": line }))
+        .return as string;
+    deepEqual(await c.cmd("replay-seek", { icount: 2000 }), { return: {} });
+    match(
+      await hmpLine("savevm mid"),
+      /^Saved snapshot mid at instruction 2000 \(\d+ bytes, .*\.snapshots\/mid\.djsnap\)/,
+    );
+    deepEqual(await c.cmd("replay-seek", { icount: 3000 }), { return: {} });
+    equal(await hmpLine("loadvm mid"), "");
+    equal(await icount(), 2000);
+    equal(await regs(), at2000);
+    match(await hmpLine("info snapshots"), /\nmid +2000 +\d+\r?\n\r?\n?$/);
+    const file = `${log}.snapshots/mid.djsnap`;
+    const bytes = await Deno.readFile(file);
+    bytes[bytes.length - 100]! ^= 1;
+    await Deno.writeFile(file, bytes);
+    match(
+      await hmpLine("loadvm mid"),
+      /^Cannot load the snapshot .*mid\.djsnap: it is corrupt: the section at byte \d+ .* does not match its checksum/,
+    );
+    match(await hmpLine("loadvm nosuch"), /there is no .*nosuch\.djsnap/);
+    equal(await hmpLine("delvm mid"), "");
+    match(await hmpLine("info snapshots"), /There is no snapshot available/);
     // Back to the middle, and on to the end: the recording's state hashes
     // (rrcheck) all match on the way.
     deepEqual(await c.cmd("replay-seek", { icount: 500 }), { return: {} });
@@ -306,5 +334,6 @@ Deno.test("replay-seek (QMP) and replay_seek (monitor) go back and forth to exac
     match(q.stdout, /PASS gdb_target/);
   } finally {
     await Deno.remove(log).catch(() => {});
+    await Deno.remove(`${log}.snapshots`, { recursive: true }).catch(() => {});
   }
 });

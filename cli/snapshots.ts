@@ -1,0 +1,203 @@
+/**
+ * The monitor's named snapshots in a replay (`savevm`, `loadvm`, `delvm`,
+ * `info snapshots`), as files beside the log (`replay/snapshot_file.ts`).
+ * They run in the vCPU worker while the machine is paused, synchronously.
+ *
+ * In a replay, `loadvm NAME` goes to that snapshot's instruction count (the
+ * replay's time travel: the nearest in-memory snapshot, then replay) and
+ * checks that the machine there is the one the file holds, byte for byte:
+ * a replay is deterministic, so a difference means the file does not
+ * belong to this replay.
+ *
+ * @module
+ */
+
+import type { MachineSnapshot } from "../devices/snapshot.ts";
+import type { ReplayConfig } from "../replay/log.ts";
+import type { TimeTravel } from "../replay/time_travel.ts";
+import {
+  decodeSnapshotFile,
+  encodeSnapshotFile,
+  logIdentity,
+  SnapshotFileError,
+  snapshotPath,
+} from "../replay/snapshot_file.ts";
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The first section where two machine snapshots differ, or undefined. */
+function difference(
+  a: MachineSnapshot,
+  b: MachineSnapshot,
+): string | undefined {
+  for (const k of ["hart", "clock", "board", "ram"] as const) {
+    if (!sameBytes(a[k], b[k])) return k === "ram" ? "RAM" : `the ${k}`;
+  }
+  if (a.devices.length !== b.devices.length) return "the device list";
+  for (let i = 0; i < a.devices.length; i++) {
+    const x = a.devices[i]!, y = b.devices[i]!;
+    if (x.name !== y.name || !sameBytes(x.state, y.state)) {
+      return `device ${x.name}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Named snapshots of a replay, on disk.
+ *
+ * @example Where the files go
+ * ```ts
+ * import { snapshotPath } from "../replay/snapshot_file.ts";
+ * console.log(snapshotPath("run.rr", "init")); // run.rr.snapshots/init.djsnap
+ * ```
+ */
+export class NamedSnapshots {
+  readonly #travel: TimeTravel;
+  readonly #logPath: string;
+  readonly #config: ReplayConfig;
+  readonly #log: string;
+
+  /**
+   * @param travel the replay's time travel
+   * @param logPath the replay log's path (the files go beside it)
+   * @param log the log's bytes (for its identity)
+   * @param config the machine configuration the log records
+   */
+  constructor(
+    travel: TimeTravel,
+    logPath: string,
+    log: Uint8Array,
+    config: ReplayConfig,
+  ) {
+    this.#travel = travel;
+    this.#logPath = logPath;
+    this.#config = config;
+    this.#log = logIdentity(log);
+  }
+
+  /**
+   * `savevm NAME`: write the machine here to `LOG.snapshots/NAME.djsnap`.
+   *
+   * @param name the snapshot's name
+   * @returns what to print
+   */
+  save(name: string): string {
+    const path = snapshotPath(this.#logPath, name);
+    const m = this.#travel.runner.machine;
+    const bytes = encodeSnapshotFile(m.saveSnapshot(), {
+      name,
+      icount: m.cpu.icount,
+      config: this.#config,
+      log: this.#log,
+    });
+    Deno.mkdirSync(`${this.#logPath}.snapshots`, { recursive: true });
+    Deno.writeFileSync(path, bytes);
+    return `Saved snapshot ${name} at instruction ${m.cpu.icount} (${bytes.length} bytes, ${path})`;
+  }
+
+  /**
+   * `loadvm NAME`: go to the snapshot's instruction count and check the
+   * machine there against the file.
+   *
+   * @param name the snapshot's name
+   * @returns the instruction count
+   * @throws {SnapshotFileError} if the file is missing, bad, of another
+   *   configuration or log, or does not match this replay
+   */
+  load(name: string): number {
+    const path = snapshotPath(this.#logPath, name);
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(path);
+    } catch (err) {
+      throw new SnapshotFileError(
+        err instanceof Deno.errors.NotFound
+          ? `Cannot load snapshot ${name}: there is no ${path} (info snapshots lists them)`
+          : `Cannot load snapshot ${name}: ${(err as Error).message}`,
+      );
+    }
+    const { info, snapshot } = decodeSnapshotFile(bytes, {
+      config: this.#config,
+      log: this.#log,
+      path,
+    });
+    const r = this.#travel.seek(info.icount);
+    const m = this.#travel.runner.machine;
+    if (m.cpu.icount !== info.icount) {
+      throw new SnapshotFileError(
+        `Cannot load snapshot ${name}: the replay stops (${r.kind}) at instruction ${m.cpu.icount}, before its instruction ${info.icount}`,
+      );
+    }
+    const d = difference(snapshot, m.snapshotParts());
+    if (d) {
+      throw new SnapshotFileError(
+        `Cannot load snapshot ${name}: at instruction ${info.icount} this replay's ${d} differs from the file's; the file does not belong to this replay`,
+      );
+    }
+    return info.icount;
+  }
+
+  /**
+   * `delvm NAME`: delete the file.
+   *
+   * @param name the snapshot's name
+   */
+  delete(name: string): void {
+    const path = snapshotPath(this.#logPath, name);
+    try {
+      Deno.removeSync(path);
+    } catch (err) {
+      throw new SnapshotFileError(
+        err instanceof Deno.errors.NotFound
+          ? `Cannot delete snapshot ${name}: there is no ${path}`
+          : `Cannot delete snapshot ${name}: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * `info snapshots`: the snapshots beside the log.
+   *
+   * @returns the table
+   */
+  list(): string {
+    const rows: string[] = [];
+    let names: string[] = [];
+    try {
+      names = [...Deno.readDirSync(`${this.#logPath}.snapshots`)]
+        .filter((e) => e.isFile && e.name.endsWith(".djsnap"))
+        .map((e) => e.name.slice(0, -".djsnap".length)).sort();
+    } catch { /* no folder: none */ }
+    for (const n of names) {
+      const path = snapshotPath(this.#logPath, n);
+      let icount = "?", note = "";
+      const bytes = Deno.readFileSync(path);
+      try {
+        const { info } = decodeSnapshotFile(bytes, { log: this.#log });
+        icount = String(info.icount);
+      } catch (err) {
+        note = ` (${
+          (err as Error).message.replace(/^Cannot load [^:]*: /, "")
+        })`;
+      }
+      rows.push(
+        `${n.padEnd(16)} ${icount.padStart(14)} ${
+          String(bytes.length).padStart(12)
+        }${note}`,
+      );
+    }
+    if (rows.length === 0) return "There is no snapshot available.\n";
+    return [
+      `${"Name".padEnd(16)} ${"Instruction".padStart(14)} ${
+        "Bytes".padStart(12)
+      }`,
+      ...rows,
+    ]
+      .join("\n") + "\n";
+  }
+}

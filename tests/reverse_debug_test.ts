@@ -68,6 +68,25 @@ Deno.test("gdb in a replay: reverse-stepi, reverse-continue to breakpoints and t
     match(rec.stdout, /PASS gdb_target/);
     const replay = [...MACHINE, "-icount", `shift=3,rr=replay,rrfile=${log}`];
 
+    // gdb's reverse-next and reverse-finish (built on bs, bc and
+    // breakpoints): back over a line, and out to the caller.
+    const lines = await gdbOn(replay, [
+      "break leaf",
+      "continue",
+      "continue",
+      "delete",
+      "next",
+      "next",
+      "reverse-next",
+      "reverse-finish",
+      "bt 1",
+    ]);
+    match(lines, /\n28\t    return r \+ 1;\n27\t    watched = r;\n/);
+    match(
+      lines,
+      /\n#0 +outer \(n=n@entry=1\) at \.\/tests\/guest\/gdb_target\.c:33\n/,
+    );
+
     // A forward run: the 5th (last) store to `watched`, as gdb reports it
     // (after the store).
     const fwd = await gdbOn(replay, [

@@ -34,6 +34,7 @@ import {
   decodeHartState,
   encodeHartState,
   HART,
+  HART64,
   HartState,
 } from "./hart_state.ts";
 import { CSR, CSR_DEFS } from "./csr.ts";
@@ -226,7 +227,8 @@ const TWO32 = 4294967296;
 export class Cpu implements InterruptTarget {
   /**
    * The hart's architectural state: one buffer with named indices
-   * ({@linkcode HART}, {@linkcode CSR64}), so that a snapshot is a copy. The
+   * ({@linkcode HART}, {@linkcode HART64}, {@linkcode CSR64}), so that a
+   * snapshot is a copy. The
    * accessors below (`pcLo`, `mstatus`, ...) read and write it.
    */
   readonly state: HartState = new HartState();
@@ -241,109 +243,110 @@ export class Cpu implements InterruptTarget {
   /** `pmpaddr` registers as (lo, hi) pairs. */
   readonly pmpaddr: Int32Array = this.state.pmpaddr;
   readonly #s: Float64Array = this.state.scalars;
+  readonly #w: Int32Array = this.state.words;
   // The FPU, which keeps `fflags` and `frm` in the state above.
   readonly #fpu: Fpu;
 
   /** Low word of the pc (valid between calls to `run`). */
   get pcLo(): number {
-    return this.#s[HART.pcLo]!;
+    return this.#w[HART.pcLo]!;
   }
   set pcLo(v: number) {
-    this.#s[HART.pcLo] = v;
+    this.#w[HART.pcLo] = v;
   }
   /** High word of the pc. */
   get pcHi(): number {
-    return this.#s[HART.pcHi]!;
+    return this.#w[HART.pcHi]!;
   }
   set pcHi(v: number) {
-    this.#s[HART.pcHi] = v;
+    this.#w[HART.pcHi] = v;
   }
   /** Current privilege level. */
   get priv(): number {
-    return this.#s[HART.priv]!;
+    return this.#w[HART.priv]!;
   }
   set priv(v: number) {
-    this.#s[HART.priv] = v;
+    this.#w[HART.priv] = v;
   }
   /** Instructions retired since reset. */
   get icount(): number {
-    return this.#s[HART.icount]!;
+    return this.#s[HART64.icount]!;
   }
   set icount(v: number) {
-    this.#s[HART.icount] = v;
+    this.#s[HART64.icount] = v;
   }
   /** Whether the hart sleeps in `wfi`. */
   get waiting(): boolean {
-    return this.#s[HART.waiting] === 1;
+    return this.#w[HART.waiting] === 1;
   }
   set waiting(v: boolean) {
-    this.#s[HART.waiting] = v ? 1 : 0;
+    this.#w[HART.waiting] = v ? 1 : 0;
   }
   /** `mstatus`, low word (the high word is derived). */
   get mstatus(): number {
-    return this.#s[HART.mstatus]!;
+    return this.#w[HART.mstatus]!;
   }
   set mstatus(v: number) {
-    this.#s[HART.mstatus] = v;
+    this.#w[HART.mstatus] = v;
   }
   /** `mie`. */
   get mie(): number {
-    return this.#s[HART.mie]!;
+    return this.#w[HART.mie]!;
   }
   set mie(v: number) {
-    this.#s[HART.mie] = v;
+    this.#w[HART.mie] = v;
   }
   /** Effective `mip`: hardware lines OR software-written bits. */
   get mip(): number {
-    return this.#s[HART.mip]!;
+    return this.#w[HART.mip]!;
   }
   /** `mideleg`. */
   get mideleg(): number {
-    return this.#s[HART.mideleg]!;
+    return this.#w[HART.mideleg]!;
   }
   set mideleg(v: number) {
-    this.#s[HART.mideleg] = v;
+    this.#w[HART.mideleg] = v;
   }
   /** `medeleg`. */
   get medeleg(): number {
-    return this.#s[HART.medeleg]!;
+    return this.#w[HART.medeleg]!;
   }
   set medeleg(v: number) {
-    this.#s[HART.medeleg] = v;
+    this.#w[HART.medeleg] = v;
   }
   /** `mcounteren`. */
   get mcounteren(): number {
-    return this.#s[HART.mcounteren]!;
+    return this.#w[HART.mcounteren]!;
   }
   set mcounteren(v: number) {
-    this.#s[HART.mcounteren] = v;
+    this.#w[HART.mcounteren] = v;
   }
   /** `scounteren`. */
   get scounteren(): number {
-    return this.#s[HART.scounteren]!;
+    return this.#w[HART.scounteren]!;
   }
   set scounteren(v: number) {
-    this.#s[HART.scounteren] = v;
+    this.#w[HART.scounteren] = v;
   }
   /** `mcountinhibit`. */
   get mcountinhibit(): number {
-    return this.#s[HART.mcountinhibit]!;
+    return this.#w[HART.mcountinhibit]!;
   }
   /** `satp` mode (0 or 8). */
   get satpMode(): number {
-    return this.#s[HART.satpMode]!;
+    return this.#w[HART.satpMode]!;
   }
   /** `satp` PPN (up to 44 bits). */
   get satpPpn(): number {
-    return this.#s[HART.satpPpn]!;
+    return this.#s[HART64.satpPpn]!;
   }
   /** `satp` ASID. */
   get satpAsid(): number {
-    return this.#s[HART.satpAsid]!;
+    return this.#w[HART.satpAsid]!;
   }
   /** `stimecmp` (Sstc). */
   get stimecmp(): number {
-    return this.#s[HART.stimecmp]!;
+    return this.#s[HART64.stimecmp]!;
   }
 
   #pmpStart = new Float64Array(16);
@@ -402,7 +405,7 @@ export class Cpu implements InterruptTarget {
     this.#bus = options.bus;
     this.#time = options.time;
     this.#hartId = options.hartId ?? 0;
-    this.#fpu = new Fpu(this.f, this.x, this.#s);
+    this.#fpu = new Fpu(this.f, this.x, this.#w);
     this.#scratch.ops.fill(1);
     this.#ramPages = this.#bus.ramSize >>> 12;
     this.#ctx = {
@@ -427,15 +430,15 @@ export class Cpu implements InterruptTarget {
    */
   reset(pc: number): void {
     // Everything but the interrupt lines, which the devices drive.
-    const s = this.#s;
-    const mipHw = s[HART.mipHw]!;
+    const w = this.#w, s = this.#s;
+    const mipHw = w[HART.mipHw]!;
     this.state.bytes.fill(0);
-    s[HART.mipHw] = mipHw;
-    s[HART.mip] = mipHw;
+    w[HART.mipHw] = mipHw;
+    w[HART.mip] = mipHw;
     this.setPc(pc);
     this.priv = PRIV_M;
-    s[HART.stimecmp] = Number.MAX_SAFE_INTEGER;
-    s[HART.stimerDeadline] = Infinity;
+    s[HART64.stimecmp] = Number.MAX_SAFE_INTEGER;
+    s[HART64.stimerDeadline] = Infinity;
     this.#pmpUpdate();
     this.#stimer.del();
     this.flushTlb();
@@ -530,10 +533,10 @@ export class Cpu implements InterruptTarget {
       // A line that rises in the middle of a slice (from an MMIO access)
       // must be seen at the next instruction boundary, not at the slice's
       // end, whose icount depends on how the run is sliced.
-      if ((mask & ~this.#s[HART.mipHw]!) !== 0) this.#endSlice = true;
-      this.#s[HART.mipHw] = this.#s[HART.mipHw]! | mask;
-    } else this.#s[HART.mipHw] = this.#s[HART.mipHw]! & ~mask;
-    this.#s[HART.mip] = this.#s[HART.mipHw]! | this.#s[HART.mipSw]!;
+      if ((mask & ~this.#w[HART.mipHw]!) !== 0) this.#endSlice = true;
+      this.#w[HART.mipHw] = this.#w[HART.mipHw]! | mask;
+    } else this.#w[HART.mipHw] = this.#w[HART.mipHw]! & ~mask;
+    this.#w[HART.mip] = this.#w[HART.mipHw]! | this.#w[HART.mipSw]!;
   }
 
   /** Whether an interrupt would wake the hart from `wfi`. */
@@ -582,7 +585,7 @@ export class Cpu implements InterruptTarget {
    * ```
    */
   saveState(): Uint8Array {
-    this.#s[HART.stimerDeadline] = this.#stimer.deadline;
+    this.#s[HART64.stimerDeadline] = this.#stimer.deadline;
     return encodeHartState(this.state);
   }
 
@@ -606,7 +609,7 @@ export class Cpu implements InterruptTarget {
     this.#scratch.ops.fill(1);
     this.#stop = false;
     this.#endSlice = false;
-    const d = this.#s[HART.stimerDeadline]!;
+    const d = this.#s[HART64.stimerDeadline]!;
     if (d === Infinity) this.#stimer.del();
     else this.#stimer.mod(d);
   }
@@ -635,11 +638,11 @@ export class Cpu implements InterruptTarget {
     if (num === CSR.fflags) return BigInt(this.#fpu.fflags);
     if (num === CSR.frm) return BigInt(this.#fpu.frm);
     if (num === CSR.fcsr) return BigInt(this.fcsr);
-    const priv = this.#s[HART.priv]!;
+    const priv = this.#w[HART.priv]!;
     const tLo = this.#tLo, tHi = this.#tHi;
-    this.#s[HART.priv] = PRIV_M;
+    this.#w[HART.priv] = PRIV_M;
     const ok = this.#csrRead(num);
-    this.#s[HART.priv] = priv;
+    this.#w[HART.priv] = priv;
     const v = (BigInt(this.#tHi >>> 0) << 32n) | BigInt(this.#tLo >>> 0);
     this.#tLo = tLo;
     this.#tHi = tHi;
@@ -797,7 +800,7 @@ export class Cpu implements InterruptTarget {
     const deleg = prev <= PRIV_S &&
       (((interrupt ? this.mideleg : this.medeleg) >>> cause) & 1) === 1;
     const c = this.csr64;
-    this.#s[HART.resValid] = 0;
+    this.#w[HART.resValid] = 0;
     if (deleg) {
       c[CSR64.scause] = cause;
       c[CSR64.scause + 1] = interrupt ? 0x80000000 | 0 : 0;
@@ -1386,10 +1389,10 @@ export class Cpu implements InterruptTarget {
       if (!this.#loadSlow(lo, hi, size)) return false;
       const vLo = this.#tLo;
       const vHi = d ? this.#tHi : vLo >> 31;
-      this.#s[HART.resValid] = 1;
-      this.#s[HART.resAddr] = this.#translate(lo, hi, ACC_LOAD, size);
-      this.#s[HART.resLo] = this.#tLo;
-      this.#s[HART.resHi] = this.#tHi;
+      this.#w[HART.resValid] = 1;
+      this.#s[HART64.resAddr] = this.#translate(lo, hi, ACC_LOAD, size);
+      this.#w[HART.resLo] = this.#tLo;
+      this.#w[HART.resHi] = this.#tHi;
       x[rd] = vLo;
       x[rd + 1] = vHi;
       x[64] = x[65] = 0;
@@ -1411,10 +1414,11 @@ export class Cpu implements InterruptTarget {
     if (!okRead) return this.#fault(Cause.StoreAccessFault, lo, hi);
     const oLo = t[0]!, oHi = d ? t[1]! : 0;
     if (op === 69 || op === 70) { // SC
-      const ok = this.#s[HART.resValid] === 1 && this.#s[HART.resAddr] === pa &&
-        oLo === this.#s[HART.resLo]! &&
-        (!d || oHi === this.#s[HART.resHi]!);
-      this.#s[HART.resValid] = 0;
+      const ok = this.#w[HART.resValid] === 1 &&
+        this.#s[HART64.resAddr] === pa &&
+        oLo === this.#w[HART.resLo]! &&
+        (!d || oHi === this.#w[HART.resHi]!);
+      this.#w[HART.resValid] = 0;
       if (ok) {
         if (!this.#storeSlow(lo, hi, size, x[rs2]!, x[rs2 + 1]!)) return false;
       }
@@ -1639,14 +1643,14 @@ export class Cpu implements InterruptTarget {
   /** `mcycle`: one cycle per retired instruction, as QEMU's icount. */
   #cycles(): number {
     return (this.mcountinhibit & 1)
-      ? this.#s[HART.cycleFrozen]!
-      : this.icount + this.#s[HART.cycleOffset]!;
+      ? this.#s[HART64.cycleFrozen]!
+      : this.icount + this.#s[HART64.cycleOffset]!;
   }
 
   #instret(): number {
     return (this.mcountinhibit & 4)
-      ? this.#s[HART.instretFrozen]!
-      : this.icount + this.#s[HART.instretOffset]!;
+      ? this.#s[HART64.instretFrozen]!
+      : this.icount + this.#s[HART64.instretOffset]!;
   }
 
   #mtime(): number {
@@ -1803,8 +1807,8 @@ export class Cpu implements InterruptTarget {
       }
       case CSR.sip: {
         const m = this.mideleg & (1 << 1); // only SSIP is writable from S
-        this.#s[HART.mipSw] = (this.#s[HART.mipSw]! & ~m) | (lo & m);
-        this.#s[HART.mip] = this.#s[HART.mipHw]! | this.#s[HART.mipSw]!;
+        this.#w[HART.mipSw] = (this.#w[HART.mipSw]! & ~m) | (lo & m);
+        this.#w[HART.mip] = this.#w[HART.mipHw]! | this.#w[HART.mipSw]!;
         return true;
       }
       case CSR.stvec:
@@ -1844,16 +1848,16 @@ export class Cpu implements InterruptTarget {
         if (this.priv === PRIV_S && !(c[CSR64.menvcfg + 1]! & 0x80000000)) {
           return false;
         }
-        this.#s[HART.stimecmp] = (hi >>> 0) * TWO32 + (lo >>> 0);
+        this.#s[HART64.stimecmp] = (hi >>> 0) * TWO32 + (lo >>> 0);
         this.#updateStip();
         return true;
       case CSR.satp: {
         if (this.priv === PRIV_S && (this.mstatus & MS_TVM)) return false;
         const mode = hi >>> 28;
         if (mode !== 0 && mode !== 8) return true; // WARL: unsupported mode ignored
-        this.#s[HART.satpMode] = mode;
-        this.#s[HART.satpAsid] = (hi >>> 12) & 0xffff;
-        this.#s[HART.satpPpn] = (hi & 0xfff) * TWO32 + (lo >>> 0);
+        this.#w[HART.satpMode] = mode;
+        this.#w[HART.satpAsid] = (hi >>> 12) & 0xffff;
+        this.#s[HART64.satpPpn] = (hi & 0xfff) * TWO32 + (lo >>> 0);
         this.flushTlb();
         return true;
       }
@@ -1884,36 +1888,36 @@ export class Cpu implements InterruptTarget {
         const changed = this.mcountinhibit ^ next;
         // Values as of the end of this instruction.
         if (changed & 1) {
-          if (next & 1) this.#s[HART.cycleFrozen] = this.#cycles() + 1;
-          else {this.#s[HART.cycleOffset] = this.#s[HART.cycleFrozen]! -
+          if (next & 1) this.#s[HART64.cycleFrozen] = this.#cycles() + 1;
+          else {this.#s[HART64.cycleOffset] = this.#s[HART64.cycleFrozen]! -
               this.icount - 1;}
         }
         if (changed & 4) {
-          if (next & 4) this.#s[HART.instretFrozen] = this.#instret() + 1;
-          else {this.#s[HART.instretOffset] = this.#s[HART.instretFrozen]! -
+          if (next & 4) this.#s[HART64.instretFrozen] = this.#instret() + 1;
+          else {this.#s[HART64.instretOffset] = this.#s[HART64.instretFrozen]! -
               this.icount - 1;}
         }
-        this.#s[HART.mcountinhibit] = next;
+        this.#w[HART.mcountinhibit] = next;
         return true;
       }
       case CSR.mip: {
         // M can write SSIP, STIP (without Sstc) and SEIP.
         const stce = (c[CSR64.menvcfg + 1]! & 0x80000000) !== 0;
         const m = (1 << 1) | (1 << 9) | (stce ? 0 : 1 << 5);
-        this.#s[HART.mipSw] = (this.#s[HART.mipSw]! & ~m) | (lo & m);
-        this.#s[HART.mip] = this.#s[HART.mipHw]! | this.#s[HART.mipSw]!;
+        this.#w[HART.mipSw] = (this.#w[HART.mipSw]! & ~m) | (lo & m);
+        this.#w[HART.mip] = this.#w[HART.mipHw]! | this.#w[HART.mipSw]!;
         return true;
       }
       case CSR.mcycle: {
         const v = (hi >>> 0) * TWO32 + (lo >>> 0);
-        this.#s[HART.cycleOffset] = v - this.icount - 1;
-        this.#s[HART.cycleFrozen] = v;
+        this.#s[HART64.cycleOffset] = v - this.icount - 1;
+        this.#s[HART64.cycleFrozen] = v;
         return true;
       }
       case CSR.minstret: {
         const v = (hi >>> 0) * TWO32 + (lo >>> 0);
-        this.#s[HART.instretOffset] = v - this.icount - 1;
-        this.#s[HART.instretFrozen] = v;
+        this.#s[HART64.instretOffset] = v - this.icount - 1;
+        this.#s[HART64.instretFrozen] = v;
         return true;
       }
     }

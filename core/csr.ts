@@ -12,7 +12,7 @@
  * @module
  */
 
-import { CSR64, HART } from "./hart_state.ts";
+import { CSR64, HART, HART64 } from "./hart_state.ts";
 
 /** Numbers of the CSRs that deja implements, by name. */
 export const CSR = {
@@ -67,7 +67,9 @@ export const CSR = {
 export type CsrStorage =
   /** A (lo, hi) pair of {@linkcode HartState.csr64} at this index. */
   | { readonly kind: "csr64"; readonly index: number }
-  /** A slot of {@linkcode HartState.scalars} (the low 32 bits). */
+  /** A word of {@linkcode HartState.words}. */
+  | { readonly kind: "word"; readonly index: number }
+  /** A slot of {@linkcode HartState.scalars}. */
   | { readonly kind: "scalar"; readonly index: number }
   /** Computed from other state (a view, a counter, a constant). */
   | { readonly kind: "derived"; readonly from: string };
@@ -87,12 +89,13 @@ export interface CsrDef {
 }
 
 const pair = (index: number): CsrStorage => ({ kind: "csr64", index });
+const word = (index: number): CsrStorage => ({ kind: "word", index });
 const scalar = (index: number): CsrStorage => ({ kind: "scalar", index });
 const derived = (from: string): CsrStorage => ({ kind: "derived", from });
 
 const STORAGE: Record<string, CsrStorage> = {
-  fflags: scalar(HART.fflags),
-  frm: scalar(HART.frm),
+  fflags: word(HART.fflags),
+  frm: word(HART.frm),
   fcsr: derived("frm << 5 | fflags"),
   cycle: derived("mcycle"),
   time: derived("the time source's mtime"),
@@ -100,29 +103,29 @@ const STORAGE: Record<string, CsrStorage> = {
   sstatus: derived("mstatus, masked"),
   sie: derived("mie & mideleg"),
   stvec: pair(CSR64.stvec),
-  scounteren: scalar(HART.scounteren),
+  scounteren: word(HART.scounteren),
   senvcfg: pair(CSR64.senvcfg),
   sscratch: pair(CSR64.sscratch),
   sepc: pair(CSR64.sepc),
   scause: pair(CSR64.scause),
   stval: pair(CSR64.stval),
   sip: derived("mip & mideleg"),
-  stimecmp: scalar(HART.stimecmp),
+  stimecmp: scalar(HART64.stimecmp),
   satp: derived("satpMode, satpAsid, satpPpn"),
   mvendorid: derived("0"),
   marchid: derived("0"),
   mimpid: derived("0"),
   mhartid: derived("the hart id"),
   mconfigptr: derived("0"),
-  mstatus: scalar(HART.mstatus),
+  mstatus: word(HART.mstatus),
   misa: derived("RV64 ACDFIMSU"),
-  medeleg: scalar(HART.medeleg),
-  mideleg: scalar(HART.mideleg),
-  mie: scalar(HART.mie),
+  medeleg: word(HART.medeleg),
+  mideleg: word(HART.mideleg),
+  mie: word(HART.mie),
   mtvec: pair(CSR64.mtvec),
-  mcounteren: scalar(HART.mcounteren),
+  mcounteren: word(HART.mcounteren),
   menvcfg: pair(CSR64.menvcfg),
-  mcountinhibit: scalar(HART.mcountinhibit),
+  mcountinhibit: word(HART.mcountinhibit),
   mscratch: pair(CSR64.mscratch),
   mepc: pair(CSR64.mepc),
   mcause: pair(CSR64.mcause),

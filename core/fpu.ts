@@ -21,7 +21,7 @@
  * @module
  */
 
-import { HART, HART_SCALARS } from "./hart_state.ts";
+import { HART, HART_WORDS } from "./hart_state.ts";
 
 const NV = 16;
 const DZ = 8;
@@ -816,7 +816,7 @@ function fminmax(a: number, b: number, max: boolean): number {
 export class Fpu {
   readonly #f: Int32Array;
   readonly #x: Int32Array;
-  readonly #s: Float64Array;
+  readonly #s: Int32Array;
 
   /** Accrued exception flags, bits NV=16 DZ=8 OF=4 UF=2 NX=1 (fflags). */
   get fflags(): number {
@@ -841,17 +841,17 @@ export class Fpu {
    *   f[2*i+1] (high 32 bits)
    * @param x the integer register file in the same layout; x0 (x[0], x[1])
    *   is never written
-   * @param scalars the hart's scalar state, where `fflags` and `frm` live
-   *   (at `HART.fflags` and `HART.frm`); a private one by default
+   * @param words the hart's 32-bit state, where `fflags` and `frm` live (at
+   *   `HART.fflags` and `HART.frm`); a private one by default
    */
   constructor(
     f: Int32Array,
     x: Int32Array,
-    scalars: Float64Array = new Float64Array(HART_SCALARS),
+    words: Int32Array = new Int32Array(HART_WORDS),
   ) {
     this.#f = f;
     this.#x = x;
-    this.#s = scalars;
+    this.#s = words;
   }
 
   /**

@@ -5,11 +5,14 @@
  * The buffer holds, in this order:
  *
  * - `scalars`, a `Float64Array` of {@linkcode HART_SCALARS} numbers indexed
- *   by {@linkcode HART}: the pc as (lo, hi) int32 words, the privilege level,
- *   icount, `wfi` sleep, the 32-bit CSRs, the CSRs wider than 32 bits that are
- *   kept as exact doubles (`satp.PPN`, `stimecmp`), the counter offsets, the
- *   FP flags and rounding mode, the LR/SC reservation and the armed deadline
- *   of the hart's `stimecmp` timer;
+ *   by {@linkcode HART64}: icount, the CSRs wider than 32 bits that are kept
+ *   as exact doubles (`satp.PPN`, `stimecmp`), the counter offsets, the LR/SC
+ *   reservation's address and the armed deadline of the hart's `stimecmp`
+ *   timer;
+ * - `words`, an `Int32Array` of {@linkcode HART_WORDS} words indexed by
+ *   {@linkcode HART}: the pc as (lo, hi), the privilege level, `wfi` sleep,
+ *   the 32-bit CSRs, the FP flags and rounding mode, the rest of the
+ *   reservation;
  * - `x`, the integer registers as (lo, hi) int32 pairs (slots 64 to 67 absorb
  *   writes to x0);
  * - `f`, the FP registers as (lo, hi) pairs of raw bits;
@@ -26,77 +29,85 @@
  */
 
 /**
- * Indices into {@linkcode HartState.scalars}.
- *
- * 64-bit quantities that fit a double exactly (`icount`, `stimecmp`,
- * `satpPpn`, counter offsets) are one slot; the pc is two int32 words, as in
- * the interpreter.
+ * Indices into {@linkcode HartState.words}: the state that fits 32 bits,
+ * kept as int32 so that the interpreter reads and writes it without
+ * conversions.
  */
 export const HART = {
-  /** Low word of the pc (int32). */
+  /** Low word of the pc. */
   pcLo: 0,
-  /** High word of the pc (int32). */
+  /** High word of the pc. */
   pcHi: 1,
   /** Privilege level: 0 U, 1 S, 3 M. */
   priv: 2,
-  /** Instructions retired since reset. */
-  icount: 3,
   /** 1 while the hart sleeps in `wfi`. */
-  waiting: 4,
+  waiting: 3,
   /** `mstatus`, low word (the high word is derived). */
-  mstatus: 5,
+  mstatus: 4,
   /** `mie`. */
-  mie: 6,
+  mie: 5,
   /** Effective `mip`: `mipHw | mipSw`. */
-  mip: 7,
+  mip: 6,
   /** `mip` bits driven by interrupt lines (CLINT, PLIC, Sstc). */
-  mipHw: 8,
+  mipHw: 7,
   /** `mip` bits written by software. */
-  mipSw: 9,
+  mipSw: 8,
   /** `mideleg`. */
-  mideleg: 10,
+  mideleg: 9,
   /** `medeleg`. */
-  medeleg: 11,
+  medeleg: 10,
   /** `mcounteren`. */
-  mcounteren: 12,
+  mcounteren: 11,
   /** `scounteren`. */
-  scounteren: 13,
+  scounteren: 12,
   /** `mcountinhibit`. */
-  mcountinhibit: 14,
+  mcountinhibit: 13,
   /** `satp.MODE` (0 or 8). */
-  satpMode: 15,
-  /** `satp.PPN` (up to 44 bits). */
-  satpPpn: 16,
+  satpMode: 14,
   /** `satp.ASID`. */
-  satpAsid: 17,
-  /** `stimecmp` (Sstc), `Number.MAX_SAFE_INTEGER` after reset. */
-  stimecmp: 18,
-  /** Virtual-time deadline of the `stimecmp` timer, `Infinity` when disarmed. */
-  stimerDeadline: 19,
-  /** `mcycle - icount` while counting. */
-  cycleOffset: 20,
-  /** `minstret - icount` while counting. */
-  instretOffset: 21,
-  /** `mcycle` while inhibited. */
-  cycleFrozen: 22,
-  /** `minstret` while inhibited. */
-  instretFrozen: 23,
+  satpAsid: 15,
   /** `fflags`. */
-  fflags: 24,
+  fflags: 16,
   /** `frm`. */
-  frm: 25,
+  frm: 17,
   /** 1 while an LR reservation is held. */
-  resValid: 26,
-  /** Physical address of the reservation. */
-  resAddr: 27,
+  resValid: 18,
   /** Low word of the value that LR read. */
-  resLo: 28,
+  resLo: 19,
   /** High word of the value that LR read. */
-  resHi: 29,
+  resHi: 20,
+} as const;
+
+/** Number of slots in {@linkcode HartState.words}. */
+export const HART_WORDS = 32;
+
+/**
+ * Indices into {@linkcode HartState.scalars}: the state wider than 32 bits,
+ * kept as exact doubles (integers below 2^53, or `Infinity`).
+ */
+export const HART64 = {
+  /** Instructions retired since reset. */
+  icount: 0,
+  /** `satp.PPN` (up to 44 bits). */
+  satpPpn: 1,
+  /** `stimecmp` (Sstc), `Number.MAX_SAFE_INTEGER` after reset. */
+  stimecmp: 2,
+  /** Virtual-time deadline of the `stimecmp` timer, `Infinity` when disarmed. */
+  stimerDeadline: 3,
+  /** `mcycle - icount` while counting. */
+  cycleOffset: 4,
+  /** `minstret - icount` while counting. */
+  instretOffset: 5,
+  /** `mcycle` while inhibited. */
+  cycleFrozen: 6,
+  /** `minstret` while inhibited. */
+  instretFrozen: 7,
+  /** Physical address of the LR reservation. */
+  resAddr: 8,
 } as const;
 
 /** Number of slots in {@linkcode HartState.scalars}. */
-export const HART_SCALARS = 32;
+export const HART_SCALARS = 16;
 
 /**
  * Indices into {@linkcode HartState.csr64} of the CSRs kept as plain 64-bit
@@ -130,14 +141,15 @@ export const CSR64 = {
 } as const;
 
 /** Version of the layout that {@linkcode encodeHartState} writes. */
-export const HART_STATE_VERSION = 1;
+export const HART_STATE_VERSION = 2;
 
 const MAGIC = 0x53484a44; // "DJHS" little-endian
 const HEADER = 12;
 
 // Byte offsets of the views.
 const OFF_SCALARS = 0;
-const OFF_X = OFF_SCALARS + HART_SCALARS * 8;
+const OFF_WORDS = OFF_SCALARS + HART_SCALARS * 8;
+const OFF_X = OFF_WORDS + HART_WORDS * 4;
 const OFF_F = OFF_X + 68 * 4;
 const OFF_CSR64 = OFF_F + 64 * 4;
 const OFF_PMPADDR = OFF_CSR64 + 32 * 4;
@@ -151,20 +163,22 @@ export const HART_STATE_BYTES: number = OFF_PMPCFG + 16;
  *
  * @example Copy one hart's state into another
  * ```ts
- * import { HART, HartState } from "./hart_state.ts";
+ * import { HART64, HartState } from "./hart_state.ts";
  * const a = new HartState();
- * a.scalars[HART.icount] = 42;
+ * a.scalars[HART64.icount] = 42;
  * a.x[2] = 7; // x1, low word
  * const b = new HartState();
  * b.bytes.set(a.bytes);
- * if (b.scalars[HART.icount] !== 42 || b.x[2] !== 7) throw new Error("unreachable");
+ * if (b.scalars[HART64.icount] !== 42 || b.x[2] !== 7) throw new Error("unreachable");
  * ```
  */
 export class HartState {
   /** The whole state as bytes. */
   readonly bytes: Uint8Array;
-  /** Scalars, indexed by {@linkcode HART}. */
+  /** State wider than 32 bits, indexed by {@linkcode HART64}. */
   readonly scalars: Float64Array;
+  /** 32-bit state, indexed by {@linkcode HART}. */
+  readonly words: Int32Array;
   /** Integer registers as (lo, hi) pairs; slots 64 to 67 absorb x0 writes. */
   readonly x: Int32Array;
   /** FP registers as (lo, hi) pairs of raw bits. */
@@ -181,6 +195,7 @@ export class HartState {
     const buf = new ArrayBuffer(HART_STATE_BYTES);
     this.bytes = new Uint8Array(buf);
     this.scalars = new Float64Array(buf, OFF_SCALARS, HART_SCALARS);
+    this.words = new Int32Array(buf, OFF_WORDS, HART_WORDS);
     this.x = new Int32Array(buf, OFF_X, 68);
     this.f = new Int32Array(buf, OFF_F, 64);
     this.csr64 = new Int32Array(buf, OFF_CSR64, 32);
@@ -199,10 +214,10 @@ export class HartState {
  * ```ts
  * import { decodeHartState, encodeHartState, HART, HartState } from "./hart_state.ts";
  * const s = new HartState();
- * s.scalars[HART.priv] = 3;
+ * s.words[HART.priv] = 3;
  * const t = new HartState();
  * decodeHartState(encodeHartState(s), t);
- * if (t.scalars[HART.priv] !== 3) throw new Error("unreachable");
+ * if (t.words[HART.priv] !== 3) throw new Error("unreachable");
  * ```
  */
 export function encodeHartState(state: HartState): Uint8Array {

@@ -12,6 +12,7 @@ import { parseElf } from "../core/elf.ts";
 import {
   CSR64,
   HART,
+  HART64,
   HART_STATE_BYTES,
   HART_STATE_VERSION,
 } from "../core/hart_state.ts";
@@ -147,7 +148,7 @@ Deno.test({
           rig.runTo(n);
           equal(rig.cpu.icount, n);
           const saved = rig.snapshot();
-          const s = rig.cpu.state.scalars;
+          const s = rig.cpu.state.words;
           if (s[HART.priv] === 1) seen.sMode = true;
           if (((s[HART.mstatus]! >>> 13) & 3) === 3) seen.fpDirty = true;
           if (s[HART.resValid] === 1) seen.reservation = true;
@@ -193,22 +194,27 @@ Deno.test({
     const base = cpu.saveState();
     equal(base.length, 12 + HART_STATE_BYTES);
     // Each named slot changes the bytes, and loading restores it.
-    for (const [name, index] of Object.entries(HART)) {
-      // saveState reads this one from the live timer (tested below).
-      if (index === HART.stimerDeadline) continue;
-      const s = cpu.state.scalars;
-      const old = s[index]!;
-      s[index] = old + 1;
-      const changed = cpu.saveState();
-      s[index] = old;
-      notEqual(
-        changed.join(),
-        base.join(),
-        `HART.${name} is not in the snapshot`,
-      );
-      const other = boot(ELFS[0]!.image);
-      other.cpu.loadState(changed);
-      equal(other.cpu.state.scalars[index], old + 1, `HART.${name} reloaded`);
+    const tables = [
+      ["HART", HART, cpu.state.words, (c: Cpu) => c.state.words],
+      ["HART64", HART64, cpu.state.scalars, (c: Cpu) => c.state.scalars],
+    ] as const;
+    for (const [table, names, s, of] of tables) {
+      for (const [name, index] of Object.entries(names)) {
+        // saveState reads this one from the live timer (tested below).
+        if (names === HART64 && index === HART64.stimerDeadline) continue;
+        const old = s[index]!;
+        s[index] = old + 1;
+        const changed = cpu.saveState();
+        s[index] = old;
+        notEqual(
+          changed.join(),
+          base.join(),
+          `${table}.${name} is not in the snapshot`,
+        );
+        const other = boot(ELFS[0]!.image);
+        other.cpu.loadState(changed);
+        equal(of(other.cpu)[index], old + 1, `${table}.${name} reloaded`);
+      }
     }
     cpu.csr64[CSR64.mcause] = 7;
     cpu.x[2] = 0x1234;
@@ -235,18 +241,18 @@ Deno.test({
     const a = new Rig();
     const b = new Rig();
     // Two harts with their own FP flags and rounding modes.
-    a.cpu.state.scalars[HART.fflags] = 0x1f;
-    a.cpu.state.scalars[HART.frm] = 3;
+    a.cpu.state.words[HART.fflags] = 0x1f;
+    a.cpu.state.words[HART.frm] = 3;
     equal(a.cpu.fcsr, (3 << 5) | 0x1f);
     equal(b.cpu.fcsr, 0);
     // A snapshot with the stimecmp timer armed: the new hart's timer fires.
-    a.cpu.state.scalars[HART.stimerDeadline] = 0;
+    a.cpu.state.scalars[HART64.stimerDeadline] = 0;
     const snap = a.cpu.saveState();
     // saveState reads the live timer, which is disarmed in `a`.
-    equal(a.cpu.state.scalars[HART.stimerDeadline], Infinity);
+    equal(a.cpu.state.scalars[HART64.stimerDeadline], Infinity);
     const armed = new Uint8Array(snap);
     const view = new DataView(armed.buffer);
-    view.setFloat64(12 + HART.stimerDeadline * 8, 5000, true);
+    view.setFloat64(12 + HART64.stimerDeadline * 8, 5000, true);
     b.cpu.loadState(armed);
     equal(b.clock.nextDeadline(), 5000);
     equal(b.cpu.fcsr, (3 << 5) | 0x1f);

@@ -418,7 +418,7 @@ Deno.test("gdb stub: Ctrl-C (0x03) stops a running guest; qRcmd runs a monitor c
 });
 
 Deno.test("debug target: memory goes through Sv39 as the hart sees it, and refuses what does not translate", async () => {
-  const { HART } = await import("../core/hart_state.ts");
+  const { HART, HART64 } = await import("../core/hart_state.ts");
   const m = new VirtMachine({
     bios: "none",
     kernel: new Uint8Array(16),
@@ -443,9 +443,9 @@ Deno.test("debug target: memory goes through Sv39 as the hart sees it, and refus
   bus.write(0x80000010, 4, 0x11223344);
   bus.write(0x80005008, 4, 0x55667788);
   const t = new DebugTarget(m);
-  const s = cpu.state.scalars;
+  const s = cpu.state.words;
   s[HART.satpMode] = 8;
-  s[HART.satpPpn] = root / 4096;
+  cpu.state.scalars[HART64.satpPpn] = root / 4096;
   // M-mode: no translation.
   deepEqualBytes(t.readMemory(0x80000010n, 4), [0x44, 0x33, 0x22, 0x11]);
   equal(t.readMemory(0x40000010n, 4), undefined);

@@ -205,6 +205,29 @@ const MISA_LO = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) |
 
 const TWO32 = 4294967296;
 
+// Debug triggers (Sdtrig): two address-match triggers, as QEMU 7.2's virt.
+const TRIGGERS = 2;
+// tdata1 bits shared by mcontrol (type 2) and mcontrol6 (type 6).
+const TRIG_LOAD = 1 << 0;
+const TRIG_STORE = 1 << 1;
+const TRIG_EXEC = 1 << 2;
+const TRIG_U = 1 << 3;
+const TRIG_S = 1 << 4;
+const TRIG_M = 1 << 6;
+const TRIG_MSU = TRIG_M | TRIG_S | TRIG_U;
+// What a tdata1 write keeps in the low word: the mode and access bits and
+// the access size (mcontrol sizelo 17..16 and sizehi 22..21, mcontrol6 size
+// 19..16), which matching ignores (any size). As in
+// QEMU 7.2, match, chain, action, timing, select and hit are always zero
+// (an equality match that raises a breakpoint exception before the access).
+const TRIG_KEEP = TRIG_MSU | TRIG_EXEC | TRIG_STORE | TRIG_LOAD;
+const TRIG_KEEP2 = TRIG_KEEP | (3 << 16) | (3 << 21); // sizelo, sizehi
+const TRIG_KEEP6 = TRIG_KEEP | (0xf << 16); // size
+// tdata1's type field is stored XOR 2 (see CSR64.tdata1): reset reads type 2.
+const TDATA1_TYPE_XOR = 2 << 28;
+// tinfo: types 2 (mcontrol) and 6 (mcontrol6).
+const TINFO = (1 << 2) | (1 << 6);
+
 /**
  * A RISC-V RV64GC hart.
  *
@@ -364,6 +387,10 @@ export class Cpu implements InterruptTarget {
   #romPages = new Map<number, DecodedPage>();
   #scratch = new DecodedPage(0, -1);
   #tmp = new Int32Array(2);
+  /** Debug triggers armed for execute (bit i: trigger i), from tdata1. */
+  #trigExec = 0;
+  /** Debug triggers armed for loads or stores (bit i: trigger i). */
+  #trigData = 0;
   // TLBs: tag per entry; RAM offset of the page for loads and stores.
   readonly #tlbRTag = new Int32Array(TLB_SIZE);
   readonly #tlbROff = new Int32Array(TLB_SIZE);
@@ -440,6 +467,7 @@ export class Cpu implements InterruptTarget {
     s[HART64.stimecmp] = Number.MAX_SAFE_INTEGER;
     s[HART64.stimerDeadline] = Infinity;
     this.#pmpUpdate();
+    this.#trigUpdate();
     this.#stimer.del();
     this.flushTlb();
   }
@@ -603,6 +631,7 @@ export class Cpu implements InterruptTarget {
   loadState(bytes: Uint8Array): void {
     decodeHartState(bytes, this.state);
     this.#pmpUpdate(); // also flushes the TLBs
+    this.#trigUpdate();
     this.#codePages = [];
     this.#romPages.clear();
     this.#scratch = new DecodedPage(0, -1);
@@ -753,17 +782,96 @@ export class Cpu implements InterruptTarget {
         return undefined;
       }
       const pLo = this.pcLo, pHi = this.pcHi;
+      // An execute trigger: a breakpoint exception before the instruction
+      // (before its fetch can fault), with the pc in tval.
+      const trigExec = this.#trigExec;
+      if (trigExec !== 0 && this.#trigHit(trigExec, TRIG_EXEC, pLo, pHi, 1)) {
+        this.#raise(Cause.Breakpoint, pLo, pHi);
+        continue;
+      }
       const key = (pHi << 20) | (pLo >>> 12);
       const e = key & TLB_MASK;
       const page = this.#tlbXPage[e];
       if (
         this.#tlbXTag[e] === key && pHi === ((pHi << 20) >> 20) &&
         page !== undefined
-      ) return page;
+      ) return trigExec === 0 ? page : this.#single(page, pLo);
       const filled = this.#fillExec(pLo, pHi);
-      if (filled !== undefined) return filled;
+      if (filled !== undefined) {
+        return trigExec === 0 ? filled : this.#single(filled, pLo);
+      }
       // A fetch fault: the trap was taken; look again at the handler.
     }
+  }
+
+  /**
+   * The instruction at `pLo` alone on the scratch page, so that the loop
+   * comes back to {@linkcode Cpu.#enter} after it (and checks the execute
+   * triggers again): the path while an execute trigger is armed. No block
+   * runs then.
+   */
+  #single(page: DecodedPage, pLo: number): DecodedPage {
+    const off = pLo & 4095, slot = off >> 1;
+    if (page.ops[slot] === 0) this.#decodeInto(page, off);
+    let w = page.ops[slot]!, imm = page.imm[slot]!;
+    if ((w & 0xff) === 94) { // a compiled block: its first instruction
+      const b = page.blocks[imm]!;
+      w = b.w0;
+      imm = b.imm0;
+    }
+    if ((w & 0xff) === 0) return page;
+    const sc = this.#scratch;
+    sc.ops.fill(1); // PAGE_END everywhere but the one slot
+    sc.ops[slot] = w;
+    sc.imm[slot] = imm;
+    return sc;
+  }
+
+  /**
+   * Re-derive which debug triggers are armed from their `tdata1`, and drop
+   * the TLBs, so that while a load or store trigger is armed every access
+   * takes the slow path (see {@linkcode Cpu.#translate}).
+   */
+  #trigUpdate(): void {
+    let exec = 0, data = 0;
+    for (let i = 0; i < TRIGGERS; i++) {
+      const ctl = this.csr64[CSR64.tdata1 + 2 * i]!;
+      if ((ctl & TRIG_MSU) === 0) continue;
+      if (ctl & TRIG_EXEC) exec |= 1 << i;
+      if (ctl & (TRIG_LOAD | TRIG_STORE)) data |= 1 << i;
+    }
+    this.#trigExec = exec;
+    this.#trigData = data;
+    this.flushTlb();
+  }
+
+  /**
+   * Whether a trigger of `mask` armed for `kind` (execute, load or store)
+   * in the current privilege mode matches an access of `size` bytes at
+   * (lo, hi): its `tdata2` is one of the bytes accessed.
+   */
+  #trigHit(
+    mask: number,
+    kind: number,
+    lo: number,
+    hi: number,
+    size: number,
+  ): boolean {
+    const mode = this.priv === PRIV_M
+      ? TRIG_M
+      : this.priv === PRIV_S
+      ? TRIG_S
+      : TRIG_U;
+    const c = this.csr64;
+    for (let i = 0; i < TRIGGERS; i++) {
+      if (((mask >>> i) & 1) === 0) continue;
+      const ctl = c[CSR64.tdata1 + 2 * i]!;
+      if ((ctl & mode) === 0 || (ctl & kind) === 0) continue;
+      const tLo = c[CSR64.tdata2 + 2 * i]!, tHi = c[CSR64.tdata2 + 2 * i + 1]!;
+      const d = ((tHi - hi) | 0) * TWO32 + ((tLo >>> 0) - (lo >>> 0));
+      if (d >= 0 && d < size) return true;
+    }
+    return false;
   }
 
   // =====================================================================
@@ -1061,7 +1169,17 @@ export class Cpu implements InterruptTarget {
       priv = (this.mstatus >>> 11) & 3;
     }
     let pa: number;
-    this.#cacheable = true;
+    if (this.#trigData !== 0 && acc !== ACC_FETCH) {
+      // A load or store trigger: a breakpoint exception before the access
+      // (before translation can fault), with the address in tval; no data
+      // TLB entry while one is armed, so every access comes here.
+      const kind = acc === ACC_LOAD ? TRIG_LOAD : TRIG_STORE;
+      if (this.#trigHit(this.#trigData, kind, lo, hi, size)) {
+        this.#fault(Cause.Breakpoint, lo, hi);
+        return -1;
+      }
+      this.#cacheable = false;
+    } else this.#cacheable = true;
     if (priv === PRIV_M || this.satpMode === 0) {
       if (hi < 0 || hi >= 0x1000000) {
         this.#fault(accessFault(acc), lo, hi);
@@ -1740,6 +1858,24 @@ export class Cpu implements InterruptTarget {
         return this.#setT(0);
       case CSR.mhartid:
         return this.#setT(this.#hartId);
+      case CSR.tselect:
+        return this.#setT(this.#w[HART.tselect]! & 1);
+      case CSR.tdata1: {
+        const i = CSR64.tdata1 + 2 * (this.#w[HART.tselect]! & 1);
+        this.#tLo = c[i]!;
+        this.#tHi = c[i + 1]! ^ TDATA1_TYPE_XOR;
+        return true;
+      }
+      case CSR.tdata2: {
+        const i = CSR64.tdata2 + 2 * (this.#w[HART.tselect]! & 1);
+        this.#tLo = c[i]!;
+        this.#tHi = c[i + 1]!;
+        return true;
+      }
+      case CSR.tdata3:
+        return this.#setT(0);
+      case CSR.tinfo:
+        return this.#setT(TINFO);
     }
     if (csr >= CSR.pmpcfg0 && csr <= CSR.pmpcfg0 + 15) {
       if (csr & 1) return false; // odd pmpcfg do not exist on RV64
@@ -1920,6 +2056,28 @@ export class Cpu implements InterruptTarget {
         this.#s[HART64.instretFrozen] = v;
         return true;
       }
+      case CSR.tselect: // WARL: an index past the last trigger is ignored
+        if (hi === 0 && (lo >>> 0) < TRIGGERS) this.#w[HART.tselect] = lo;
+        return true;
+      case CSR.tdata1: {
+        // mcontrol or mcontrol6; a write of another type is ignored, and
+        // dmode stays 0 (no debug mode), as QEMU 7.2 does.
+        const type = hi >>> 28;
+        if (type !== 2 && type !== 6) return true;
+        const i = CSR64.tdata1 + 2 * (this.#w[HART.tselect]! & 1);
+        c[i] = lo & (type === 2 ? TRIG_KEEP2 : TRIG_KEEP6);
+        c[i + 1] = (type << 28) ^ TDATA1_TYPE_XOR;
+        this.#trigUpdate();
+        return true;
+      }
+      case CSR.tdata2: {
+        const i = CSR64.tdata2 + 2 * (this.#w[HART.tselect]! & 1);
+        c[i] = lo;
+        c[i + 1] = hi;
+        return true;
+      }
+      case CSR.tdata3: // no textra: reads 0
+        return true;
     }
     if (csr >= CSR.pmpcfg0 && csr <= CSR.pmpcfg0 + 15) {
       if (csr & 1) return false;

@@ -7,7 +7,9 @@
  * `Cpu`'s CSR read and write paths switch on the names of {@linkcode CSR};
  * the disassembler and debuggers name CSRs from {@linkcode CSR_DEFS}.
  *
- * Reference: RISC-V Privileged Architecture 1.12, section 2.2 (CSR listing).
+ * Reference: RISC-V Privileged Architecture 1.12, section 2.2 (CSR listing);
+ * the trigger CSRs (`tselect`, `tdata1`-`tdata3`, `tinfo`): RISC-V Debug
+ * Specification 1.0, chapter 5 (Sdtrig).
  *
  * @module
  */
@@ -56,6 +58,11 @@ export const CSR = {
   pmpcfg0: 0x3a0,
   pmpcfg2: 0x3a2,
   pmpaddr0: 0x3b0,
+  tselect: 0x7a0,
+  tdata1: 0x7a1,
+  tdata2: 0x7a2,
+  tdata3: 0x7a3,
+  tinfo: 0x7a4,
   mcycle: 0xb00,
   minstret: 0xb02,
   hpmcounter3: 0xc03,
@@ -131,6 +138,11 @@ const STORAGE: Record<string, CsrStorage> = {
   mcause: pair(CSR64.mcause),
   mtval: pair(CSR64.mtval),
   mip: derived("mipHw | mipSw"),
+  tselect: word(HART.tselect),
+  tdata1: derived("the selected trigger's csr64 tdata1 pair, type XOR 2"),
+  tdata2: derived("the selected trigger's csr64 tdata2 pair"),
+  tdata3: derived("0"),
+  tinfo: derived("types 2 and 6 (mcontrol, mcontrol6)"),
   mcycle: derived("icount + cycleOffset, or cycleFrozen"),
   minstret: derived("icount + instretOffset, or instretFrozen"),
 };

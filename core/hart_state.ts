@@ -12,12 +12,13 @@
  * - `words`, an `Int32Array` of {@linkcode HART_WORDS} words indexed by
  *   {@linkcode HART}: the pc as (lo, hi), the privilege level, `wfi` sleep,
  *   the 32-bit CSRs, the FP flags and rounding mode, the rest of the
- *   reservation;
+ *   reservation, `tselect`;
  * - `x`, the integer registers as (lo, hi) int32 pairs (slots 64 to 67 absorb
  *   writes to x0);
  * - `f`, the FP registers as (lo, hi) pairs of raw bits;
  * - `csr64`, the CSRs that are plain 64-bit storage, as (lo, hi) pairs at the
- *   indices of {@linkcode CSR64};
+ *   indices of {@linkcode CSR64}, and the two debug triggers' `tdata1` and
+ *   `tdata2`;
  * - `pmpaddr`, the 16 `pmpaddr` registers as (lo, hi) pairs;
  * - `pmpcfg`, the 16 `pmpcfg` bytes.
  *
@@ -76,6 +77,8 @@ export const HART = {
   resLo: 19,
   /** High word of the value that LR read. */
   resHi: 20,
+  /** `tselect`: the debug trigger that `tdata1`/`tdata2` address (0 or 1). */
+  tselect: 21,
 } as const;
 
 /** Number of slots in {@linkcode HartState.words}. */
@@ -138,6 +141,14 @@ export const CSR64 = {
   menvcfg: 20,
   /** `senvcfg`. */
   senvcfg: 22,
+  /**
+   * `tdata1` of debug triggers 0 and 1 (at 24 and 26), with the type field
+   * (bits 63..60) stored XOR 2, so that the all-zero reset state reads as an
+   * mcontrol (type 2) trigger that matches nothing.
+   */
+  tdata1: 24,
+  /** `tdata2` of debug triggers 0 and 1 (at 28 and 30). */
+  tdata2: 28,
 } as const;
 
 /** Version of the layout that {@linkcode encodeHartState} writes. */

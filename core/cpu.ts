@@ -389,6 +389,9 @@ export class Cpu implements InterruptTarget {
   #tmp = new Int32Array(2);
   /** Debug triggers armed for execute (bit i: trigger i), from tdata1. */
   #trigExec = 0;
+  /** The one-instruction page of #single, and the slot it last filled. */
+  #one = new DecodedPage(0, -1);
+  #oneSlot = 0;
   /** Debug triggers armed for loads or stores (bit i: trigger i). */
   #trigData = 0;
   // TLBs: tag per entry; RAM offset of the page for loads and stores.
@@ -434,6 +437,7 @@ export class Cpu implements InterruptTarget {
     this.#hartId = options.hartId ?? 0;
     this.#fpu = new Fpu(this.f, this.x, this.#w);
     this.#scratch.ops.fill(1);
+    this.#one.ops.fill(1);
     this.#ramPages = this.#bus.ramSize >>> 12;
     this.#ctx = {
       ram8: this.#bus.ram8,
@@ -783,11 +787,19 @@ export class Cpu implements InterruptTarget {
       }
       const pLo = this.pcLo, pHi = this.pcHi;
       // An execute trigger: a breakpoint exception before the instruction
-      // (before its fetch can fault), with the pc in tval.
-      const trigExec = this.#trigExec;
-      if (trigExec !== 0 && this.#trigHit(trigExec, TRIG_EXEC, pLo, pHi, 1)) {
-        this.#raise(Cause.Breakpoint, pLo, pHi);
-        continue;
+      // (before its fetch can fault), with the pc in tval. On a page that
+      // holds an armed trigger's address the loop runs one instruction at a
+      // time (see #single); elsewhere the whole page runs as usual, since
+      // leaving the page, a trap, an xRET or a CSR write comes back here.
+      let trigExec = this.#trigExec;
+      if (trigExec !== 0) {
+        if (this.#trigHit(trigExec, TRIG_EXEC, pLo, pHi, 1)) {
+          this.#raise(Cause.Breakpoint, pLo, pHi);
+          continue;
+        }
+        if (!this.#trigHit(trigExec, TRIG_EXEC, pLo & ~4095, pHi, 4096)) {
+          trigExec = 0;
+        }
       }
       const key = (pHi << 20) | (pLo >>> 12);
       const e = key & TLB_MASK;
@@ -807,8 +819,8 @@ export class Cpu implements InterruptTarget {
   /**
    * The instruction at `pLo` alone on the scratch page, so that the loop
    * comes back to {@linkcode Cpu.#enter} after it (and checks the execute
-   * triggers again): the path while an execute trigger is armed. No block
-   * runs then.
+   * triggers again): the path on a page that holds an armed execute
+   * trigger's address. No block runs then.
    */
   #single(page: DecodedPage, pLo: number): DecodedPage {
     const off = pLo & 4095, slot = off >> 1;
@@ -820,11 +832,14 @@ export class Cpu implements InterruptTarget {
       imm = b.imm0;
     }
     if ((w & 0xff) === 0) return page;
-    const sc = this.#scratch;
-    sc.ops.fill(1); // PAGE_END everywhere but the one slot
-    sc.ops[slot] = w;
-    sc.imm[slot] = imm;
-    return sc;
+    // PAGE_END everywhere but the one slot (a page of its own, so that no
+    // other user of a scratch page leaves an instruction in it)
+    const one = this.#one;
+    one.ops[this.#oneSlot] = 1;
+    one.ops[slot] = w;
+    one.imm[slot] = imm;
+    this.#oneSlot = slot;
+    return one;
   }
 
   /**
@@ -1516,6 +1531,11 @@ export class Cpu implements InterruptTarget {
       x[64] = x[65] = 0;
       return true;
     }
+    // An AMO reads as well: a load trigger on it fires too (as on QEMU).
+    if (
+      this.#trigData !== 0 && op !== 69 && op !== 70 &&
+      this.#trigHit(this.#trigData, TRIG_LOAD, lo, hi, size)
+    ) return this.#fault(Cause.Breakpoint, lo, hi);
     // SC and AMOs need write permission: translate as a store.
     const pa = this.#translate(lo, hi, ACC_STORE, size);
     if (pa < 0) return false;

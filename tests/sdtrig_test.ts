@@ -38,7 +38,7 @@ Deno.test("sdtrig guest passes on deja, blocks on and off", () => {
   const on = runDeja(true);
   const off = runDeja(false);
   deepEqual(report(on).filter((l) => l.startsWith("not ok")), [], on);
-  match(on, /^1\.\.57$/m);
+  match(on, /^1\.\.61$/m);
   match(on, /^PASS sdtrig$/m);
   match(on, /^# tinfo = 0x44$/m);
   // deja writes the pc (execute) or the address (load/store) to mtval

@@ -217,6 +217,36 @@ int main(void)
     load_case(PRV_S);
     load_case(PRV_U);
 
+    /* ---- accesses that read and write, or cover the watched byte ---- */
+    {
+        static const char *names[4] = { "amoadd.d matches a load watch",
+                                        "amoadd.d matches a store watch",
+                                        "lr.d matches a load watch",
+                                        "sd over the watched word's upper half matches" };
+        for (int k = 0; k < 4; k++) {
+            hit_clear();
+            watched = 1;
+            u64 addr = (u64)&watched + (k == 3 ? 4 : 0);
+            trig_set(1, T_TYPE(2) | T_MSU | (k == 1 || k == 3 ? T_STORE : T_LOAD), addr);
+            u64 probe;
+            if (k < 2) {
+                probe = (u64)probe_amoadd_d;
+                probe_amoadd_d((u64)&watched, 1);
+            } else if (k == 2) {
+                probe = (u64)probe_lr_d;
+                probe_lr_d((u64)&watched);
+            } else {
+                probe = (u64)probe_sd;
+                probe_sd((u64)&watched, 3);
+            }
+            trig_off_all();
+            int good = hit.hits == 1 && hit.epc == probe;
+            test_ok(good, "M %s", names[k]);
+            if (!good)
+                test_diag("  hits=%d epc=0x%lx", hit.hits, hit.epc);
+        }
+    }
+
     /* ---- both triggers armed; the first to match fires ---- */
     hit_clear();
     trig_set(0, T_TYPE(2) | T_MSU | T_EXEC, (u64)probe_sd);

@@ -47,6 +47,15 @@ import type { DebugStop, DebugTarget } from "./debug_target.ts";
 export class Reverser {
   /** The replay's snapshots and seeking. */
   readonly travel: TimeTravel;
+  // The hits found in each stretch (by its first instruction count), for
+  // the breakpoints and watchpoints of #key: a replay is deterministic, so
+  // they stay true; a later reverse-continue in the same stretch needs no
+  // new scan.
+  #key = "";
+  readonly #stretches = new Map<
+    number,
+    { end: number; hits: { icount: number; stop: DebugStop }[] }
+  >();
 
   /**
    * Reverse over a time travel.
@@ -80,24 +89,24 @@ export class Reverser {
    */
   continue(target: DebugTarget): DebugStop {
     const tt = this.travel;
+    const key = JSON.stringify([
+      target.breakpoints.map(String),
+      target.watchpoints.map((w) => [String(w.addr), w.length, w.kind]),
+    ]);
+    if (key !== this.#key) {
+      this.#key = key;
+      this.#stretches.clear();
+    }
     let end = target.icount;
     while (end > tt.start) {
-      const from = tt.restoreBefore(end - 1);
+      const from = tt.snapshotBefore(end - 1);
+      let stretch = this.#stretches.get(from);
+      if (!stretch || stretch.end < end) {
+        stretch = this.#scan(target, end);
+        this.#stretches.set(from, stretch);
+      }
       let last: { icount: number; stop: DebugStop } | undefined;
-      // The run below lets its first instruction go (so that continuing
-      // from a breakpoint moves on): check a breakpoint there first.
-      const bps = target.breakpoints;
-      if (bps.length > 0 && bps.includes(target.pc)) {
-        last = { icount: from, stop: { kind: "breakpoint", pc: target.pc } };
-      }
-      while (target.icount < end) {
-        const stop = target.run(end - target.icount);
-        if (stop.kind === "breakpoint" || stop.kind === "watchpoint") {
-          last = { icount: target.icount, stop };
-          continue;
-        }
-        break; // the stretch ran out, or the machine ended it
-      }
+      for (const h of stretch.hits) if (h.icount < end) last = h;
       if (last) {
         // A watchpoint stops before the access going forwards, and gdb
         // steps over that instruction; going backwards it steps back over
@@ -110,5 +119,29 @@ export class Reverser {
     }
     tt.seek(tt.start);
     return { kind: "history-begin" };
+  }
+
+  /** Replay from the snapshot before `end` to `end`, noting every hit. */
+  #scan(
+    target: DebugTarget,
+    end: number,
+  ): { end: number; hits: { icount: number; stop: DebugStop }[] } {
+    const from = this.travel.restoreBefore(end - 1);
+    const hits: { icount: number; stop: DebugStop }[] = [];
+    // The run below lets its first instruction go (so that continuing from
+    // a breakpoint moves on): check a breakpoint there first.
+    const bps = target.breakpoints;
+    if (bps.length > 0 && bps.includes(target.pc)) {
+      hits.push({ icount: from, stop: { kind: "breakpoint", pc: target.pc } });
+    }
+    while (target.icount < end) {
+      const stop = target.run(end - target.icount);
+      if (stop.kind === "breakpoint" || stop.kind === "watchpoint") {
+        hits.push({ icount: target.icount, stop });
+        continue;
+      }
+      break; // the stretch ran out, or the machine ended it
+    }
+    return { end, hits };
   }
 }

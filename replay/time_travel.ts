@@ -37,12 +37,19 @@ export const DEFAULT_BUDGET_BYTES: number = 256 * 1024 * 1024;
 /** The default number of instructions between two snapshots. */
 export const DEFAULT_INTERVAL = 1_000_000;
 
+/**
+ * The most an adaptive interval grows to: it bounds how far a seek replays
+ * forward (a few tens of milliseconds at replay speed).
+ */
+export const MAX_INTERVAL = 4_000_000;
+
 /** Options for {@linkcode TimeTravel}. */
 export interface TimeTravelOptions {
   /**
    * Instructions between two automatic snapshots: the most a seek replays
    * forward before the budget thins them. Without it the interval adapts:
-   * it starts at {@linkcode DEFAULT_INTERVAL} and doubles (up to 64 Mi)
+   * it starts at {@linkcode DEFAULT_INTERVAL} and doubles (up to
+   * {@linkcode MAX_INTERVAL})
    * while taking a snapshot costs more than a tenth of the time the run
    * between two took, and halves again (down to 250 000) when it costs
    * under a fiftieth.
@@ -219,7 +226,7 @@ export class TimeTravel {
     const t1 = performance.now();
     if (this.adaptive) {
       const cost = t1 - t0, ran = t0 - this.#lastCheckpointEnd;
-      if (cost > ran / 10 && this.#interval < 1 << 26) this.#interval *= 2;
+      if (cost > ran / 10 && this.#interval < MAX_INTERVAL) this.#interval *= 2;
       else if (cost < ran / 50 && this.#interval > 250_000) {
         this.#interval = Math.max(250_000, this.#interval / 2);
       }
@@ -278,6 +285,17 @@ export class TimeTravel {
     const now = m.cpu.icount;
     if (!(now <= icount && now >= point.icount)) this.#restore(point);
     return this.runUntil(icount);
+  }
+
+  /**
+   * The instruction count of the last snapshot at or before `icount`.
+   *
+   * @param icount an instruction count at or after the first snapshot
+   * @returns the snapshot's instruction count
+   */
+  snapshotBefore(icount: number): number {
+    const i = this.#find(icount);
+    return this.#points[Math.max(0, i)]!.icount;
   }
 
   /**

@@ -118,7 +118,7 @@ Deno.test("seeking to 100 random instruction counts of a U-Boot replay, in rando
   // Time travel: the same targets shuffled, with a budget that forces
   // thinning (about 30 KiB a snapshot here).
   const runner = replayRunner(rec.log);
-  const budget = 5 * 1024 * 1024;
+  const budget = 3 * 1024 * 1024;
   const interval = 2_000_000;
   const tt = new TimeTravel(runner, { interval, budgetBytes: budget });
   const t0 = performance.now();

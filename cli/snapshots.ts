@@ -63,6 +63,8 @@ export class NamedSnapshots {
   readonly #log: string;
 
   /**
+   * Named snapshots for a replay.
+   *
    * @param travel the replay's time travel
    * @param logPath the replay log's path (the files go beside it)
    * @param log the log's bytes (for its identity)

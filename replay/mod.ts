@@ -60,3 +60,5 @@ export * from "./runner.ts";
 export * from "./nondet.ts";
 export * from "./mutex.ts";
 export * from "./bytes.ts";
+export * from "./time_travel.ts";
+export * from "./snapshot_file.ts";

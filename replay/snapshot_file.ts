@@ -61,6 +61,8 @@ export interface SnapshotFileInfo {
 /** A snapshot file that cannot be loaded; the message says why. */
 export class SnapshotFileError extends Error {
   /**
+   * Make the error.
+   *
    * @param message what is wrong, and the fix
    */
   constructor(message: string) {

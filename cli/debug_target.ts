@@ -24,6 +24,10 @@ import type { Bus } from "../core/bus.ts";
 import type { Cpu } from "../core/cpu.ts";
 import { CSR, CSR_DEFS } from "../core/csr.ts";
 import type { CsrDef } from "../core/csr.ts";
+import {
+  F_NAMES as CORE_F_NAMES,
+  X_NAMES as CORE_X_NAMES,
+} from "../core/disasm.ts";
 import type { RunResult } from "../devices/virt.ts";
 
 /** What a {@linkcode DebugTarget} needs from the machine. */
@@ -48,48 +52,16 @@ export const REG_CSR0 = 65;
 /** GDB's number for the virtual `priv` register. */
 export const REG_PRIV: number = REG_CSR0 + 4096;
 
-/** The ABI names of `x0`-`x31`, in order. */
-export const X_NAMES: readonly string[] = [
-  "zero",
-  "ra",
-  "sp",
-  "gp",
-  "tp",
-  "t0",
-  "t1",
-  "t2",
-  "fp",
-  "s1",
-  "a0",
-  "a1",
-  "a2",
-  "a3",
-  "a4",
-  "a5",
-  "a6",
-  "a7",
-  "s2",
-  "s3",
-  "s4",
-  "s5",
-  "s6",
-  "s7",
-  "s8",
-  "s9",
-  "s10",
-  "s11",
-  "t3",
-  "t4",
-  "t5",
-  "t6",
-]; // deno-fmt-ignore
+/**
+ * The names gdb's RISC-V target description gives `x0`-`x31`: the ABI names
+ * of the disassembler, except that `x8` is `fp`.
+ */
+export const X_NAMES: readonly string[] = CORE_X_NAMES.map((n, i) =>
+  i === 8 ? "fp" : n
+);
 
 /** The ABI names of `f0`-`f31`, in order. */
-export const F_NAMES: readonly string[] = [
-  "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0",
-  "fa1", "fa2", "fa3", "fa4", "fa5", "fa6", "fa7", "fs2", "fs3", "fs4", "fs5",
-  "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11",
-]; // deno-fmt-ignore
+export const F_NAMES: readonly string[] = CORE_F_NAMES;
 
 const MS_MPRV = 1 << 17;
 

@@ -20,7 +20,7 @@
 
 import { type BlockImage, OverlayImage } from "./block_image.ts";
 import type { ChainError, GuestRam, Segment } from "./virtio_queue.ts";
-import { gather } from "./virtio_queue.ts";
+import { gather, scatter } from "./virtio_queue.ts";
 import type { VirtioDevice } from "./virtio_mmio.ts";
 
 const SECTOR = 512;
@@ -214,21 +214,4 @@ export class VirtioBlk implements VirtioDevice {
   loadState(bytes: Uint8Array): void {
     if (this.image instanceof OverlayImage) this.image.loadState(bytes);
   }
-}
-
-/** Copy bytes into a chain's writable buffers, leaving the last byte. */
-function scatter(
-  ram: GuestRam,
-  segs: readonly Segment[],
-  data: Uint8Array,
-): number {
-  let done = 0;
-  for (const s of segs) {
-    if (!s.write || done >= data.length) continue;
-    const n = Math.min(s.length, data.length - done);
-    ram.bytes.set(data.subarray(done, done + n), s.offset);
-    ram.written(s.offset, n);
-    done += n;
-  }
-  return done;
 }

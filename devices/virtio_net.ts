@@ -18,7 +18,7 @@
  */
 
 import type { ChainError, GuestRam, Segment } from "./virtio_queue.ts";
-import { gather } from "./virtio_queue.ts";
+import { gather, scatter } from "./virtio_queue.ts";
 import type { VirtioDevice, VirtioTransport } from "./virtio_mmio.ts";
 
 const F_MAC = 1n << 5n;
@@ -176,15 +176,7 @@ export class VirtioNet implements VirtioDevice {
         const all = new Uint8Array(hdr + frame.length);
         if (hdr === 12) all[10] = 1; // num_buffers
         all.set(frame, hdr);
-        let done = 0;
-        for (const s of segs) {
-          if (!s.write || done >= all.length) continue;
-          const n = Math.min(s.length, all.length - done);
-          ram.bytes.set(all.subarray(done, done + n), s.offset);
-          ram.written(s.offset, n);
-          done += n;
-        }
-        return done;
+        return scatter(ram, segs, all);
       });
       if (!ok) return;
       this.#pending.shift();

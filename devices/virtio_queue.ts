@@ -308,3 +308,28 @@ export function gather(
   }
   return done;
 }
+
+/**
+ * Copy bytes into a chain's device-writable buffers, in order, and tell
+ * RAM's listeners what was written.
+ *
+ * @param ram guest RAM
+ * @param segs the chain
+ * @param data what to copy (as much as the buffers hold)
+ * @returns bytes copied
+ */
+export function scatter(
+  ram: GuestRam,
+  segs: readonly Segment[],
+  data: Uint8Array,
+): number {
+  let done = 0;
+  for (const s of segs) {
+    if (!s.write || done >= data.length) continue;
+    const n = Math.min(s.length, data.length - done);
+    ram.bytes.set(data.subarray(done, done + n), s.offset);
+    ram.written(s.offset, n);
+    done += n;
+  }
+  return done;
+}

@@ -13,6 +13,7 @@
  */
 
 import type { ChainError, GuestRam, Segment } from "./virtio_queue.ts";
+import { scatter } from "./virtio_queue.ts";
 import type { VirtioDevice } from "./virtio_mmio.ts";
 
 /** Most bytes one request gets (QEMU's default `max-bytes` is far more). */
@@ -82,15 +83,7 @@ export class VirtioRng implements VirtioDevice {
           `the entropy source gave ${bytes.length} bytes for a ${want}-byte request`,
       };
     }
-    let done = 0;
-    for (const s of segs) {
-      if (!s.write || done >= want) continue;
-      const n = Math.min(s.length, want - done);
-      ram.bytes.set(bytes.subarray(done, done + n), s.offset);
-      ram.written(s.offset, n);
-      done += n;
-    }
-    return done;
+    return scatter(ram, segs, bytes);
   }
 
   /** Nothing to reset. */

@@ -412,16 +412,7 @@ export class QmpServer {
           : { mode: r.mode, filename: r.filename, icount: r.icount };
       }
       case "replay-break": {
-        const icount = args["icount"];
-        if (
-          typeof icount !== "number" || !Number.isSafeInteger(icount) ||
-          icount < 0
-        ) {
-          throw new QmpError(
-            "GenericError",
-            "Parameter 'icount' is missing or not a non-negative integer",
-          );
-        }
+        const icount = icountArgument(args);
         await t.replayBreak(icount);
         return {};
       }
@@ -429,16 +420,7 @@ export class QmpServer {
         await t.replayDeleteBreak();
         return {};
       case "replay-seek": {
-        const icount = args["icount"];
-        if (
-          typeof icount !== "number" || !Number.isSafeInteger(icount) ||
-          icount < 0
-        ) {
-          throw new QmpError(
-            "GenericError",
-            "Parameter 'icount' is missing or not a non-negative integer",
-          );
-        }
+        const icount = icountArgument(args);
         if (!t.replaySeek) {
           throw new QmpError(
             "GenericError",
@@ -543,6 +525,20 @@ export class QmpServer {
     }
     this.#conns.clear();
   }
+}
+
+/** The `icount` argument of `replay-break` and `replay-seek`, checked. */
+function icountArgument(args: Record<string, unknown>): number {
+  const icount = args["icount"];
+  if (
+    typeof icount !== "number" || !Number.isSafeInteger(icount) || icount < 0
+  ) {
+    throw new QmpError(
+      "GenericError",
+      "Parameter 'icount' is missing or not a non-negative integer",
+    );
+  }
+  return icount;
 }
 
 /**

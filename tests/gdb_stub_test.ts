@@ -11,6 +11,11 @@ import { VirtMachine } from "../devices/virt.ts";
 import { GDB_ELF, hex, printedHex, runGdb, sym } from "./_gdb.ts";
 import { GdbClient } from "./lockstep/gdb_client.ts";
 
+// The RTC reads the host clock once, when a machine is made: machines whose
+// state hashes are compared must read the same time (whatever second the
+// test happens to start in).
+const HOST_CLOCK = () => 1_700_000_000_000_000_000n;
+
 const elfBytes = Deno.readFileSync(GDB_ELF);
 
 interface Served {
@@ -26,6 +31,7 @@ async function serve(
   let out = "";
   const machine = new VirtMachine({
     bios: "none",
+    hostClock: HOST_CLOCK,
     kernel: elfBytes,
     memoryBytes: 16 << 20,
     output: (b) => (out += new TextDecoder().decode(b)),
@@ -205,6 +211,7 @@ Deno.test("gdb stub: stopping and stepping do not change the guest's run", async
   // Plain run.
   const plain = new VirtMachine({
     bios: "none",
+    hostClock: HOST_CLOCK,
     kernel: elfBytes,
     memoryBytes: 16 << 20,
   });
@@ -213,6 +220,7 @@ Deno.test("gdb stub: stopping and stepping do not change the guest's run", async
   // The same guest with breakpoints, a watchpoint and single steps.
   const m = new VirtMachine({
     bios: "none",
+    hostClock: HOST_CLOCK,
     kernel: elfBytes,
     memoryBytes: 16 << 20,
   });
@@ -421,6 +429,7 @@ Deno.test("debug target: memory goes through Sv39 as the hart sees it, and refus
   const { HART, HART64 } = await import("../core/hart_state.ts");
   const m = new VirtMachine({
     bios: "none",
+    hostClock: HOST_CLOCK,
     kernel: new Uint8Array(16),
     memoryBytes: 1 << 20,
   });
@@ -493,6 +502,7 @@ Deno.test("debug target: breakpoints inside straight-line code stop exactly wher
   const stops = (forceSingleSteps: boolean) => {
     const m = new VirtMachine({
       bios: "none",
+      hostClock: HOST_CLOCK,
       kernel: elfBytes,
       memoryBytes: 16 << 20,
     });

@@ -18,7 +18,8 @@
  * Options: `--runs N` (default 3; the best run counts), `--elf PATH`,
  * `--shift N` (icount shift of the U-Boot sessions, default 5), `--guest-s S`
  * (guest seconds per U-Boot session, default 10), `--no-replay` (CPU only),
- * `--no-debug` (no debugging section: see bench/debug_bench.ts).
+ * `--no-debug` (no debugging section: see bench/debug_bench.ts),
+ * `--no-time-travel` (no time-travel section: see bench/time_travel_bench.ts).
  *
  * @module
  */
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     "guest-s": { type: "string", default: "10" },
     "no-replay": { type: "boolean", default: false },
     "no-debug": { type: "boolean", default: false },
+    "no-time-travel": { type: "boolean", default: false },
   },
 });
 const runs = Number(values.runs);
@@ -540,3 +542,9 @@ if (!values["no-replay"]) await replaySection();
 // The debugging section (bench/debug_bench.ts): gdb stepi round trips and
 // the speed with a never-hit breakpoint, against QEMU.
 if (!values["no-debug"]) await debugBench(elfPath);
+// The time-travel section (bench/time_travel_bench.ts, a script of its own):
+// reverse-stepi, reverse-continue and replay_seek on a U-Boot replay.
+if (!values["no-time-travel"]) {
+  console.log("\n== time travel ==");
+  await import("./time_travel_bench.ts");
+}

@@ -5,8 +5,21 @@ import type { DebugStopMessage } from "./debug_link.ts";
 
 /** Record or replay settings for the worker (`-icount rr=...`). */
 export type RrStart =
-  | { mode: "record"; path: string; config: ReplayConfig; rrcheck: number }
-  | { mode: "replay"; path: string; log: Uint8Array };
+  | {
+    mode: "record";
+    path: string;
+    config: ReplayConfig;
+    rrcheck: number;
+    /** `rrsnapshot=NAME`: snapshot NAME as the recording starts. */
+    rrsnapshot?: string;
+  }
+  | {
+    mode: "replay";
+    path: string;
+    log: Uint8Array;
+    /** `rrsnapshot=NAME`: start the replay from snapshot NAME. */
+    rrsnapshot?: string;
+  };
 
 /** Main loop to worker. */
 export type ToWorker = {

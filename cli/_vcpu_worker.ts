@@ -14,7 +14,11 @@ import { VCPU_OWNER, VcpuStatus } from "./_protocol.ts";
 import { DebugAgent } from "./debug_link.ts";
 import { TimeTravel } from "../replay/time_travel.ts";
 import { Reverser } from "./reverse.ts";
-import { NamedSnapshots } from "./snapshots.ts";
+import {
+  loadStartSnapshot,
+  NamedSnapshots,
+  saveStartSnapshot,
+} from "./snapshots.ts";
 import type { RrStart, ToMain, ToWorker, WorkerVirtio } from "./_protocol.ts";
 import { openDrive, type OpenedDrive } from "../plugins/block_backends.ts";
 import { tftpDirectory, UserNetwork } from "../plugins/net_user.ts";
@@ -80,6 +84,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
 function openRr(rr: RrStart | undefined, mutex: ReplayMutex): {
   recorder?: LogRecorder;
   replayer?: LogReplayer;
+  /** A recording's first bytes: its header and configuration event. */
+  head?: Uint8Array;
   close(): void;
 } {
   if (rr === undefined) return { close() {} };
@@ -96,9 +102,14 @@ function openRr(rr: RrStart | undefined, mutex: ReplayMutex): {
     create: true,
     truncate: true,
   });
+  // The recorder writes the header and the configuration as it is made:
+  // kept, for the log's identity in a snapshot (rrsnapshot=).
+  const head: Uint8Array[] = [];
+  let keep = true;
   const recorder = new LogRecorder(
     {
       write: (b) => {
+        if (keep) head.push(b.slice());
         let off = 0;
         while (off < b.length) off += file.writeSync(b.subarray(off));
       },
@@ -107,7 +118,10 @@ function openRr(rr: RrStart | undefined, mutex: ReplayMutex): {
     rr.config,
     { rrcheck: rr.rrcheck, assertHeld: held },
   );
-  return { recorder, close: () => file.close() };
+  keep = false;
+  const bytes = new Uint8Array(head.reduce((n, b) => n + b.length, 0));
+  head.reduce((at, b) => (bytes.set(b, at), at + b.length), 0);
+  return { recorder, head: bytes, close: () => file.close() };
 }
 
 function start(
@@ -128,7 +142,7 @@ function start(
 
 function run(
   msg: Extract<ToWorker, { type: "start" }>,
-  { recorder, replayer }: ReturnType<typeof openRr>,
+  { recorder, replayer, head }: ReturnType<typeof openRr>,
   mutex: ReplayMutex,
 ): void {
   const ring = new InputRing(msg.inputBuffer);
@@ -183,6 +197,27 @@ function run(
   });
   const m = runner.machine;
   machine = m;
+  // -icount rrsnapshot=NAME: a snapshot as the recording starts; a replay
+  // starts from it.
+  if (msg.rr?.rrsnapshot !== undefined) {
+    if (msg.rr.mode === "record") {
+      saveStartSnapshot(
+        m,
+        msg.rr.path,
+        msg.rr.rrsnapshot,
+        msg.rr.config,
+        head!,
+      );
+    } else {
+      loadStartSnapshot(
+        runner,
+        msg.rr.path,
+        msg.rr.rrsnapshot,
+        replayer!.config,
+        msg.rr.log,
+      );
+    }
+  }
   // -gdb, -qmp: the debuggers pause the machine at checkpoints, set
   // breakpoints and step it (cli/debug_link.ts).
   // In a replay under a debugger: snapshots on the way, for reverse

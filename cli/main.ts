@@ -86,10 +86,6 @@ export async function main(
   }
 }
 
-function unsupported(what: string): never {
-  throw new Error(`Not supported yet: ${what}`);
-}
-
 async function readImage(path: string, what: string): Promise<Uint8Array> {
   try {
     return await Deno.readFile(path);
@@ -104,9 +100,6 @@ async function readImage(path: string, what: string): Promise<Uint8Array> {
 }
 
 async function runMachine(config: MachineConfig): Promise<number> {
-  if (config.icount.rrsnapshot !== undefined) {
-    unsupported("-icount rrsnapshot=NAME (snapshots)");
-  }
   const replaying = config.icount.rr === "replay";
   // The monitor is on stdin when it is a mon:stdio console, and in a replay,
   // where stdin is not the guest's.
@@ -132,7 +125,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
     rrfile: config.icount.rrfile,
   });
   // -gdb, -qmp: the debuggers and their link to the worker.
-  const { rr, rrfile } = config.icount;
+  const { rr, rrfile, rrsnapshot } = config.icount;
   const servers: DebugServers | undefined = debugging
     ? new DebugServers({
       loop,
@@ -261,13 +254,19 @@ async function runMachine(config: MachineConfig): Promise<number> {
         path: rrfile,
         config: given,
         rrcheck: config.icount.rrcheck ?? 0,
+        ...(rrsnapshot !== undefined ? { rrsnapshot } : {}),
       };
     } else {
       const log = replayLog!;
       // Check the header and the machine here, before the worker starts.
       checkLogPluginKinds(log, plugins.devices);
       new LogReplayer(log).checkConfig(given);
-      start.rr = { mode: "replay", path: rrfile, log };
+      start.rr = {
+        mode: "replay",
+        path: rrfile,
+        log,
+        ...(rrsnapshot !== undefined ? { rrsnapshot } : {}),
+      };
     }
   }
 

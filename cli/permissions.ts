@@ -191,6 +191,14 @@ export function requiredPermissions(
   } else if (rrfile !== undefined && rr === "record") {
     add({ name: "write", path: rrfile, reason: "-icount rr=record" });
   }
+  if (rrfile !== undefined && config.icount.rrsnapshot !== undefined) {
+    // LOG.snapshots/NAME.djsnap (replay/snapshot_file.ts)
+    add({
+      name: rr === "record" ? "write" : "read",
+      path: `${rrfile}.snapshots`,
+      reason: "-icount rrsnapshot",
+    });
+  }
   if (config.serial.kind === "file") {
     add({ name: "write", path: config.serial.path, reason: "-serial" });
   } else if (config.serial.kind === "tcp") {

@@ -203,3 +203,115 @@ export class NamedSnapshots {
       .join("\n") + "\n";
   }
 }
+
+/**
+ * `-icount rr=record,rrsnapshot=NAME`: write the machine as the recording
+ * starts (before its first instruction) to `LOG.snapshots/NAME.djsnap`.
+ *
+ * @param machine the machine, at its start
+ * @param logPath the log's path (the file goes beside it)
+ * @param name the snapshot's name
+ * @param config the machine configuration the log records
+ * @param logHead the log's first bytes: its header and configuration event
+ * @returns the file's path
+ * @throws {SnapshotFileError} for a bad name, or a file that cannot be written
+ */
+export function saveStartSnapshot(
+  machine: {
+    readonly cpu: { readonly icount: number };
+    saveSnapshot(): MachineSnapshot;
+  },
+  logPath: string,
+  name: string,
+  config: ReplayConfig,
+  logHead: Uint8Array,
+): string {
+  const path = snapshotPath(logPath, name);
+  const bytes = encodeSnapshotFile(machine.saveSnapshot(), {
+    name,
+    icount: machine.cpu.icount,
+    config,
+    log: logIdentity(logHead),
+  });
+  try {
+    Deno.mkdirSync(`${logPath}.snapshots`, { recursive: true });
+    Deno.writeFileSync(path, bytes);
+  } catch (err) {
+    throw new SnapshotFileError(
+      `Cannot save snapshot ${name}: ${path}: ${(err as Error).message}`,
+    );
+  }
+  return path;
+}
+
+/**
+ * `-icount rr=replay,rrsnapshot=NAME`: start the replay from snapshot NAME.
+ * The file is checked (format, checksums, configuration, log). At the
+ * machine's instruction count (a snapshot taken as the recording started)
+ * the machine is loaded from it; a later one (a `savevm` in a replay) is
+ * reached by replaying to it, and the machine there must match the file
+ * byte for byte.
+ *
+ * @param runner the replay's runner, at its start
+ * @param logPath the log's path
+ * @param name the snapshot's name
+ * @param config the machine configuration the log records
+ * @param log the log's bytes
+ * @returns the instruction count the replay goes on from
+ * @throws {SnapshotFileError} if the file is missing, bad, of another
+ *   configuration or log, or does not match this replay
+ */
+export function loadStartSnapshot(
+  runner: {
+    readonly machine: {
+      readonly cpu: { readonly icount: number };
+      restoreSnapshot(s: MachineSnapshot): void;
+      snapshotParts(): MachineSnapshot;
+    };
+    runUntil(icount: number): { kind: string };
+  },
+  logPath: string,
+  name: string,
+  config: ReplayConfig,
+  log: Uint8Array,
+): number {
+  const path = snapshotPath(logPath, name);
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(path);
+  } catch (err) {
+    throw new SnapshotFileError(
+      err instanceof Deno.errors.NotFound
+        ? `Cannot load snapshot ${name}: there is no ${path} (record with -icount rr=record,rrsnapshot=${name} to make it)`
+        : `Cannot load snapshot ${name}: ${path}: ${(err as Error).message}`,
+    );
+  }
+  const { info, snapshot } = decodeSnapshotFile(bytes, {
+    config,
+    log: logIdentity(log),
+    path,
+  });
+  const m = runner.machine;
+  if (info.icount === m.cpu.icount) {
+    m.restoreSnapshot(snapshot);
+    return info.icount;
+  }
+  if (info.icount < m.cpu.icount) {
+    throw new SnapshotFileError(
+      `Cannot load snapshot ${name}: it was taken at instruction ${info.icount}, before the replay's start at ${m.cpu.icount}`,
+    );
+  }
+  const r = runner.runUntil(info.icount);
+  if (m.cpu.icount !== info.icount) {
+    throw new SnapshotFileError(
+      `Cannot load snapshot ${name}: the replay stops (${r.kind}) at instruction ${m.cpu.icount}, before its instruction ${info.icount}`,
+    );
+  }
+  const d = difference(snapshot, m.snapshotParts());
+  if (d) {
+    throw new SnapshotFileError(
+      `Cannot load snapshot ${name}: at instruction ${info.icount} this replay's ${d} differs from the file's; the file does not belong to this replay`,
+    );
+  }
+  return info.icount;
+}

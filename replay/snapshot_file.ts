@@ -9,8 +9,11 @@
  * - a JSON header (u32 length, UTF-8): the snapshot's `name`, its
  *   instruction count `icount`, the machine configuration it needs
  *   (`config`, as the log records it) and the identity of the log it belongs
- *   to (`log`: SHA-256 of the log's first 64 KiB, which hold its header and
- *   first events; `null` without a log);
+ *   to (`log`: SHA-256 of the log's header and its configuration event, the
+ *   first bytes a recording writes, so that a snapshot taken as the
+ *   recording starts can name it; `null` without a log). Version 1 files
+ *   (which hashed the log's first 64 KiB) are refused with a message to
+ *   take them again;
  * - sections, each: tag (u8), flags (u8: 1 = deflate-raw compressed),
  *   stored length (u32), raw length (u32), CRC-32 of the stored bytes (u32),
  *   then the bytes. Tags: 1 hart, 2 clock, 3 board, 4 pending input,
@@ -30,9 +33,10 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { createHash } from "node:crypto";
 import type { MachineSnapshot } from "../devices/snapshot.ts";
+import { ReplayLogReader } from "./log.ts";
 
 /** Version of the snapshot file format. */
-export const SNAPSHOT_FILE_VERSION = 1;
+export const SNAPSHOT_FILE_VERSION = 2;
 
 const MAGIC = 0x46534a44; // "DJSF" little-endian
 const PAGE = 4096;
@@ -105,14 +109,29 @@ function inflate(b: Uint8Array): Uint8Array {
 }
 
 /**
- * The identity of a replay log: SHA-256 of its first 64 KiB (its header,
- * with the machine configuration, and its first events), as hex.
+ * The identity of a replay log: SHA-256 of its header and its first event
+ * (the machine configuration), as hex. A recording writes these first, so
+ * the identity is known from its start.
  *
- * @param log the log's bytes (at least its first 64 KiB)
+ * @param log the log's bytes (at least its header and configuration event)
  * @returns the identity
+ * @throws {SnapshotFileError} if the bytes do not start with a log header
+ *   and an event
  */
 export function logIdentity(log: Uint8Array): string {
-  return createHash("sha256").update(log.subarray(0, 65536)).digest("hex");
+  let end: number;
+  try {
+    const r = new ReplayLogReader(log);
+    if (r.next() === undefined) throw new Error("no event");
+    end = r.offset;
+  } catch (err) {
+    throw new SnapshotFileError(
+      `Cannot identify the replay log: it does not start with a header and a configuration event (${
+        (err as Error).message
+      })`,
+    );
+  }
+  return createHash("sha256").update(log.subarray(0, end)).digest("hex");
 }
 
 /**

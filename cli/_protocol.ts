@@ -47,6 +47,11 @@ export type ToWorker = {
   /** The debuggers' link (cli/debug_link.ts), with -gdb or -qmp. */
   debugBuffer?: SharedArrayBuffer;
   /**
+   * A replay without -gdb/-qmp: time travel keeps only the start until the
+   * monitor first pauses the machine (plain replays run at full speed).
+   */
+  lazyTimeTravel?: boolean;
+  /**
    * virtio devices in command-line order; the worker opens the drives
    * (synchronous reads on its thread), with an overlay under record and
    * replay.

@@ -222,8 +222,12 @@ function run(
   // breakpoints and step it (cli/debug_link.ts).
   // In a replay under a debugger: snapshots on the way, for reverse
   // execution (replay/time_travel.ts, cli/reverse.ts).
+  let lazy = msg.lazyTimeTravel === true;
   const travel = msg.debugBuffer && replayer
-    ? new TimeTravel(runner)
+    ? new TimeTravel(
+      runner,
+      lazy ? { interval: Number.MAX_SAFE_INTEGER } : {},
+    )
     : undefined;
   const agent = msg.debugBuffer
     ? new DebugAgent(
@@ -258,11 +262,21 @@ function run(
       let quit = ring.quitRequested;
       if (!quit && agent?.wantsPause(m.cpu.icount)) {
         // A debugger's pause: at this checkpoint, without the mutex.
+        if (lazy) {
+          // Time travel is wanted from here on: snapshots on the way.
+          lazy = false;
+          travel?.setInterval();
+        }
         status.icount = m.cpu.icount;
         status.logOffset = logOffset();
         quit = agent.checkpoint(
           m.cpu.icount,
-          () => mutex.unlock(),
+          () => {
+            // After a seek while paused too: info replay says where it is.
+            status.icount = m.cpu.icount;
+            status.logOffset = logOffset();
+            mutex.unlock();
+          },
           () => mutex.lock(),
           () => ring.quitRequested,
         ) === "quit";

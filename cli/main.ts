@@ -126,7 +126,9 @@ async function runMachine(config: MachineConfig): Promise<number> {
   });
   // -gdb, -qmp: the debuggers and their link to the worker.
   const { rr, rrfile, rrsnapshot } = config.icount;
-  const servers: DebugServers | undefined = debugging
+  // A replay always has the debugging link (without -gdb/-qmp too): the
+  // monitor's replay_seek, savevm, loadvm, delvm and info snapshots use it.
+  const servers: DebugServers | undefined = debugging || replaying
     ? new DebugServers({
       loop,
       rr: rr !== undefined && rrfile !== undefined
@@ -174,6 +176,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
     sleep: config.icount.sleep,
     noReboot: config.noReboot,
     ...(servers ? { debugBuffer: servers.link.buffer } : {}),
+    ...(servers && !debugging ? { lazyTimeTravel: true } : {}),
   };
   if (biosPath === "none") start.bios = "none";
   else start.bios = await readImage(biosPath, "firmware (-bios)");

@@ -110,8 +110,7 @@ function zeroPage(ram: Int32Array, base: number): boolean {
 export class TimeTravel {
   /** The runner whose run this goes back and forth in. */
   readonly runner: Runner;
-  /** Whether the interval adapts to what snapshots cost. */
-  readonly adaptive: boolean;
+  #adaptive: boolean;
   /** The snapshots' memory budget in bytes. */
   readonly budgetBytes: number;
   #points: Checkpoint[] = [];
@@ -130,20 +129,58 @@ export class TimeTravel {
    */
   constructor(runner: Runner, options: TimeTravelOptions = {}) {
     this.runner = runner;
-    this.adaptive = options.interval === undefined;
+    this.#adaptive = options.interval === undefined;
     this.#interval = options.interval ?? DEFAULT_INTERVAL;
     this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES;
-    if (!Number.isSafeInteger(this.#interval) || this.#interval < 1) {
-      throw new RangeError(
-        `Cannot keep snapshots every ${this.#interval} instructions: give a positive whole number`,
-      );
-    }
+    this.#checkInterval(this.#interval);
     if (!(this.budgetBytes > 0)) {
       throw new RangeError(
         `Cannot keep snapshots within ${this.budgetBytes} bytes: give a positive budget`,
       );
     }
     this.checkpoint();
+  }
+
+  #checkInterval(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new RangeError(
+        `Cannot keep snapshots every ${n} instructions: give a positive whole number`,
+      );
+    }
+  }
+
+  /** Whether the interval adapts to what snapshots cost. */
+  get adaptive(): boolean {
+    return this.#adaptive;
+  }
+
+  /**
+   * Change the interval from now on: every `interval` instructions, or
+   * adaptive without it (as the constructor's option). A replay that may
+   * never go back can start with a huge interval (only its start is kept)
+   * and switch when time travel is first asked for.
+   *
+   * @param interval instructions between two snapshots, or undefined
+   * @throws {RangeError} on an interval that is not a positive integer
+   * @example Keep only the start, then every 100 instructions
+   * ```ts
+   * import { Runner } from "./runner.ts";
+   * import { TimeTravel } from "./time_travel.ts";
+   * // addi a0, a0, 1 ; j .-4
+   * const kernel = new Uint8Array([0x13, 0x05, 0x15, 0x00, 0x6f, 0xf0, 0xdf, 0xff]);
+   * const runner = new Runner({ machine: { bios: "none", kernel, memoryBytes: 1 << 20 } });
+   * const tt = new TimeTravel(runner, { interval: Number.MAX_SAFE_INTEGER });
+   * tt.seek(500);
+   * tt.setInterval(100);
+   * tt.seek(1000);
+   * console.log(tt.snapshotIcounts); // [0, 600, 700, 800, 900, 1000]
+   * ```
+   */
+  setInterval(interval?: number): void {
+    if (interval !== undefined) this.#checkInterval(interval);
+    this.#adaptive = interval === undefined;
+    this.#interval = interval ?? DEFAULT_INTERVAL;
+    this.#lastCheckpointEnd = performance.now();
   }
 
   /** Instructions between two automatic snapshots (now). */

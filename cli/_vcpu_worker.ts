@@ -14,6 +14,7 @@ import { VCPU_OWNER, VcpuStatus } from "./_protocol.ts";
 import { DebugAgent } from "./debug_link.ts";
 import { TimeTravel } from "../replay/time_travel.ts";
 import { Reverser } from "./reverse.ts";
+import { terminalProgress } from "./_progress.ts";
 import {
   loadStartSnapshot,
   NamedSnapshots,
@@ -223,11 +224,13 @@ function run(
   // In a replay under a debugger: snapshots on the way, for reverse
   // execution (replay/time_travel.ts, cli/reverse.ts).
   let lazy = msg.lazyTimeTravel === true;
+  const progress = terminalProgress();
   const travel = msg.debugBuffer && replayer
-    ? new TimeTravel(
-      runner,
-      lazy ? { interval: Number.MAX_SAFE_INTEGER } : {},
-    )
+    ? new TimeTravel(runner, {
+      ...(lazy ? { interval: Number.MAX_SAFE_INTEGER } : {}),
+      // A seek that takes more than a second: its progress on a terminal.
+      ...(progress ? { onProgress: progress } : {}),
+    })
     : undefined;
   const agent = msg.debugBuffer
     ? new DebugAgent(

@@ -62,7 +62,28 @@ export interface TimeTravelOptions {
    * @default {268435456} (256 MiB)
    */
   budgetBytes?: number;
+  /**
+   * Told how a run forward goes ({@linkcode TimeTravel.runUntil}, and so
+   * every seek): at least every {@linkcode PROGRESS_STEP} instructions, and
+   * once with `done` when it stops. For a progress display.
+   */
+  onProgress?: (progress: TimeTravelProgress) => void;
 }
+
+/** What {@linkcode TimeTravelOptions.onProgress} is told. */
+export interface TimeTravelProgress {
+  /** Where the run forward started. */
+  readonly from: number;
+  /** Where it is. */
+  readonly at: number;
+  /** Where it goes. */
+  readonly target: number;
+  /** Whether it has stopped (there, or where the replay ends). */
+  readonly done: boolean;
+}
+
+/** The most instructions between two progress reports. */
+export const PROGRESS_STEP = 4_000_000;
 
 /** One snapshot: shared RAM pages and the machine's other sections. */
 interface Checkpoint {
@@ -117,6 +138,7 @@ export class TimeTravel {
   #bytes = 0;
   #interval: number;
   #lastCheckpointEnd = performance.now();
+  readonly #onProgress: ((p: TimeTravelProgress) => void) | undefined;
 
   /**
    * Start at the runner's current point, which is snapshotted first (the
@@ -129,6 +151,7 @@ export class TimeTravel {
    */
   constructor(runner: Runner, options: TimeTravelOptions = {}) {
     this.runner = runner;
+    this.#onProgress = options.onProgress;
     this.#adaptive = options.interval === undefined;
     this.#interval = options.interval ?? DEFAULT_INTERVAL;
     this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES;
@@ -280,13 +303,26 @@ export class TimeTravel {
    */
   runUntil(icount: number): RunResult {
     const m = this.runner.machine;
+    const report = this.#onProgress;
+    const from = m.cpu.icount;
     for (;;) {
       const now = m.cpu.icount;
-      if (now >= icount) return { kind: "budget" };
+      if (now >= icount) {
+        report?.({ from, at: now, target: icount, done: true });
+        return { kind: "budget" };
+      }
       const next = (Math.floor(now / this.interval) + 1) * this.interval;
-      const r = this.runner.runUntil(Math.min(icount, next));
+      let end = Math.min(icount, next);
+      if (report) {
+        report({ from, at: now, target: icount, done: false });
+        end = Math.min(end, now + PROGRESS_STEP);
+      }
+      const r = this.runner.runUntil(end);
       if (m.cpu.icount === next) this.checkpoint();
-      if (r.kind !== "budget") return r;
+      if (r.kind !== "budget") {
+        report?.({ from, at: m.cpu.icount, target: icount, done: true });
+        return r;
+      }
     }
   }
 

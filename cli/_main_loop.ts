@@ -135,12 +135,17 @@ export class MainLoop implements MonitorTarget {
     );
   }
 
-  /** The text of `info replay`, read under the mutex. */
-  infoReplay(): Promise<string> {
+  /**
+   * The text of `info replay`, read under the mutex.
+   *
+   * @param stopped whether the machine is stopped otherwise (a debugger's
+   *   pause)
+   */
+  infoReplay(stopped = false): Promise<string> {
     return this.#atCheckpoint(() => {
       const s = this.status;
       const { rr, rrfile } = this.#info;
-      const state = this.#stopped
+      const state = this.#stopped || stopped
         ? "stopped"
         : s.state === 2
         ? "finished"

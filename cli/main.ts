@@ -154,7 +154,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
       stop: () => loop.stop(),
       cont: () => servers.cont(),
       quit: () => servers.quit("host-qmp-quit"),
-      infoReplay: () => loop.infoReplay(),
+      infoReplay: () => loop.infoReplay(servers.link.paused),
     }
     : loop;
   const extra = servers

@@ -55,8 +55,13 @@ Deno.test("replay_seek, savevm, loadvm, delvm and info snapshots work in a repla
       }
       return text.slice(from);
     };
-    const at = async () =>
-      Number((await run("info replay")).match(/instruction (\d+)/)![1]);
+    const at = async () => {
+      const m = (await run("info replay")).match(
+        /instruction (\d+).*, (\w+)\r?\n/,
+      )!;
+      equal(m[2], "stopped");
+      return Number(m[1]);
+    };
 
     // C-a c opens the monitor (stdin is not the guest's in a replay).
     await run("\x01c");

@@ -356,3 +356,120 @@ Deno.test("replay-seek (QMP) and replay_seek (monitor) go back and forth to exac
     await Deno.remove(`${log}.snapshots`, { recursive: true }).catch(() => {});
   }
 });
+
+const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
+const UBOOT = ["-M", "virt", "-bios", FW_JUMP, "-kernel", UBOOT_S];
+
+/** Record OpenSBI + U-Boot through the CLI, typing at its prompt. */
+async function recordUboot(log: string): Promise<string> {
+  const child = dejaCommand(
+    ["--allow-read", "--allow-write=/tmp"],
+    [...UBOOT, "-nographic", "-icount", `shift=3,rr=record,rrfile=${log}`],
+    "piped",
+  ).spawn();
+  const w = child.stdin.getWriter();
+  const enc = new TextEncoder(), dec = new TextDecoder();
+  let out = "";
+  const reading = (async () => {
+    for await (const c of child.stdout) out += dec.decode(c, { stream: true });
+  })();
+  const wait = async (re: RegExp, from: number) => {
+    const end = Date.now() + 60_000;
+    while (!re.test(out.slice(from))) {
+      if (Date.now() > end) throw new Error(`no ${re} in ${out}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await wait(/Hit any key to stop autoboot/, 0);
+  let from = out.length;
+  await w.write(enc.encode(" "));
+  await wait(/=> $/, from);
+  for (const line of ["version", "poweroff"]) {
+    from = out.length;
+    await w.write(enc.encode(line + "\n"));
+    if (line !== "poweroff") await wait(/=> $/, from);
+  }
+  await w.close().catch(() => {});
+  const status = await child.status;
+  await reading;
+  await child.stderr.cancel();
+  equal(status.code, 0, out);
+  return out;
+}
+
+Deno.test("gdb on an OpenSBI + U-Boot replay: 10 stepi, 10 reverse-stepi, breakpoints, QMP replay-break near the end, reverse-continue to the last breakpoint", async () => {
+  for (const f of [FW_JUMP, UBOOT_S]) {
+    await Deno.stat(f).catch(() => {
+      throw new Error(`${f} is missing: run deno task setup`);
+    });
+  }
+  const log = await Deno.makeTempFile({ prefix: "deja-urev-", suffix: ".log" });
+  try {
+    const typed = await recordUboot(log);
+    match(typed, /=> version\r?\nU-Boot 2023/);
+    const { ReplayLogReader } = await import("../replay/log.ts");
+    const events = [...new ReplayLogReader(await Deno.readFile(log))];
+    const last = events.at(-1)!;
+    equal(last.kind, "end");
+    const endIcount = (last as { icount: number }).icount;
+    ok(endIcount > 50_000_000, `${endIcount}`);
+    const near = endIcount - 1_000_000;
+
+    const gdbPort = freePort(), qmpPort = freePort();
+    const flags = [
+      "--allow-read",
+      "--allow-write=/tmp",
+      `--allow-net=127.0.0.1:${gdbPort},127.0.0.1:${qmpPort}`,
+    ];
+    const child = dejaCommand(flags, [
+      ...UBOOT,
+      "-display",
+      "none",
+      "-serial",
+      "null",
+      "-icount",
+      `shift=3,rr=replay,rrfile=${log}`,
+      "-gdb",
+      `tcp::${gdbPort}`,
+      "-qmp",
+      `tcp:127.0.0.1:${qmpPort},server,wait=off`,
+      "-S",
+    ], "null").spawn();
+    await listening(gdbPort);
+    await listening(qmpPort);
+    const c = await qmp(qmpPort);
+    deepEqual(await c.cmd("qmp_capabilities"), { return: {} });
+    deepEqual(await c.cmd("replay-break", { icount: near }), { return: {} });
+
+    const cmds = ["p/x $pc"];
+    for (let i = 1; i <= 10; i++) {
+      cmds.push("stepi", `set $p${i} = $pc`, "p/x $pc");
+    }
+    for (let i = 1; i <= 10; i++) cmds.push("reverse-stepi", "p/x $pc");
+    for (let i = 1; i <= 10; i++) cmds.push("stepi", "p/x $pc");
+    for (let i = 1; i <= 10; i++) cmds.push(`break *$p${i}`);
+    cmds.push(
+      "continue", // to the replay break
+      "p/x $pc",
+      "monitor info replay",
+      "reverse-continue",
+      "p/x $pc",
+      "kill",
+    );
+    const text = await runGdb(gdbPort, cmds, { file: null });
+    c.close();
+    const o = await child.output();
+    equal(o.code, 0, new TextDecoder().decode(o.stderr) + text);
+    const pcs = printedHex(text);
+    const fwd10 = pcs.slice(0, 11); // the reset vector, then 10 stepi
+    deepEqual(pcs.slice(11, 21), fwd10.slice(0, 10).reverse(), "reverse-stepi");
+    deepEqual(pcs.slice(21, 31), fwd10.slice(1), "stepi again");
+    match(text, new RegExp(`instruction ${near}, log byte \\d+, stopped`));
+    ok(!fwd10.includes(pcs[31]!), `stopped at the replay break, ${pcs[31]}`);
+    equal(pcs[32], fwd10[10], "reverse-continue: the last breakpoint");
+  } finally {
+    await Deno.remove(log).catch(() => {});
+    await Deno.remove(`${log}.snapshots`, { recursive: true }).catch(() => {});
+  }
+});

@@ -48,6 +48,32 @@ function difference(
 }
 
 /**
+ * After replaying to a snapshot's instruction count: check that the replay
+ * got there and that the machine is the file's, byte for byte (a replay is
+ * deterministic, so a difference means the file belongs to another replay).
+ */
+function checkArrival(
+  name: string,
+  icount: number,
+  snapshot: MachineSnapshot,
+  stopped: string,
+  m: { cpu: { icount: number }; snapshotParts(): MachineSnapshot },
+): number {
+  if (m.cpu.icount !== icount) {
+    throw new SnapshotFileError(
+      `Cannot load snapshot ${name}: the replay stops (${stopped}) at instruction ${m.cpu.icount}, before its instruction ${icount}`,
+    );
+  }
+  const d = difference(snapshot, m.snapshotParts());
+  if (d) {
+    throw new SnapshotFileError(
+      `Cannot load snapshot ${name}: at instruction ${icount} this replay's ${d} differs from the file's; the file does not belong to this replay`,
+    );
+  }
+  return icount;
+}
+
+/**
  * Named snapshots of a replay, on disk.
  *
  * @example Where the files go
@@ -129,19 +155,13 @@ export class NamedSnapshots {
       path,
     });
     const r = this.#travel.seek(info.icount);
-    const m = this.#travel.runner.machine;
-    if (m.cpu.icount !== info.icount) {
-      throw new SnapshotFileError(
-        `Cannot load snapshot ${name}: the replay stops (${r.kind}) at instruction ${m.cpu.icount}, before its instruction ${info.icount}`,
-      );
-    }
-    const d = difference(snapshot, m.snapshotParts());
-    if (d) {
-      throw new SnapshotFileError(
-        `Cannot load snapshot ${name}: at instruction ${info.icount} this replay's ${d} differs from the file's; the file does not belong to this replay`,
-      );
-    }
-    return info.icount;
+    return checkArrival(
+      name,
+      info.icount,
+      snapshot,
+      r.kind,
+      this.#travel.runner.machine,
+    );
   }
 
   /**
@@ -302,16 +322,5 @@ export function loadStartSnapshot(
     );
   }
   const r = runner.runUntil(info.icount);
-  if (m.cpu.icount !== info.icount) {
-    throw new SnapshotFileError(
-      `Cannot load snapshot ${name}: the replay stops (${r.kind}) at instruction ${m.cpu.icount}, before its instruction ${info.icount}`,
-    );
-  }
-  const d = difference(snapshot, m.snapshotParts());
-  if (d) {
-    throw new SnapshotFileError(
-      `Cannot load snapshot ${name}: at instruction ${info.icount} this replay's ${d} differs from the file's; the file does not belong to this replay`,
-    );
-  }
-  return info.icount;
+  return checkArrival(name, info.icount, snapshot, r.kind, m);
 }

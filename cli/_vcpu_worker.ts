@@ -14,7 +14,7 @@ import { VCPU_OWNER, VcpuStatus } from "./_protocol.ts";
 import { DebugAgent } from "./debug_link.ts";
 import { TimeTravel } from "../replay/time_travel.ts";
 import { Reverser } from "./reverse.ts";
-import { terminalProgress } from "./_progress.ts";
+import { terminalProgress } from "./progress.ts";
 import {
   loadStartSnapshot,
   NamedSnapshots,

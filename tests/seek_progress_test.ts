@@ -1,6 +1,6 @@
 // Progress of a long seek: TimeTravel tells onProgress how a run forward
 // goes (at least every PROGRESS_STEP instructions, then done), and the
-// terminal line (cli/_progress.ts) appears only after a second, is rewritten
+// terminal line (cli/progress.ts) appears only after a second, is rewritten
 // in place, and is cleared at the end.
 
 import { deepEqual, equal, ok } from "node:assert/strict";
@@ -10,7 +10,7 @@ import {
   TimeTravel,
   type TimeTravelProgress,
 } from "../replay/time_travel.ts";
-import { progressLine } from "../cli/_progress.ts";
+import { progressLine } from "../cli/progress.ts";
 
 // addi a0, a0, 1 ; j .-4
 const kernel = new Uint8Array([0x13, 0x05, 0x15, 0x00, 0x6f, 0xf0, 0xdf, 0xff]);

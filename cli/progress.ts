@@ -1,7 +1,22 @@
-// Internal: a progress line on the terminal (stderr) for a seek or replay
-// step that takes more than a second: "seeking to 123456789: 45%",
-// rewritten in place and cleared at the end. Nothing when stderr is not a
-// terminal.
+/**
+ * A progress line on the terminal (stderr) for a seek or replay step that
+ * takes more than a second: `seeking to 123456789: 45%`, rewritten in place
+ * and cleared at the end. Nothing when stderr is not a terminal.
+ *
+ * @example A reporter with a fake clock
+ * ```ts
+ * import { progressLine } from "./progress.ts";
+ * let t = 0;
+ * let shown = "";
+ * const report = progressLine({ write: (s) => (shown = s), now: () => t });
+ * report({ from: 0, at: 0, target: 100, done: false });
+ * t = 1500;
+ * report({ from: 0, at: 45, target: 100, done: false });
+ * console.log(JSON.stringify(shown)); // "\r\u001b[Kseeking to 100: 45%"
+ * ```
+ *
+ * @module
+ */
 
 import type { TimeTravelProgress } from "../replay/time_travel.ts";
 

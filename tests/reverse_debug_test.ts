@@ -81,7 +81,7 @@ Deno.test("gdb in a replay: reverse-stepi, reverse-continue to breakpoints and t
       "reverse-finish",
       "bt 1",
     ]);
-    match(lines, /\n28\t    return r \+ 1;\n27\t    watched = r;\n/);
+    match(lines, /\n28\t {4}return r \+ 1;\n27\t {4}watched = r;\n/);
     match(
       lines,
       /\n#0 +outer \(n=n@entry=1\) at \.\/tests\/guest\/gdb_target\.c:33\n/,

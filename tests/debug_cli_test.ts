@@ -4,9 +4,8 @@
 // at exactly the instruction asked for, with a STOP event).
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { dejaCommand } from "./_deja.ts";
 import { freePort, GDB_ELF, hex, printedHex, runGdb, sym } from "./_gdb.ts";
-import { splitJson } from "../cli/qmp.ts";
+import { listening, qmpClient, startDeja } from "./_debuggers.ts";
 import { parseElf } from "../core/elf.ts";
 
 interface Running {
@@ -15,39 +14,7 @@ interface Running {
 
 /** Start deja with `args`, allowed to listen on `ports` (or unix: paths). */
 function start(args: string[], ports: (number | string)[]): Running {
-  const hosts = ports.map((p) => typeof p === "number" ? `127.0.0.1:${p}` : p);
-  const flags = [
-    "--allow-read",
-    "--allow-write=/tmp",
-    ...(hosts.length ? [`--allow-net=${hosts.join(",")}`] : []),
-  ];
-  const child = dejaCommand(flags, args, "null").spawn();
-  const dec = new TextDecoder();
-  return {
-    done: child.output().then((o) => ({
-      code: o.code,
-      stdout: dec.decode(o.stdout),
-      stderr: dec.decode(o.stderr),
-    })),
-  };
-}
-
-/**
- * Wait until deja listens on `port` (it starts in a moment). Without
- * connecting: a connection would be a client (gdb's attaches).
- */
-async function listening(port: number): Promise<void> {
-  const end = Date.now() + 20_000;
-  for (;;) {
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-    } catch (err) {
-      if (err instanceof Deno.errors.AddrInUse) return;
-      throw err;
-    }
-    if (Date.now() > end) throw new Error(`nothing listens on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return { done: startDeja(args, ports) };
 }
 
 const MACHINE = ["-nographic", "-bios", "none", "-kernel", GDB_ELF];
@@ -167,74 +134,11 @@ Deno.test("cli: Ctrl-C in gdb stops the running guest", async () => {
   equal((await run.done).code, 0);
 });
 
-/** A QMP connection over TCP: send objects, read messages one by one. */
-async function qmp(where: number | string) {
-  const events: string[] = [];
-  const conn = typeof where === "number"
-    ? await Deno.connect({ hostname: "127.0.0.1", port: where })
-    : await Deno.connect({ transport: "unix", path: where });
-  const dec = new TextDecoder();
-  const queue: Record<string, unknown>[] = [];
-  let text = "", closed = false;
-  (async () => {
-    const buf = new Uint8Array(65536);
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        text += dec.decode(buf.subarray(0, n), { stream: true });
-        const s = splitJson(text);
-        text = s.rest;
-        for (const v of s.values) queue.push(JSON.parse(v));
-      }
-    } catch { /* closed */ }
-    closed = true;
-  })();
-  const next = async (): Promise<Record<string, unknown>> => {
-    const end = Date.now() + 30_000;
-    while (queue.length === 0) {
-      if (closed) throw new Error("QMP closed");
-      if (Date.now() > end) throw new Error("no QMP message");
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return queue.shift()!;
-  };
-  return {
-    next,
-    async cmd(execute: string, args?: Record<string, unknown>) {
-      await conn.write(
-        new TextEncoder().encode(
-          JSON.stringify(args ? { execute, arguments: args } : { execute }),
-        ),
-      );
-      for (;;) {
-        const m = await next();
-        if ("event" in m) {
-          events.push(m.event as string);
-          continue;
-        }
-        return m;
-      }
-    },
-    /** Wait for an event (it may have come already). */
-    async event(name: string): Promise<void> {
-      for (;;) {
-        const i = events.indexOf(name);
-        if (i >= 0) {
-          events.splice(i, 1);
-          return;
-        }
-        const m = await next();
-        if ("event" in m) events.push(m.event as string);
-      }
-    },
-    close() {
-      try {
-        conn.close();
-      } catch { /* already */ }
-    },
-  };
+/** A QMP client (the greeting is its first message). */
+function qmp(where: number | string) {
+  return qmpClient(where, 30_000);
 }
+
 Deno.test("cli: -qmp in a replay: query-replay, replay-break stops at exactly that icount with STOP, cont, SHUTDOWN", async () => {
   const log = await Deno.makeTempFile({ prefix: "deja-qmp-", suffix: ".log" });
   try {

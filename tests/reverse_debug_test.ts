@@ -10,37 +10,11 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { dejaCommand } from "./_deja.ts";
 import { freePort, GDB_ELF, hex, printedHex, runGdb, sym } from "./_gdb.ts";
-import { splitJson } from "../cli/qmp.ts";
+import { listening, qmpClient, startDeja } from "./_debuggers.ts";
 
 /** Start deja with `args`, allowed to listen on `port`. */
 function start(args: string[], port?: number) {
-  const flags = [
-    "--allow-read",
-    "--allow-write=/tmp",
-    ...(port ? [`--allow-net=127.0.0.1:${port}`] : []),
-  ];
-  const child = dejaCommand(flags, args, "null").spawn();
-  const dec = new TextDecoder();
-  return child.output().then((o) => ({
-    code: o.code,
-    stdout: dec.decode(o.stdout),
-    stderr: dec.decode(o.stderr),
-  }));
-}
-
-/** Wait until deja listens on `port`, without connecting. */
-async function listening(port: number): Promise<void> {
-  const end = Date.now() + 20_000;
-  for (;;) {
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-    } catch (err) {
-      if (err instanceof Deno.errors.AddrInUse) return;
-      throw err;
-    }
-    if (Date.now() > end) throw new Error(`nothing listens on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return startDeja(args, port ? [port] : []);
 }
 
 const MACHINE = ["-nographic", "-bios", "none", "-kernel", GDB_ELF];
@@ -209,52 +183,11 @@ Deno.test("the GDB stub offers reverse execution only where it can: qSupported, 
   match(out, /\$T05replaylog:begin;thread:01;#/);
 });
 
-/** A small QMP client: commands and their replies (events are skipped). */
+/** A QMP client past the greeting (replies can take long: U-Boot seeks). */
 async function qmp(port: number) {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const dec = new TextDecoder(), enc = new TextEncoder();
-  const queue: Record<string, unknown>[] = [];
-  let text = "", closed = false;
-  (async () => {
-    const buf = new Uint8Array(65536);
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        text += dec.decode(buf.subarray(0, n), { stream: true });
-        const s = splitJson(text);
-        text = s.rest;
-        for (const v of s.values) queue.push(JSON.parse(v));
-      }
-    } catch { /* closed */ }
-    closed = true;
-  })();
-  const next = async () => {
-    const end = Date.now() + 60_000;
-    while (queue.length === 0) {
-      if (closed || Date.now() > end) throw new Error("no QMP message");
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return queue.shift()!;
-  };
-  await next(); // the greeting
-  const events: string[] = [];
-  return {
-    events,
-    async cmd(execute: string, args?: Record<string, unknown>) {
-      await conn.write(
-        enc.encode(
-          JSON.stringify(args ? { execute, arguments: args } : { execute }),
-        ),
-      );
-      for (;;) {
-        const m = await next();
-        if ("event" in m) events.push(m.event as string);
-        else return m;
-      }
-    },
-    close: () => conn.close(),
-  };
+  const c = await qmpClient(port, 60_000);
+  await c.next(); // the greeting
+  return c;
 }
 
 Deno.test("replay-seek (QMP) and replay_seek (monitor) go back and forth to exact instruction counts, with the state a forward replay has there", async () => {

@@ -8,6 +8,7 @@ import type {
   VirtMachineOptions,
 } from "../devices/virt.ts";
 import { Runner } from "../replay/runner.ts";
+import type { InputContext } from "../replay/session.ts";
 
 /** A machine with its serial output captured as text. */
 export class Console {
@@ -114,4 +115,22 @@ export function crc32(bytes: Uint8Array): number {
     for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
   }
   return ~c >>> 0;
+}
+
+/**
+ * Input for `record()` at a U-Boot console: types each command once a new
+ * prompt (or the autoboot countdown) shows.
+ */
+export function typist(
+  commands: readonly string[],
+): (ctx: InputContext) => string | undefined {
+  const todo = [...commands];
+  let prompts = 0;
+  return ({ output }) => {
+    const seen = (output.match(/=> /g)?.length ?? 0) +
+      (output.includes("Hit any key") ? 1 : 0);
+    if (seen <= prompts || todo.length === 0) return undefined;
+    prompts = seen;
+    return todo.shift();
+  };
 }

@@ -10,6 +10,7 @@ import { decodeSnapshot, encodeSnapshot } from "../devices/snapshot.ts";
 import { Runner } from "../replay/runner.ts";
 import { stateHashes } from "../replay/state_hash.ts";
 import { record } from "../replay/session.ts";
+import { typist } from "./_console.ts";
 import { LogReplayer } from "../replay/machine_log.ts";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
@@ -142,18 +143,11 @@ Deno.test("a snapshot of another machine or of garbage is refused with a clear e
 Deno.test("a replay goes back to a run snapshot (machine and log position) and replays on to the same end, every rrcheck hash matching", async () => {
   // Record a U-Boot session with typed commands and state hashes.
   const typed = [" ", "version\n", "echo hi\n", "poweroff\n"];
-  let prompts = 0;
   const rec = await record({
     bios: machine.bios,
     kernel: machine.kernel,
     rrcheck: 2_000_000,
-    input: ({ output }) => {
-      const seen = (output.match(/=> /g)?.length ?? 0) +
-        (output.includes("Hit any key") ? 1 : 0);
-      if (seen <= prompts || typed.length === 0) return undefined;
-      prompts = seen;
-      return typed.shift();
-    },
+    input: typist(typed),
   });
   equal(rec.exit?.kind, "poweroff");
   const replayer = new LogReplayer(rec.log);

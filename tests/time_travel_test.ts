@@ -6,6 +6,7 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { Runner } from "../replay/runner.ts";
 import { record } from "../replay/session.ts";
+import { typist } from "./_console.ts";
 import { LogReplayer } from "../replay/machine_log.ts";
 import { TimeTravel } from "../replay/time_travel.ts";
 import type { VirtMachine } from "../devices/virt.ts";
@@ -62,16 +63,9 @@ async function recordSession() {
     "crc32 0x80000000 0x1000\n",
     "poweroff\n",
   ];
-  let prompts = 0;
   const rec = await record({
     ...machine,
-    input: ({ output }) => {
-      const seen = (output.match(/=> /g)?.length ?? 0) +
-        (output.includes("Hit any key") ? 1 : 0);
-      if (seen <= prompts || typed.length === 0) return undefined;
-      prompts = seen;
-      return typed.shift();
-    },
+    input: typist(typed),
   });
   equal(rec.exit?.kind, "poweroff");
   return rec;

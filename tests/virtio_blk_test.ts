@@ -4,14 +4,13 @@
 // unchanged; and the qcow2 reader against qemu-img's own images.
 
 import { equal, match, ok, rejects, throws } from "node:assert/strict";
-import { Console, crc32, readFirmware } from "./_console.ts";
+import { Console, crc32, readFirmware, typist } from "./_console.ts";
 import {
   DiskImageError,
   imageIdentity,
   openDrive,
 } from "../plugins/block_backends.ts";
 import { assertReplayMatches, record, replay } from "../replay/session.ts";
-import type { InputContext } from "../replay/session.ts";
 import { ReplayConfigError } from "../replay/config.ts";
 import type { VirtioDeviceConfig } from "../devices/virt.ts";
 
@@ -259,19 +258,6 @@ Deno.test("Bad images are refused with the problem named", async (t) => {
     );
   });
 });
-
-/** Types each command once the prompt shows. */
-function typist(commands: string[]) {
-  const todo = [...commands];
-  let prompts = 0;
-  return ({ output }: InputContext) => {
-    const seen = (output.match(/=> /g)?.length ?? 0) +
-      (output.includes("Hit any key") ? 1 : 0);
-    if (seen <= prompts || todo.length === 0) return undefined;
-    prompts = seen;
-    return todo.shift();
-  };
-}
 
 Deno.test("A U-Boot session that reads and writes the disk replays exactly; the image is unchanged", async () => {
   const identity = await imageIdentity(RAW);

@@ -4,10 +4,9 @@
 // backend off; a cut frame in a log is an error that names it.
 
 import { equal, match, ok, throws } from "node:assert/strict";
-import { Console, crc32, readFirmware } from "./_console.ts";
+import { Console, crc32, readFirmware, typist } from "./_console.ts";
 import { tftpDirectory, UserNetwork } from "../plugins/net_user.ts";
 import { assertReplayMatches, record, replay } from "../replay/session.ts";
-import type { InputContext } from "../replay/session.ts";
 import { ReplayLogReader } from "../replay/log.ts";
 import { Runner } from "../replay/runner.ts";
 import { arraySource } from "../replay/nondet.ts";
@@ -70,18 +69,6 @@ for (const legacy of [true, false]) {
     );
     for (const s of con.machine.virtioSlots) equal(s.lastError, undefined);
   });
-}
-
-function typist(commands: string[]) {
-  const todo = [...commands];
-  let prompts = 0;
-  return ({ output }: InputContext) => {
-    const seen = (output.match(/=> /g)?.length ?? 0) +
-      (output.includes("Hit any key") ? 1 : 0);
-    if (seen <= prompts || todo.length === 0) return undefined;
-    prompts = seen;
-    return todo.shift();
-  };
 }
 
 Deno.test("A U-Boot dhcp + tftpboot session replays from the log with the network backend off", async () => {

@@ -27,7 +27,7 @@ export class MainLoop implements MonitorTarget {
   readonly mutex: ReplayMutex;
   readonly status: VcpuStatus;
   readonly #ring: InputRing;
-  readonly #info: MainLoopInfo;
+  #info: MainLoopInfo;
   #queue: Uint8Array[] = [];
   #stopped = false;
   #quit = false;
@@ -158,6 +158,15 @@ export class MainLoop implements MonitorTarget {
       const what = rr === "record" ? "Recording to" : "Replaying from";
       return `${what} ${rrfile}: instruction ${s.icount}, log byte ${s.logOffset}, ${state}`;
     });
+  }
+
+  /**
+   * The run's record/replay mode changed (a replay went live).
+   *
+   * @param info the new mode and log
+   */
+  setInfo(info: MainLoopInfo): void {
+    this.#info = info;
   }
 
   /** The worker is gone: never wait for the mutex again. */

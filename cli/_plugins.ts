@@ -244,7 +244,8 @@ export function serialBackend(
  * @param serial the setting
  * @param input where serial input goes (the UART ring)
  * @param quit asks the machine to stop
- * @param replay whether this is a replay (input is not read)
+ * @param replay whether this is a replay (input is not read), or a
+ * function that says so at each input (a replay may go live)
  * @param stdinOwned the caller reads stdin itself (the terminal backend
  * then only writes)
  */
@@ -252,14 +253,18 @@ export async function openSerial(
   serial: SerialConfig,
   input: (bytes: Uint8Array) => void,
   quit: () => void,
-  replay: boolean,
+  replay: boolean | (() => boolean),
   stdinOwned = false,
 ): Promise<BackendInstance> {
   const { plugin, options } = serialBackend(serial);
-  if (plugin === stdioBackend && (replay || stdinOwned)) options.input = "off";
+  // A replay that goes live (replay_go_live) takes the backend's input.
+  const replaying = typeof replay === "function" ? replay : () => replay;
+  if (plugin === stdioBackend && (replaying() || stdinOwned)) {
+    options.input = "off";
+  }
   if (plugin === stdioBackend && stdinOwned) delete options.mux;
   const emit = checkedEmit(plugin, (_kind, value) => {
-    if (!replay) input(value as Uint8Array);
+    if (!replaying()) input(value as Uint8Array);
   });
   return await plugin.create(
     { name: plugin.name, emit, quit },

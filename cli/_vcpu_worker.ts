@@ -4,7 +4,9 @@
 // the main loop fills. See cli/_protocol.ts for the messages.
 
 import type { VirtMachine } from "../devices/virt.ts";
-import { LogRecorder, LogReplayer } from "../replay/machine_log.ts";
+import type { LogRecorder } from "../replay/machine_log.ts";
+import { LogReplayer } from "../replay/machine_log.ts";
+import type { NondetEvent, NondetSource } from "../replay/nondet.ts";
 import { Runner } from "../replay/runner.ts";
 import { ReplayMutex } from "../replay/mutex.ts";
 import { InputRing } from "./_input_ring.ts";
@@ -20,6 +22,8 @@ import {
   NamedSnapshots,
   saveStartSnapshot,
 } from "./snapshots.ts";
+import { loadBranchStart, openRecording, startBranch } from "./go_live.ts";
+import { logIdentity } from "../replay/snapshot_file.ts";
 import type { RrStart, ToMain, ToWorker, WorkerVirtio } from "./_protocol.ts";
 import { openDrive, type OpenedDrive } from "../plugins/block_backends.ts";
 import { tftpDirectory, UserNetwork } from "../plugins/net_user.ts";
@@ -98,31 +102,10 @@ function openRr(rr: RrStart | undefined, mutex: ReplayMutex): {
       close() {},
     };
   }
-  const file = Deno.openSync(rr.path, {
-    write: true,
-    create: true,
-    truncate: true,
+  return openRecording(rr.path, rr.config, {
+    rrcheck: rr.rrcheck,
+    assertHeld: held,
   });
-  // The recorder writes the header and the configuration as it is made:
-  // kept, for the log's identity in a snapshot (rrsnapshot=).
-  const head: Uint8Array[] = [];
-  let keep = true;
-  const recorder = new LogRecorder(
-    {
-      write: (b) => {
-        if (keep) head.push(b.slice());
-        let off = 0;
-        while (off < b.length) off += file.writeSync(b.subarray(off));
-      },
-      sync: () => file.syncSync(),
-    },
-    rr.config,
-    { rrcheck: rr.rrcheck, assertHeld: held },
-  );
-  keep = false;
-  const bytes = new Uint8Array(head.reduce((n, b) => n + b.length, 0));
-  head.reduce((at, b) => (bytes.set(b, at), at + b.length), 0);
-  return { recorder, head: bytes, close: () => file.close() };
 }
 
 function start(
@@ -133,19 +116,24 @@ function start(
   // period begins once the main loop lets go (it holds on with -S).
   mutex.lock();
   const rr = openRr(msg.rr, mutex);
+  const closers = [() => rr.close()];
   try {
-    run(msg, rr, mutex);
+    run(msg, rr, mutex, closers);
   } finally {
-    rr.close();
+    for (const c of closers) c();
     if (mutex.isHeldByMe()) mutex.unlock();
   }
 }
 
 function run(
   msg: Extract<ToWorker, { type: "start" }>,
-  { recorder, replayer, head }: ReturnType<typeof openRr>,
+  opened: ReturnType<typeof openRr>,
   mutex: ReplayMutex,
+  closers: (() => void)[],
 ): void {
+  // replay_go_live: a replay leaves its log (and may record a new one).
+  let { recorder, replayer } = opened;
+  const { head } = opened;
   const ring = new InputRing(msg.inputBuffer);
   const status = new VcpuStatus(msg.statusBuffer);
   const logOffset = () => recorder?.writer.offset ?? replayer?.offset ?? 0;
@@ -168,14 +156,24 @@ function run(
   };
   const check = recorder ?? replayer;
   // The drives: under record and replay the image file stays unchanged.
-  const drives = openVirtio(
-    msg.virtio ?? [],
-    msg.rr !== undefined,
-    msg.rr?.mode === "replay",
-  );
+  const drives = openVirtio(msg.virtio ?? [], msg.rr !== undefined);
+  // The inputs the board reads as it is built (host clock, entropy): a
+  // branched timeline's log starts with them (cli/go_live.ts).
+  const creation: NondetEvent[] = [];
+  let building = true;
+  const source: NondetSource | undefined = replayer
+    ? {
+      ...replayer.source,
+      take: () => {
+        const e = replayer!.source.take();
+        if (building && e) creation.push(e);
+        return e;
+      },
+    }
+    : undefined;
   const runner = new Runner({
     ...(recorder ? { record: recorder.hook } : {}),
-    ...(replayer ? { replay: replayer.source } : {}),
+    ...(source ? { replay: source } : {}),
     ...(check ? { checks: check } : {}),
     warpIdle: !msg.sleep,
     machine: {
@@ -196,8 +194,13 @@ function run(
         post({ type: "output", bytes }, [bytes.buffer as ArrayBuffer]),
     },
   });
+  building = false;
   const m = runner.machine;
   machine = m;
+  // A branched timeline's log starts from a snapshot (cli/go_live.ts).
+  if (msg.rr?.mode === "replay") {
+    loadBranchStart(m, msg.rr.path, replayer!.config, msg.rr.log);
+  }
   // -icount rrsnapshot=NAME: a snapshot as the recording starts; a replay
   // starts from it.
   if (msg.rr?.rrsnapshot !== undefined) {
@@ -225,7 +228,7 @@ function run(
   // execution (replay/time_travel.ts, cli/reverse.ts).
   let lazy = msg.lazyTimeTravel === true;
   const progress = terminalProgress();
-  const travel = msg.debugBuffer && replayer
+  let travel = msg.debugBuffer && replayer
     ? new TimeTravel(runner, {
       ...(lazy ? { interval: Number.MAX_SAFE_INTEGER } : {}),
       // A seek that takes more than a second: its progress on a terminal.
@@ -243,16 +246,59 @@ function run(
       (stop) => post(stop),
       recorder || replayer ? undefined : () => m.reset(),
       travel ? new Reverser(travel) : undefined,
-      travel && msg.rr?.mode === "replay"
-        ? new NamedSnapshots(
-          travel,
-          msg.rr.path,
-          msg.rr.log,
-          replayer!.config,
-        )
+      // savevm: in a replay (loadvm too), and while recording.
+      msg.rr?.mode === "replay"
+        ? new NamedSnapshots(m, msg.rr.path, {
+          identity: logIdentity(msg.rr.log),
+          config: replayer!.config,
+          ...(travel ? { travel } : {}),
+        })
+        : msg.rr?.mode === "record"
+        ? new NamedSnapshots(m, msg.rr.path, {
+          identity: logIdentity(head!),
+          config: msg.rr.config,
+        })
         : undefined,
     )
     : undefined;
+  // replay_go_live [rrfile=NEW]: leave the replay here and go on live;
+  // with rrfile, record the new timeline to NEW from a snapshot of this
+  // point (cli/go_live.ts). The machine stays paused.
+  if (agent && msg.rr?.mode === "replay") {
+    const rrStart = msg.rr;
+    agent.goLive = (rrfile) => {
+      if (!replayer) {
+        throw new Error("Cannot go live: the run is live already");
+      }
+      const icount = m.cpu.icount;
+      let snapshot: string | undefined;
+      if (rrfile !== undefined) {
+        const branch = startBranch(m, rrfile, {
+          config: replayer.config,
+          log: rrStart.log,
+          creation,
+        }, { assertHeld: () => mutex.assertHeld("access the replay log") });
+        closers.push(branch.close);
+        recorder = branch.recorder;
+        snapshot = branch.snapshotPath;
+        agent.setTimeTravel(
+          undefined,
+          new NamedSnapshots(m, rrfile, {
+            identity: logIdentity(branch.head),
+            config: branch.config,
+          }),
+        );
+      } else agent.setTimeTravel(undefined, undefined);
+      runner.goLive(
+        recorder ? { record: recorder.hook, checks: recorder } : {},
+      );
+      replayer = undefined;
+      travel = undefined;
+      // shift=auto catches up with real time from here.
+      realNs = m.clock.nowNs();
+      return { icount, ...(snapshot ? { snapshot } : {}) };
+    };
+  }
   const slice = 1 << 22;
   // Real time the machine has run (stopped time excluded), for shift=auto.
   let realNs = 0;
@@ -399,7 +445,6 @@ function run(
 function openVirtio(
   list: readonly WorkerVirtio[],
   keepUnchanged: boolean,
-  replaying: boolean,
 ): { devices: VirtioDeviceConfig[]; close(): void } {
   const opened: OpenedDrive[] = [];
   const devices: VirtioDeviceConfig[] = [];
@@ -410,16 +455,15 @@ function openVirtio(
         continue;
       }
       if (v.kind === "net") {
-        // In a replay the backend is off: frames come from the log.
+        // In a replay the machine leaves the backend alone (frames come
+        // from the log) until the replay goes live (replay_go_live).
         devices.push({
           kind: "net",
           ...(v.mac ? { mac: Uint8Array.from(v.mac) } : {}),
-          ...(keepUnchanged && replaying ? {} : {
-            backend: new UserNetwork({
-              ...(v.tftp !== undefined
-                ? { readFile: tftpDirectory(v.tftp) }
-                : {}),
-            }),
+          backend: new UserNetwork({
+            ...(v.tftp !== undefined
+              ? { readFile: tftpDirectory(v.tftp) }
+              : {}),
           }),
         });
         continue;

@@ -82,6 +82,7 @@ export type DebugRequest =
   | { op: "resume"; step: boolean }
   | { op: "reverse"; direction: "step" | "continue" }
   | { op: "seek"; icount: number }
+  | { op: "go-live"; rrfile?: string }
   | {
     op: "snapshot";
     action: "save" | "load" | "delete" | "list";
@@ -109,6 +110,12 @@ export class DebugAgent {
   #snapshots: NamedSnapshots | undefined;
   #reverse: "step" | "continue" | undefined;
   #locked: <T>(f: () => T) => T = (f) => f();
+  /**
+   * Leaves the replay and goes on live (`replay_go_live`), recording to
+   * `rrfile` if given; set by the worker in a replay. Its result is the
+   * request's reply.
+   */
+  goLive: ((rrfile: string | undefined) => unknown) | undefined;
 
   /**
    * Make the agent.
@@ -136,6 +143,18 @@ export class DebugAgent {
     this.#breakAt = new Float64Array(buffer, BREAK_AT, 1);
     this.#data = new Uint8Array(buffer, DATA, DATA_BYTES);
     this.#post = post;
+  }
+
+  /**
+   * Change what time travel the agent offers (after `replay_go_live`: no
+   * reverse execution; named snapshots of the new recording, if any).
+   *
+   * @param reverser reverse execution, or undefined
+   * @param snapshots named snapshots, or undefined
+   */
+  setTimeTravel(reverser?: Reverser, snapshots?: NamedSnapshots): void {
+    this.#reverser = reverser;
+    this.#snapshots = snapshots;
   }
 
   /**
@@ -349,11 +368,20 @@ export class DebugAgent {
         }
         return { icount: now };
       }
+      case "go-live": {
+        const go = this.goLive;
+        if (!go) {
+          throw new Error(
+            "Cannot go live: deja is not replaying (replay_go_live leaves a replay: -icount rr=replay)",
+          );
+        }
+        return this.#locked(() => go(req.rrfile));
+      }
       case "snapshot": {
         const s = this.#snapshots;
         if (!s) {
           throw new Error(
-            "Cannot use named snapshots here: deja is not replaying (savevm, loadvm, delvm need -icount rr=replay)",
+            "Cannot use named snapshots here: deja is neither recording nor replaying (savevm, loadvm, delvm need -icount rr=record or rr=replay)",
           );
         }
         switch (req.action) {

@@ -36,7 +36,7 @@ export interface DebugServersOptions {
   /** The main loop. */
   loop: LoopControl;
   /** Record/replay mode and file, for `query-replay`. */
-  rr: { mode: "record" | "replay"; path: string } | undefined;
+  rr: RrMode | undefined;
   /** Instructions retired at the last checkpoint. */
   icount: () => number;
   /** Runs a human monitor line (the CLI's monitor); its output. */
@@ -49,6 +49,19 @@ export interface DebugServersOptions {
   log?: (line: string) => void;
   /** Wakes the worker if it sleeps in an idle wait (after a pause request). */
   wake?: () => void;
+  /**
+   * The replay went live (`replay_go_live`): recording to a new log, or
+   * not recording.
+   */
+  onLive?: (rr: RrMode | undefined) => void;
+}
+
+/** A run's record/replay mode and log. */
+export interface RrMode {
+  /** Recording or replaying. */
+  readonly mode: "record" | "replay";
+  /** The log's path. */
+  readonly path: string;
 }
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, "0");
@@ -90,6 +103,7 @@ export class DebugServers {
   #ended = false;
   #pausedAt = -1;
   #quiet = false;
+  #rr: RrMode | undefined;
 
   /**
    * Make the front ends; call {@linkcode DebugServers.start} to listen.
@@ -98,6 +112,7 @@ export class DebugServers {
    */
   constructor(options: DebugServersOptions) {
     this.#o = options;
+    this.#rr = options.rr;
     this.link.onStop = (m) => this.#onStop(m);
   }
 
@@ -168,10 +183,13 @@ export class DebugServers {
         if (!step) this.#qmp?.emit("RESUME");
       },
       // Reverse execution: in a replay (cli/reverse.ts, in the worker).
-      ...(this.#o.rr?.mode === "replay"
+      ...(this.#rr?.mode === "replay"
         ? {
-          reverse: (direction: "step" | "continue") => {
+          reverse: (direction: "step" | "continue"): false | undefined => {
+            // After replay_go_live: refused (E22).
+            if (this.#rr?.mode !== "replay") return false;
             link.request({ op: "reverse", direction }).catch(() => {});
+            return undefined;
           },
         }
         : {}),
@@ -382,10 +400,10 @@ export class DebugServers {
         this.#quit("host-qmp-quit");
       },
       systemReset: async () => {
-        if (o.rr) {
+        if (this.#rr) {
           throw new Error(
             `Cannot reset a machine that is ${
-              o.rr.mode === "record" ? "recording" : "replaying"
+              this.#rr.mode === "record" ? "recording" : "replaying"
             }: a reset from the host is not in the log`,
           );
         }
@@ -404,16 +422,19 @@ export class DebugServers {
       },
       queryReplay: (): QmpReplayInfo => {
         const icount = this.#icount();
-        if (!o.rr) return { mode: "none", icount };
+        if (!this.#rr) return { mode: "none", icount };
         return {
-          mode: o.rr.mode === "replay" ? "play" : "record",
-          filename: o.rr.path,
+          mode: this.#rr.mode === "replay" ? "play" : "record",
+          filename: this.#rr.path,
           icount,
         };
       },
       replayBreak: (icount) => this.replayBreak(icount),
       replayDeleteBreak: () => this.replayDeleteBreak(),
       replaySeek: (icount) => this.replaySeek(icount),
+      replayGoLive: async (rrfile) => {
+        await this.replayGoLive(rrfile);
+      },
       hmp: (line) => o.monitor(line),
     };
   }
@@ -435,7 +456,7 @@ export class DebugServers {
    */
   async replayBreak(icount: number): Promise<void> {
     const o = this.#o;
-    if (o.rr?.mode !== "replay") {
+    if (this.#rr?.mode !== "replay") {
       throw new Error(
         "Cannot set a replay breakpoint: deja is not replaying (use -icount rr=replay)",
       );
@@ -464,8 +485,8 @@ export class DebugServers {
    * @throws {Error} outside a replay, or past the replay's end
    */
   async replaySeek(icount: number): Promise<void> {
-    const o = this.#o, link = this.link;
-    if (o.rr?.mode !== "replay") {
+    const link = this.link;
+    if (this.#rr?.mode !== "replay") {
       throw new Error(
         "Cannot seek: deja is not replaying (use -icount rr=replay)",
       );
@@ -475,6 +496,57 @@ export class DebugServers {
       icount: number;
     };
     this.#pausedAt = r.icount;
+  }
+
+  /**
+   * Leave the replay where it is and go on live (the monitor's
+   * `replay_go_live`, QMP's `x-replay-go-live`): the devices take their
+   * input from the host from now on. With `rrfile`, the run from here is
+   * recorded to that new log, which starts from a snapshot of this point
+   * (`cli/go_live.ts`). The machine stays stopped there.
+   *
+   * @param rrfile the new log's path, or undefined not to record
+   * @returns what to print
+   * @throws {Error} outside a replay, or when the log cannot be written
+   */
+  async replayGoLive(rrfile?: string): Promise<string> {
+    const link = this.link;
+    if (this.#rr?.mode !== "replay") {
+      throw new Error(
+        "Cannot go live: deja is not replaying (replay_go_live leaves a replay: -icount rr=replay)",
+      );
+    }
+    if (rrfile !== undefined) {
+      if (rrfile === "" || rrfile === this.#rr.path) {
+        throw new Error(
+          `Cannot record the new timeline to ${
+            JSON.stringify(rrfile)
+          }: give another file than the log being replayed, such as rrfile=branch.rr`,
+        );
+      }
+      for (const path of [rrfile, `${rrfile}.snapshots`]) {
+        const p = Deno.permissions.querySync({ name: "write", path });
+        if (p.state !== "granted") {
+          throw new Error(
+            `Cannot record the new timeline to ${rrfile}: no permission to write ${path}; add --allow-write=${rrfile},${rrfile}.snapshots to the deno run command`,
+          );
+        }
+      }
+    }
+    await this.#stopped();
+    const r = (await link.request({
+      op: "go-live",
+      ...(rrfile !== undefined ? { rrfile } : {}),
+    })) as { icount: number; snapshot?: string };
+    this.#pausedAt = r.icount;
+    link.breakAt = -1;
+    this.#rr = rrfile !== undefined
+      ? { mode: "record", path: rrfile }
+      : undefined;
+    this.#o.onLive?.(this.#rr);
+    return rrfile !== undefined
+      ? `Live from instruction ${r.icount}, recording to ${rrfile} (it starts from ${r.snapshot}); cont runs on`
+      : `Live from instruction ${r.icount}, not recording; cont runs on`;
   }
 
   /** Pause the machine at a checkpoint (if it runs) and keep it there. */
@@ -494,7 +566,7 @@ export class DebugServers {
 
   /** Forget the replay breakpoint. */
   replayDeleteBreak(): void {
-    if (this.#o.rr?.mode !== "replay") {
+    if (this.#rr?.mode !== "replay") {
       throw new Error(
         "Cannot delete a replay breakpoint: deja is not replaying",
       );
@@ -552,8 +624,8 @@ export class DebugServers {
       cmd === "savevm" || cmd === "loadvm" || cmd === "delvm" ||
       (cmd === "info" && arg === "snapshots")
     ) {
-      if (this.#o.rr?.mode !== "replay") {
-        return `${cmd}: named snapshots work in a replay (-icount rr=replay,rrfile=LOG) for now\n`;
+      if (!this.#rr) {
+        return `${cmd}: named snapshots go beside a log: record or replay one (-icount rr=record|replay,rrfile=LOG)\n`;
       }
       const name = cmd === "info" ? "" : arg;
       if (name === undefined) {
@@ -584,6 +656,21 @@ export class DebugServers {
         if (action === "list") return r as string;
         if (action === "save") return `${r as string}\n`;
         return "";
+      } catch (err) {
+        return `${(err as Error).message}\n`;
+      }
+    }
+    if (cmd === "replay_go_live") {
+      const rest = words.slice(1);
+      let rrfile: string | undefined;
+      for (const w of rest) {
+        if (w.startsWith("rrfile=")) rrfile = w.slice("rrfile=".length);
+        else {
+          return "replay_go_live: the one option is rrfile=NEW, such as replay_go_live rrfile=branch.rr\n";
+        }
+      }
+      try {
+        return `${await this.replayGoLive(rrfile)}\n`;
       } catch (err) {
         return `${(err as Error).message}\n`;
       }

@@ -74,9 +74,10 @@ export interface GdbControl {
   /**
    * `bs`/`bc` (reverse-stepi, reverse-continue); report the stop with
    * `stub.stopped`. Only in a replay: without it, `qSupported` does not
-   * offer reverse execution and `bs`/`bc` get `E22`.
+   * offer reverse execution and `bs`/`bc` get `E22`. Returning false
+   * refuses too (the replay went live).
    */
-  reverse?(direction: "step" | "continue"): void;
+  reverse?(direction: "step" | "continue"): void | false;
   /** Stop a running machine soon; report the stop with `stub.stopped`. */
   interrupt(): void;
   /** `k`: end the run. */
@@ -428,7 +429,10 @@ export class GdbStub {
     if (!this.#control.reverse) return this.#reply("E22"); // not replaying
     if (p !== "bs" && p !== "bc") return this.#reply("");
     this.#running = true;
-    this.#control.reverse(p === "bs" ? "step" : "continue");
+    if (this.#control.reverse(p === "bs" ? "step" : "continue") === false) {
+      this.#running = false;
+      return this.#reply("E22"); // the replay went live
+    }
   }
 
   #handleV(p: string): void {

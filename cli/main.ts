@@ -128,22 +128,34 @@ async function runMachine(config: MachineConfig): Promise<number> {
   const { rr, rrfile, rrsnapshot } = config.icount;
   // A replay always has the debugging link (without -gdb/-qmp too): the
   // monitor's replay_seek, savevm, loadvm, delvm and info snapshots use it.
-  const servers: DebugServers | undefined = debugging || replaying
-    ? new DebugServers({
-      loop,
-      rr: rr !== undefined && rrfile !== undefined
-        ? { mode: rr, path: rrfile }
-        : undefined,
-      icount: () => loop.status.icount,
-      monitor: (line: string): Promise<string> => commands.execute(line),
-      ...(config.gdb !== undefined
-        ? { gdb: gdbListenAddress(config.gdb) }
-        : {}),
-      ...(config.qmp ? { qmp: config.qmp } : {}),
-      log: (line) => console.error(line),
-      wake: () => ring.put(NO_BYTES),
-    })
-    : undefined;
+  // A replay can go live (replay_go_live): typed input then goes to the
+  // guest, and the backends start.
+  let live = false;
+  const replayingNow = () => replaying && !live;
+  let startBackends: (() => Promise<void>) | undefined;
+  // A recording has it too, for savevm.
+  const servers: DebugServers | undefined =
+    debugging || replaying || rr === "record"
+      ? new DebugServers({
+        loop,
+        rr: rr !== undefined && rrfile !== undefined
+          ? { mode: rr, path: rrfile }
+          : undefined,
+        icount: () => loop.status.icount,
+        monitor: (line: string): Promise<string> => commands.execute(line),
+        ...(config.gdb !== undefined
+          ? { gdb: gdbListenAddress(config.gdb) }
+          : {}),
+        ...(config.qmp ? { qmp: config.qmp } : {}),
+        log: (line) => console.error(line),
+        wake: () => ring.put(NO_BYTES),
+        onLive: (now) => {
+          live = true;
+          loop.setInfo({ rr: now?.mode, rrfile: now?.path });
+          void startBackends?.();
+        },
+      })
+      : undefined;
   // What the monitor's stop/cont/quit act on: with debuggers, a pause they
   // made is resumed and ended through them.
   const monitorTarget: MonitorTarget = servers
@@ -282,7 +294,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
     serial,
     (bytes) => loop.input(bytes),
     () => void loop.quit(),
-    replaying,
+    replayingNow,
     true,
   );
   // Whether the guest's output stopped in the middle of a line, so that an
@@ -346,7 +358,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
       const pump = interactive || replaying
         ? pumpStdin(loop, {
           escapes: hasMonitor,
-          replay: replaying,
+          replay: replayingNow,
           stdout: (b) => writeAll(Deno.stdout, b),
           target: monitorTarget,
           ...(extra ? { extra } : {}),
@@ -367,12 +379,12 @@ async function runMachine(config: MachineConfig): Promise<number> {
       // that throws) ends the run as a quit does, so that the recording
       // ends cleanly there; its error is what deja then reports.
       let backendError: Error | undefined;
-      if (!replaying) {
-        await plugins.startBackends(() => ring.put(NO_BYTES), (e) => {
+      startBackends = () =>
+        plugins.startBackends(() => ring.put(NO_BYTES), (e) => {
           backendError ??= e;
           void loop.quit();
         });
-      }
+      if (!replaying) await startBackends();
       // The worker imports the plugin modules before it starts; on a
       // failure it reports an error, which ends `done`.
       if (await sendPlugins(worker, plugins.start)) worker.postMessage(start);
@@ -442,7 +454,8 @@ function pumpStdin(
   loop: MainLoop,
   options: {
     escapes: boolean;
-    replay: boolean;
+    /** Whether stdin is not the guest's (a replay, until it goes live). */
+    replay: () => boolean;
     stdout: (b: Uint8Array) => void;
     /** What the monitor acts on (the main loop, or the debuggers'). */
     target: MonitorTarget;
@@ -469,7 +482,7 @@ function pumpStdin(
       return true;
     }
     const ctrlC = data.indexOf(3);
-    if (options.replay) {
+    if (options.replay()) {
       if (ctrlC < 0) return true;
       await loop.stop();
       monitor.enter();

@@ -15,6 +15,7 @@
  * | `replay-break`           | stop the replay when it reaches `icount`       |
  * | `replay-delete-break`    | forget that breakpoint                         |
  * | `replay-seek`            | go to `icount`, back or forth, and stop there  |
+ * | `x-replay-go-live`       | leave the replay there and run on live; with `rrfile`, record the new timeline to it |
  * | `human-monitor-command`  | run a monitor line, return its text            |
  * | `query-version`, `query-commands` | as QEMU                               |
  *
@@ -62,6 +63,11 @@ export interface QmpTarget {
   replayDeleteBreak(): Promise<void> | void;
   /** Go to `icount` in the replay and stop there; throw to refuse. */
   replaySeek?(icount: number): Promise<void> | void;
+  /**
+   * Leave the replay where it stopped and go on live, recording to
+   * `rrfile` if given (`x-replay-go-live`); throw to refuse.
+   */
+  replayGoLive?(rrfile?: string): Promise<void> | void;
   /** Run a human monitor command; its output. */
   hmp(line: string): Promise<string> | string;
 }
@@ -100,6 +106,7 @@ const COMMANDS = [
   "replay-break",
   "replay-delete-break",
   "replay-seek",
+  "x-replay-go-live",
   "human-monitor-command",
 ] as const;
 
@@ -428,6 +435,23 @@ export class QmpServer {
           );
         }
         await t.replaySeek(icount);
+        return {};
+      }
+      case "x-replay-go-live": {
+        const rrfile = args["rrfile"];
+        if (rrfile !== undefined && typeof rrfile !== "string") {
+          throw new QmpError(
+            "GenericError",
+            "Parameter 'rrfile' must be a string (the new log's path)",
+          );
+        }
+        if (!t.replayGoLive) {
+          throw new QmpError(
+            "GenericError",
+            "Cannot go live: this machine does not replay",
+          );
+        }
+        await t.replayGoLive(rrfile);
         return {};
       }
       case "human-monitor-command": {

@@ -140,24 +140,29 @@ export class Runner {
     this.#source = options.replay;
     this.#checks = options.checks;
     this.#warpIdle = options.warpIdle ?? false;
-    const backend: EventBackend = this.#source
-      ? {
-        replaying: true,
-        take: (kind, icount) => this.#take(kind, icount),
-        shutdown: () => void this.#applyDue(),
-      }
-      : {
-        replaying: false,
-        input: (e) =>
-          this.#record?.({
-            kind: "input",
-            icount: e.icount,
-            event: e.kind,
-            payload: e.payload,
-          }),
-        shutdown: (status, icount) =>
-          this.#record?.({ kind: "shutdown", icount, status }),
-      };
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    // One backend whose mode follows the runner's: a replay can leave its
+    // log and go on live ({@linkcode Runner.goLive}).
+    const backend: EventBackend = {
+      get replaying() {
+        return self.#source !== undefined;
+      },
+      take: (kind, icount) => this.#take(kind, icount),
+      input: (e) => {
+        if (this.#source) return;
+        this.#record?.({
+          kind: "input",
+          icount: e.icount,
+          event: e.kind,
+          payload: e.payload,
+        });
+      },
+      shutdown: (status, icount) => {
+        if (this.#source) void this.#applyDue();
+        else this.#record?.({ kind: "shutdown", icount, status });
+      },
+    };
     // The machine is not assigned while its constructor reads the host
     // clock or entropy; #take does not need it.
     this.machine = new VirtMachine({ ...options.machine, events: backend });
@@ -278,6 +283,46 @@ export class Runner {
   }
 
   /**
+   * Leave the replay here and go on live: from now on the machine takes its
+   * inputs from the host (serial input, the host clock, entropy, network
+   * frames, idle warps) and reports them to `record`, if given (a new log
+   * that starts here). The log's remaining events are dropped.
+   *
+   * @param options where the inputs go from now on, and the state hashes
+   *   to store (a `LogRecorder`)
+   * @throws {Error} if the runner is not replaying
+   * @example Replay 500 instructions, then run on live
+   * ```ts
+   * import { Runner } from "./runner.ts";
+   * import type { NondetEvent } from "./nondet.ts";
+   * import { arraySource } from "./nondet.ts";
+   * // addi a0, a0, 1 ; j .-4
+   * const kernel = new Uint8Array([0x13, 0x05, 0x15, 0x00, 0x6f, 0xf0, 0xdf, 0xff]);
+   * const machine = { bios: "none" as const, kernel, memoryBytes: 1 << 20 };
+   * const log: NondetEvent[] = [];
+   * const rec = new Runner({ machine, record: (e) => log.push(e) });
+   * rec.run(1000);
+   * rec.endRecording();
+   * const rep = new Runner({ machine, replay: arraySource(log) });
+   * rep.run(500);
+   * rep.goLive();
+   * console.log(rep.replaying, rep.run(2000).kind); // false budget
+   * ```
+   */
+  goLive(options: {
+    record?: (event: NondetEvent) => void;
+    checks?: StateChecks;
+  } = {}): void {
+    if (!this.#source) {
+      throw new Error("Cannot go live: this run does not replay a log");
+    }
+    this.#source = undefined;
+    this.#record = options.record;
+    this.#checks = options.checks;
+    this.#ended = false;
+  }
+
+  /**
    * End a recording here (the user quit): records an `end` at the current
    * instruction count, once.
    */
@@ -353,19 +398,7 @@ export class Runner {
       src.take();
       switch (e.kind) {
         case "input":
-          if (!m.router.has(e.event) && CORE_KINDS.has(e.event)) {
-            // A kind that a device reads (pulls): it comes with the read.
-            throw new ReplayDivergenceError(
-              icount,
-              `the log has a ${e.event} input that the replay did not ask for`,
-            );
-          }
-          if (!m.applyInput({ kind: e.event, icount, payload: e.payload })) {
-            throw new ReplayDivergenceError(
-              icount,
-              `the machine could not take the logged ${e.event} input (the UART receive FIFO had no room)`,
-            );
-          }
+          this.#applyInput(e.event, e.payload);
           break;
         case "shutdown":
           checkShutdown(icount, exit, e.status);
@@ -373,6 +406,43 @@ export class Runner {
         case "end":
           return { kind: "replay-end", icount };
       }
+    }
+  }
+
+  /**
+   * Apply the next logged input if it is due at this instruction count (a
+   * replay stopped at an instruction count stands before the inputs logged
+   * there; several can share one count, such as the warps of an idle hart).
+   * Used to find the point among them where a snapshot was taken.
+   *
+   * @returns whether an input was applied
+   * @throws {ReplayDivergenceError} if the machine cannot take it
+   */
+  applyNextInput(): boolean {
+    const src = this.#source;
+    const e = src?.peek();
+    if (!src || e?.kind !== "input" || e.icount !== this.machine.cpu.icount) {
+      return false;
+    }
+    src.take();
+    this.#applyInput(e.event, e.payload);
+    return true;
+  }
+
+  #applyInput(event: string, payload: Uint8Array): void {
+    const m = this.machine, icount = m.cpu.icount;
+    if (!m.router.has(event) && CORE_KINDS.has(event)) {
+      // A kind that a device reads (pulls): it comes with the read.
+      throw new ReplayDivergenceError(
+        icount,
+        `the log has a ${event} input that the replay did not ask for`,
+      );
+    }
+    if (!m.applyInput({ kind: event, icount, payload })) {
+      throw new ReplayDivergenceError(
+        icount,
+        `the machine could not take the logged ${event} input (the UART receive FIFO had no room)`,
+      );
     }
   }
 }

@@ -135,6 +135,47 @@ export function logIdentity(log: Uint8Array): string {
 }
 
 /**
+ * A digest of a machine snapshot's contents (every section, RAM included),
+ * as hex: what a log that starts from a snapshot names it by (a branched
+ * timeline's configuration, `cli/go_live.ts`), independent of how the file
+ * is compressed.
+ *
+ * @param s the machine snapshot
+ * @returns SHA-256 of its sections, as hex
+ * @example The same snapshot, the same digest
+ * ```ts
+ * import { snapshotDigest } from "./snapshot_file.ts";
+ * const s = {
+ *   hart: new Uint8Array([1]), clock: new Uint8Array([2]), ram: new Uint8Array(8192),
+ *   devices: [{ name: "uart", state: new Uint8Array([3]) }],
+ *   board: new Uint8Array(21), pendingInput: new Uint8Array(),
+ * };
+ * console.log(snapshotDigest(s) === snapshotDigest({ ...s, ram: new Uint8Array(8192) })); // true
+ * ```
+ */
+export function snapshotDigest(s: MachineSnapshot): string {
+  const h = createHash("sha256");
+  const len = new Uint8Array(4);
+  const lv = new DataView(len.buffer);
+  const part = (b: Uint8Array) => {
+    lv.setUint32(0, b.length, true);
+    h.update(len);
+    h.update(b);
+  };
+  const enc = new TextEncoder();
+  part(s.hart);
+  part(s.clock);
+  part(s.board);
+  part(s.pendingInput);
+  for (const d of s.devices) {
+    part(enc.encode(d.name));
+    part(d.state);
+  }
+  part(s.ram);
+  return h.digest("hex");
+}
+
+/**
  * Where snapshot `name` of the log at `logPath` lives.
  *
  * @param logPath the replay log's path

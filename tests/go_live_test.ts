@@ -1,0 +1,384 @@
+// New timelines through the `deja` command: record the demo guest; replay it
+// to instruction N (the monitor's replay_seek), go live there with
+// replay_go_live rrfile=NEW, type other input than the recording's, let the
+// guest power off; then replay NEW with the same machine options: it starts
+// from NEW's start snapshot, prints the same output as the live run after N,
+// and matches every state hash the new recording stored (rrcheck). A missing
+// or corrupt start snapshot is refused with one line naming the file.
+// QMP's x-replay-go-live does the same; savevm works while recording.
+
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { ReplayLogReader } from "../replay/log.ts";
+import { decodeSnapshotFile } from "../replay/snapshot_file.ts";
+import { deja, dejaCommand, DEMO, ROOT } from "./_deja.ts";
+import {
+  listening,
+  type QmpClient,
+  qmpClient,
+  startDeja,
+} from "./_debuggers.ts";
+import { freePort, GDB_ELF } from "./_gdb.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const machine = ["-M", "virt", "-bios", "none", "-kernel", DEMO];
+
+/** A deja process whose stdout is collected as text. */
+function spawn(flags: string[], args: string[]) {
+  const child = dejaCommand(flags, args, "piped").spawn();
+  const writer = child.stdin.getWriter();
+  const state = { text: "" };
+  const reading = (async () => {
+    for await (const c of child.stdout) {
+      state.text += dec.decode(c, { stream: true });
+    }
+  })();
+  const waitFor = async (what: string | RegExp, from = 0): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    const seen = () =>
+      typeof what === "string"
+        ? state.text.slice(from).includes(what)
+        : what.test(state.text.slice(from));
+    while (!seen()) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `no ${what} on stdout: ${JSON.stringify(state.text.slice(from))}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const write = (s: string) => writer.write(enc.encode(s));
+  const finish = async () => {
+    await writer.close().catch(() => {});
+    const status = await child.status;
+    await reading;
+    const stderr = dec.decode(
+      new Uint8Array(await new Response(child.stderr).arrayBuffer()),
+    );
+    return { code: status.code, stderr };
+  };
+  return { state, waitFor, write, finish };
+}
+
+Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that replays to the same output and state hashes", async () => {
+  const dir = await Deno.makeTempDir();
+  const rr = `${dir}/run.rr`;
+  const branch = `${dir}/branch.rr`;
+  const flags = [`--allow-read=${ROOT},${dir}`, `--allow-write=${dir}`];
+  try {
+    // 1. Record: "hello", a pause (the guest idles), then "racecar", quit.
+    const rec = spawn(flags, [
+      ...machine,
+      "-nographic",
+      "-icount",
+      `shift=3,rr=record,rrfile=${rr},rrcheck=1000`,
+    ]);
+    await rec.waitFor("type a line");
+    await rec.write("hello\n");
+    await rec.waitFor(/mtime: \d+\r?\n> /);
+    await new Promise((r) => setTimeout(r, 200));
+    await rec.write("racecar\nquit\n");
+    const recEnd = await rec.finish();
+    equal(recEnd.code, 0, recEnd.stderr);
+    match(rec.state.text, /reversed: racecar/);
+
+    // N: where the recording's "racecar" input arrived (the guest waited
+    // for it there); the replay stops just before it.
+    const events = [...new ReplayLogReader(await Deno.readFile(rr))];
+    const r = events.find((e) =>
+      e.kind === "serial-input" && dec.decode(e.bytes) === "r"
+    )!;
+    const n = r.icount;
+    ok(n > 1000, `the input arrives at ${n}`);
+
+    // 2. Replay to N, go live recording to NEW, type something else.
+    const rep = spawn(flags, [
+      ...machine,
+      "-nographic",
+      "-S",
+      "-icount",
+      `shift=3,rr=replay,rrfile=${rr}`,
+    ]);
+    await rep.write("\x01c"); // the monitor
+    await rep.waitFor("(deja) ");
+    let from = rep.state.text.length;
+    await rep.write(`replay_seek ${n}\n`);
+    await rep.waitFor("(deja) ", from);
+    from = rep.state.text.length;
+    await rep.write("info replay\n");
+    await rep.waitFor(`instruction ${n},`, from);
+    await rep.waitFor("(deja) ", from);
+    from = rep.state.text.length;
+    await rep.write(`replay_go_live rrfile=${branch}\n`);
+    await rep.waitFor("(deja) ", from);
+    match(
+      rep.state.text.slice(from),
+      new RegExp(
+        `Live from instruction ${n}, recording to .*branch\\.rr \\(it starts from .*start\\.djsnap\\)`,
+      ),
+    );
+    from = rep.state.text.length;
+    await rep.write("info replay\n");
+    await rep.waitFor("(deja) ", from);
+    match(rep.state.text.slice(from), /Recording to .*branch\.rr/);
+    // A second go-live is refused: the run is live already.
+    from = rep.state.text.length;
+    await rep.write("replay_go_live\n");
+    await rep.waitFor("(deja) ", from);
+    match(rep.state.text.slice(from), /Cannot go live: deja is not replaying/);
+    await rep.write("cont\n");
+    await rep.write("\x01c"); // back to the guest's console
+    await new Promise((r) => setTimeout(r, 300));
+    const liveFrom = rep.state.text.length;
+    await rep.write("level\n");
+    await rep.waitFor(/mtime: \d+\r?\n> /, liveFrom);
+    await new Promise((r) => setTimeout(r, 200));
+    await rep.write("quit\n");
+    await rep.waitFor("goodbye", liveFrom);
+    const repEnd = await rep.finish();
+    equal(repEnd.code, 0, repEnd.stderr);
+    const live = rep.state.text.slice(liveFrom);
+    match(live, /reversed: level/);
+    ok(!live.includes("racecar"), live);
+
+    // NEW: a log that starts from a snapshot at N, with state hashes.
+    const log = await Deno.readFile(branch);
+    const newEvents = [...new ReplayLogReader(log)];
+    const first = newEvents[0]!;
+    if (first.kind !== "config") throw new Error("NEW starts with no config");
+    const start = first.config.start as { icount: number; snapshot: string };
+    equal(start.icount, n);
+    equal(start.snapshot, "start");
+    const snap = decodeSnapshotFile(
+      await Deno.readFile(`${branch}.snapshots/start.djsnap`),
+    );
+    equal(snap.info.icount, n);
+    const hashes = newEvents.filter((e) => e.kind === "state-hash");
+    ok(hashes.length > 2, `state hashes in NEW: ${hashes.length}`);
+    ok(
+      hashes.every((h) => h.icount >= n),
+      JSON.stringify(hashes.map((h) => h.icount)),
+    );
+    ok(
+      newEvents.some((e) =>
+        e.kind === "serial-input" && dec.decode(e.bytes) === "l"
+      ),
+    );
+
+    // 3. Replay NEW with the same machine options: the live run's output
+    // from N on, and every state hash matches (a mismatch is an error).
+    const again = await deja(flags, [
+      ...machine,
+      "-nographic",
+      "-icount",
+      `shift=3,rr=replay,rrfile=${branch}`,
+    ]);
+    equal(again.code, 0, again.stderr);
+    equal(again.stderr, "");
+    match(again.stdout, /reversed: level/);
+    ok(
+      again.stdout.endsWith("goodbye\r\n") ||
+        again.stdout.endsWith("goodbye\n"),
+    );
+    ok(
+      rep.state.text.endsWith(again.stdout),
+      `live tail ${JSON.stringify(rep.state.text.slice(-400))}\nreplay ${
+        JSON.stringify(again.stdout)
+      }`,
+    );
+    ok(again.stdout.length > 40, again.stdout);
+
+    // Bad input: a corrupt start snapshot, then a missing one.
+    const file = `${branch}.snapshots/start.djsnap`;
+    const bytes = await Deno.readFile(file);
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
+    await Deno.writeFile(file, bytes);
+    const bad = await deja(flags, [
+      ...machine,
+      "-nographic",
+      "-icount",
+      `shift=3,rr=replay,rrfile=${branch}`,
+    ]);
+    equal(bad.code, 1, bad.stderr);
+    equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+    match(
+      bad.stderr,
+      /Cannot load the snapshot .*start\.djsnap: it is corrupt: the section at byte \d+/,
+    );
+    await Deno.remove(file);
+    const none = await deja(flags, [
+      ...machine,
+      "-nographic",
+      "-icount",
+      `shift=3,rr=replay,rrfile=${branch}`,
+    ]);
+    equal(none.code, 1, none.stderr);
+    equal(none.stderr.trim().split("\n").length, 1, none.stderr);
+    match(
+      none.stderr,
+      /Cannot replay .*branch\.rr: it is a branched timeline that starts from snapshot start at instruction \d+, and there is no .*start\.djsnap/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A QMP client past the greeting and the capabilities handshake. */
+async function qmp(port: number): Promise<QmpClient> {
+  await listening(port);
+  const c = await qmpClient(port, 60_000);
+  await c.next(); // the greeting
+  deepEqual(await c.cmd("qmp_capabilities"), { return: {} });
+  return c;
+}
+
+const hmp = async (c: QmpClient, line: string) =>
+  (await c.cmd("human-monitor-command", { "command-line": line }))
+    .return as string;
+
+Deno.test("x-replay-go-live (QMP) leaves a replay at a replay-seek point; the new log replays to the same end", async () => {
+  const dir = await Deno.makeTempDir();
+  const rr = `${dir}/run.rr`;
+  const branch = `${dir}/branch.rr`;
+  const gdbMachine = ["-display", "none", "-bios", "none", "-kernel", GDB_ELF];
+  try {
+    const rec = await startDeja([
+      ...gdbMachine,
+      "-serial",
+      `file:${dir}/rec.txt`,
+      "-icount",
+      `shift=3,rr=record,rrfile=${rr},rrcheck=1000`,
+    ]);
+    equal(rec.code, 0, rec.stderr);
+    const port = freePort();
+    const run = startDeja([
+      ...gdbMachine,
+      "-serial",
+      `file:${dir}/live.txt`,
+      "-S",
+      "-icount",
+      `shift=3,rr=replay,rrfile=${rr}`,
+      "-qmp",
+      `tcp:127.0.0.1:${port},server,wait=off`,
+    ], [port]);
+    const c = await qmp(port);
+    // Not without a replay position to leave from: bad arguments first.
+    const badArg = await c.cmd("x-replay-go-live", { rrfile: 7 });
+    match((badArg.error as { desc: string }).desc, /'rrfile' must be a string/);
+    const same = await c.cmd("x-replay-go-live", { rrfile: rr });
+    match(
+      (same.error as { desc: string }).desc,
+      /give another file than the log being replayed/,
+    );
+    deepEqual(await c.cmd("replay-seek", { icount: 3000 }), { return: {} });
+    deepEqual(await c.cmd("x-replay-go-live", { rrfile: branch }), {
+      return: {},
+    });
+    deepEqual(await c.cmd("query-replay"), {
+      return: { mode: "record", filename: branch, icount: 3000 },
+    });
+    // The new recording has named snapshots too: savevm while recording.
+    match(
+      await hmp(c, "savevm golive"),
+      /Saved snapshot golive at instruction 3000/,
+    );
+    const again = await c.cmd("x-replay-go-live", {});
+    match(
+      (again.error as { desc: string }).desc,
+      /Cannot go live: deja is not replaying/,
+    );
+    deepEqual(await c.cmd("cont"), { return: {} });
+    await c.event("SHUTDOWN");
+    c.close();
+    const live = await run;
+    equal(live.code, 0, live.stderr);
+
+    // NEW replays (from its start snapshot at 3000) to the guest's end,
+    // checking its state hashes, with the live run's serial output.
+    const replay = await startDeja([
+      ...gdbMachine,
+      "-serial",
+      `file:${dir}/replay.txt`,
+      "-icount",
+      `shift=3,rr=replay,rrfile=${branch}`,
+    ]);
+    equal(replay.code, 0, replay.stderr);
+    equal(replay.stderr, "");
+    const liveOut = await Deno.readTextFile(`${dir}/live.txt`);
+    const replayOut = await Deno.readTextFile(`${dir}/replay.txt`);
+    ok(replayOut.length > 0);
+    ok(liveOut.endsWith(replayOut), `${liveOut}\n---\n${replayOut}`);
+    equal(
+      await Deno.readTextFile(`${dir}/rec.txt`),
+      liveOut,
+      "the branch went on as the recording did: nothing was typed",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("savevm while recording writes a snapshot beside the log that loadvm reaches in a replay of it", async () => {
+  const dir = await Deno.makeTempDir();
+  const rr = `${dir}/run.rr`;
+  const demo = [...machine, "-display", "none", "-serial", "null"];
+  try {
+    let port = freePort();
+    const rec = startDeja([
+      ...demo,
+      "-icount",
+      `shift=3,rr=record,rrfile=${rr},rrcheck=1000`,
+      "-qmp",
+      `tcp:127.0.0.1:${port},server,wait=off`,
+    ], [port]);
+    let c = await qmp(port);
+    // Let the guest boot and wait for input, then stop it there.
+    await new Promise((r) => setTimeout(r, 500));
+    deepEqual(await c.cmd("stop"), { return: {} });
+    const saved = await hmp(c, "savevm waiting");
+    const m = saved.match(/Saved snapshot waiting at instruction (\d+)/);
+    ok(m, saved);
+    const at = Number(m[1]);
+    ok(at > 1000, saved);
+    match(await hmp(c, "info snapshots"), new RegExp(`waiting\\s+${at}\\s`));
+    match(
+      await hmp(c, "loadvm waiting"),
+      /Cannot load snapshot waiting while recording: the log cannot go back/,
+    );
+    deepEqual(await c.cmd("cont"), { return: {} });
+    deepEqual(await c.cmd("quit"), { return: {} });
+    c.close();
+    const recEnd = await rec;
+    equal(recEnd.code, 0, recEnd.stderr);
+
+    // A replay of the log: loadvm goes to the snapshot's instruction count
+    // and finds the machine the file holds, byte for byte.
+    port = freePort();
+    const rep = startDeja([
+      ...demo,
+      "-S",
+      "-icount",
+      `shift=3,rr=replay,rrfile=${rr}`,
+      "-qmp",
+      `tcp:127.0.0.1:${port},server,wait=off`,
+    ], [port]);
+    c = await qmp(port);
+    equal(await hmp(c, "loadvm waiting"), "");
+    const info = (await c.cmd("query-replay")).return as { icount: number };
+    equal(info.icount, at);
+    // From elsewhere, forwards: the same point, checked again.
+    deepEqual(await c.cmd("replay-seek", { icount: 10 }), { return: {} });
+    equal(await hmp(c, "loadvm waiting"), "");
+    equal(
+      ((await c.cmd("query-replay")).return as { icount: number }).icount,
+      at,
+    );
+    deepEqual(await c.cmd("quit"), { return: {} });
+    c.close();
+    const repEnd = await rep;
+    equal(repEnd.code, 0, repEnd.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -59,6 +59,12 @@ export type ToWorker = {
   virtio?: WorkerVirtio[];
   /** virtio-mmio version 1 (legacy, the default) rather than 2. */
   virtioLegacy?: boolean;
+  /**
+   * With socket netdevs: frames from their peers, framed as
+   * [u8 virtio index][u32 LE length][frame] in an `InputRing` (the main
+   * loop wakes the worker through the input ring).
+   */
+  netBuffer?: SharedArrayBuffer;
 };
 
 /** A virtio device for the worker to create. */
@@ -79,6 +85,11 @@ export type WorkerVirtio =
     mac?: number[];
     /** The user network's TFTP directory. */
     tftp?: string;
+    /**
+     * A socket netdev: the guest's frames go to the main loop as `net-tx`
+     * messages, and its peer's come through `netBuffer`.
+     */
+    socket?: true;
   };
 
 /** Worker to main loop. */
@@ -94,6 +105,8 @@ export type ToMain =
   | { type: "error"; message: string; name: string }
   | { type: "plugin-output"; lines: string[] }
   | { type: "plugins-ready" }
+  /** A frame the guest sent on the socket netdev of virtio device `index`. */
+  | { type: "net-tx"; index: number; frame: Uint8Array }
   | DebugStopMessage;
 
 /** Owner id of the main loop on the replay mutex. */

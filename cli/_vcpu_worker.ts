@@ -157,6 +157,9 @@ function run(
   const check = recorder ?? replayer;
   // The drives: under record and replay the image file stays unchanged.
   const drives = openVirtio(msg.virtio ?? [], msg.rr !== undefined);
+  // Socket netdevs: frames from their peers (cli/main.ts reads the sockets).
+  const netRing = msg.netBuffer ? new InputRing(msg.netBuffer) : undefined;
+  const peerFrames = new FrameReader(msg.virtio ?? []);
   // The inputs the board reads as it is built (host clock, entropy): a
   // branched timeline's log starts with them (cli/go_live.ts).
   const creation: NondetEvent[] = [];
@@ -300,6 +303,9 @@ function run(
     };
   }
   const slice = 1 << 22;
+  // While frames flow on a socket netdev, short slices: a peer's answer
+  // reaches the guest at the next checkpoint, not 4M instructions later.
+  const span = () => performance.now() < netBusyUntil ? 1 << 16 : slice;
   // Real time the machine has run (stopped time excluded), for shift=auto.
   let realNs = 0;
   let periodStart = performance.now();
@@ -307,6 +313,7 @@ function run(
     for (;;) {
       const input = ring.take();
       if (input.length > 0) m.sendInput(input);
+      if (netRing) peerFrames.deliver(netRing.take(), m);
       plugins.drain(m); // backend events: at this instruction
       let quit = ring.quitRequested;
       if (!quit && agent?.wantsPause(m.cpu.icount)) {
@@ -341,10 +348,10 @@ function run(
       }
       let r;
       if (agent) {
-        const budget = agent.budget(m.cpu.icount, slice);
+        const budget = agent.budget(m.cpu.icount, span());
         if (budget === 0) continue; // at the replay breakpoint: pause first
         r = agent.run(budget);
-      } else r = runner.run(slice);
+      } else r = runner.run(span());
       if (r.kind === "exit") {
         recorder?.finish("guest", m.cpu.icount);
         finished();
@@ -457,14 +464,25 @@ function openVirtio(
       if (v.kind === "net") {
         // In a replay the machine leaves the backend alone (frames come
         // from the log) until the replay goes live (replay_go_live).
-        devices.push({
-          kind: "net",
-          ...(v.mac ? { mac: Uint8Array.from(v.mac) } : {}),
-          backend: new UserNetwork({
+        const index = devices.length;
+        const backend = v.socket
+          ? {
+            transmit(frame: Uint8Array) {
+              netBusyUntil = performance.now() + NET_BUSY_MS;
+              post({ type: "net-tx", index, frame }, [
+                frame.buffer as ArrayBuffer,
+              ]);
+            },
+          }
+          : new UserNetwork({
             ...(v.tftp !== undefined
               ? { readFile: tftpDirectory(v.tftp) }
               : {}),
-          }),
+          });
+        devices.push({
+          kind: "net",
+          ...(v.mac ? { mac: Uint8Array.from(v.mac) } : {}),
+          backend,
         });
         continue;
       }
@@ -482,4 +500,52 @@ function openVirtio(
     throw e;
   }
   return { devices, close: () => opened.forEach((d) => d.close()) };
+}
+
+/** Until when (performance.now()) frames flow on a socket netdev. */
+let netBusyUntil = 0;
+/** How long short slices last after a frame went out or came in. */
+const NET_BUSY_MS = 250;
+
+/**
+ * Frames from socket netdevs' peers, as cli/main.ts puts them in the net
+ * ring: [u8 virtio index][u32 LE length][frame]. Each goes to its card at
+ * this instruction (a `NET_RX` input, recorded).
+ */
+class FrameReader {
+  #pending = new Uint8Array(0);
+  #nic: number[] = [];
+
+  constructor(list: readonly WorkerVirtio[]) {
+    // The board gives the first -device the last slot (devices/virt.ts), and
+    // numbers its network cards in slot order: the last net device in
+    // command-line order (among the first 8) is card 0.
+    let nic = 0;
+    for (let i = Math.min(list.length, 8) - 1; i >= 0; i--) {
+      if (list[i]!.kind === "net") this.#nic[i] = nic++;
+    }
+  }
+
+  deliver(got: Uint8Array, m: VirtMachine): void {
+    if (got.length === 0) return;
+    netBusyUntil = performance.now() + NET_BUSY_MS;
+    let all = got;
+    if (this.#pending.length > 0) {
+      all = new Uint8Array(this.#pending.length + got.length);
+      all.set(this.#pending);
+      all.set(got, this.#pending.length);
+    }
+    const v = new DataView(all.buffer, all.byteOffset, all.length);
+    let at = 0;
+    while (all.length - at >= 5) {
+      const n = v.getUint32(at + 1, true);
+      if (all.length - at - 5 < n) break;
+      const nic = this.#nic[all[at]!];
+      if (nic !== undefined) {
+        m.receiveFrame(nic, all.slice(at + 5, at + 5 + n));
+      }
+      at += 5 + n;
+    }
+    this.#pending = all.slice(at);
+  }
 }

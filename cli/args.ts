@@ -148,14 +148,33 @@ export type VirtioDeviceRequest =
     mac?: number[];
   };
 
-/** A `-netdev user,id=ID[,tftp=DIR]`. */
+/**
+ * A `-netdev user,id=ID[,tftp=DIR]`, or a stream to a peer:
+ * `-netdev socket,id=ID,listen=|connect=HOST:PORT` or QEMU 7.2's
+ * `-netdev stream,id=ID,server=on|off,addr.type=inet,addr.host=H,addr.port=P`.
+ */
 export interface NetdevConfig {
   /** `id=`. */
   id: string;
-  /** The backend: deja's built-in user network. */
-  type: "user";
-  /** `tftp=DIR`: the TFTP server's files. */
+  /**
+   * The backend: deja's built-in user network, or frames over TCP
+   * (`socket` and `stream` both).
+   */
+  type: "user" | "socket";
+  /** `tftp=DIR`: the TFTP server's files (user). */
   tftp?: string;
+  /** Where the stream goes (socket). */
+  socket?: NetdevSocket;
+}
+
+/** The TCP end of a `-netdev socket` or `stream`. */
+export interface NetdevSocket {
+  /** Wait for the peer (`listen=`, `server=on`) or connect to it. */
+  mode: "listen" | "connect";
+  /** The host (127.0.0.1 when empty, as in `listen=:PORT`). */
+  hostname: string;
+  /** The port. */
+  port: number;
 }
 
 /** A `-plugin PATH[,KEY=VALUE...]` request. */
@@ -835,7 +854,8 @@ function parseDrive(option: string, text: string): DriveConfig {
   return { id, file: implied, format, readonly, snapshot };
 }
 
-const NETDEV_EXPECTED = "expected user,id=ID[,tftp=DIR]";
+const NETDEV_EXPECTED =
+  "expected user,id=ID[,tftp=DIR], socket,id=ID,listen=|connect=HOST:PORT or stream,id=ID,server=on|off,addr.type=inet,addr.host=HOST,addr.port=PORT";
 
 function parseNetdev(option: string, text: string): NetdevConfig {
   const { implied, props } = parseOptionList(
@@ -844,19 +864,33 @@ function parseNetdev(option: string, text: string): NetdevConfig {
     "type",
     NETDEV_EXPECTED,
   );
-  if (implied !== "user") {
+  if (implied !== "user" && implied !== "socket" && implied !== "stream") {
     throw unsupported(
       option,
       text,
-      `deja's only network backend is user (a built-in network with DHCP, ARP, ICMP echo and TFTP), not ${
+      `deja's network backends are user (a built-in network with DHCP, ARP, ICMP echo and TFTP), socket and stream (frames over TCP to another deja or QEMU), not ${
         implied ?? "none"
       }`,
-      "use -netdev user,id=ID[,tftp=DIR]",
+      "use -netdev user,id=ID[,tftp=DIR] or -netdev socket,id=ID,listen=127.0.0.1:PORT",
     );
   }
   const id = props.get("id");
   if (id === undefined || id === "") {
     throw invalidValue(option, text, `no id=; ${NETDEV_EXPECTED}`);
+  }
+  if (implied === "socket") {
+    return {
+      id,
+      type: "socket",
+      socket: parseSocketNetdev(option, text, props),
+    };
+  }
+  if (implied === "stream") {
+    return {
+      id,
+      type: "socket",
+      socket: parseStreamNetdev(option, text, props),
+    };
   }
   const tftp = props.get("tftp");
   for (const key of props.keys()) {
@@ -870,6 +904,103 @@ function parseNetdev(option: string, text: string): NetdevConfig {
     }
   }
   return tftp === undefined ? { id, type: "user" } : { id, type: "user", tftp };
+}
+
+/** `-netdev socket,id=ID,listen=[HOST]:PORT` or `connect=HOST:PORT`. */
+function parseSocketNetdev(
+  option: string,
+  text: string,
+  props: Map<string, string>,
+): NetdevSocket {
+  const expected =
+    "expected socket,id=ID,listen=127.0.0.1:PORT or socket,id=ID,connect=127.0.0.1:PORT";
+  for (const key of props.keys()) {
+    if (key !== "id" && key !== "listen" && key !== "connect") {
+      throw unsupported(
+        option,
+        text,
+        `deja's socket netdev has no ${key}= (it carries frames over one TCP stream; no mcast=, udp= or fd=)`,
+        expected.replace("expected ", "use "),
+      );
+    }
+  }
+  const listen = props.get("listen"), connect = props.get("connect");
+  if ((listen === undefined) === (connect === undefined)) {
+    throw invalidValue(
+      option,
+      text,
+      `give one of listen= and connect=; ${expected}`,
+    );
+  }
+  const mode = listen !== undefined ? "listen" : "connect";
+  const addr = (listen ?? connect)!;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]*):(\d{1,5})$/.exec(addr);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535) || (mode === "connect" && !m[1])) {
+    throw invalidValue(
+      option,
+      text,
+      `${mode}=${addr} is not HOST:PORT with a port from 1 to 65535; ${expected}`,
+    );
+  }
+  const host = m[1]!.replace(/^\[|\]$/g, "");
+  return { mode, hostname: host === "" ? "127.0.0.1" : host, port };
+}
+
+/**
+ * QEMU 7.2's `-netdev stream,id=ID,server=on|off,addr.type=inet,
+ * addr.host=HOST,addr.port=PORT`.
+ */
+function parseStreamNetdev(
+  option: string,
+  text: string,
+  props: Map<string, string>,
+): NetdevSocket {
+  const expected =
+    "expected stream,id=ID,server=on|off,addr.type=inet,addr.host=127.0.0.1,addr.port=PORT";
+  const known = ["id", "server", "addr.type", "addr.host", "addr.port"];
+  for (const key of props.keys()) {
+    if (!known.includes(key)) {
+      throw unsupported(
+        option,
+        text,
+        `deja's stream netdev has no ${key}= (it takes server=, addr.type=inet, addr.host= and addr.port=)`,
+        expected.replace("expected ", "use "),
+      );
+    }
+  }
+  const type = props.get("addr.type");
+  if (type !== "inet") {
+    throw unsupported(
+      option,
+      text,
+      type === undefined
+        ? "a stream netdev needs addr.type=inet"
+        : `deja's stream netdev connects over TCP only (addr.type=inet), not ${type}`,
+      expected.replace("expected ", "use "),
+    );
+  }
+  const server = parseBoolean(
+    option,
+    text,
+    "server",
+    props.get("server") ?? "off",
+  );
+  const host = props.get("addr.host");
+  const portText = props.get("addr.port") ?? "";
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (host === undefined || host === "" || !(port >= 1 && port <= 65535)) {
+    throw invalidValue(
+      option,
+      text,
+      `addr.host= and addr.port= (1 to 65535) are needed; ${expected}`,
+    );
+  }
+  return {
+    mode: server ? "listen" : "connect",
+    hostname: host.replace(/^\[|\]$/g, ""),
+    port,
+  };
 }
 
 function parseMac(option: string, text: string, mac: string): number[] {
@@ -1499,7 +1630,8 @@ virtio devices (in the virtio-mmio slots, the first at 0x10008000 as on QEMU):
 virtio-blk-device,drive=ID   a disk; ID names a -drive ...,if=none,id=ID
 virtio-rng-device            an entropy source (recorded and replayed)
 virtio-net-device,netdev=ID[,mac=52:54:00:12:34:56]
-                             a network card on -netdev user,id=ID
+                             a network card on a -netdev (user, socket
+                             or stream) with id=ID
 `;
 
 const DUMP_HELP = `usage: deno run --allow-read=FILE mod.ts dump FILE
@@ -1587,6 +1719,10 @@ Device and plugin options:
                      netdev=ID: DHCP (10.0.2.15), ARP and ping of the gateway
                      10.0.2.2, TFTP of DIR; off in a replay (frames come
                      from the log)
+-netdev socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT
+-netdev stream,id=ID,server=on|off,addr.type=inet,addr.host=HOST,addr.port=PORT
+                     frames over TCP to another deja or QEMU (QEMU's framing;
+                     needs --allow-net=HOST:PORT); no socket in a replay
 -drive driver=blkreplay,if=none,image=ID,id=ID2
                      QEMU's record/replay wrapper, accepted (deja's disks
                      are replay-safe without it)

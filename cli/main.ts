@@ -33,6 +33,7 @@ import { imageIdentity, openDrive } from "../plugins/block_backends.ts";
 import { dumpLog, toQemuLog } from "../replay/dump.ts";
 import { LogReplayer } from "../replay/machine_log.ts";
 import { VIRT_DEVICES } from "../replay/session.ts";
+import { openNetSockets } from "./_net_sockets.ts";
 
 /** The version that `-version` prints. */
 export const VERSION = "0.1.0";
@@ -213,6 +214,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
         kind: "net",
         ...(v.mac ? { mac: v.mac } : {}),
         ...(v.netdev.tftp !== undefined ? { tftp: v.netdev.tftp } : {}),
+        ...(v.netdev.socket ? { socket: true as const } : {}),
       });
       continue;
     }
@@ -307,6 +309,14 @@ async function runMachine(config: MachineConfig): Promise<number> {
   const interactive = serial.kind === "stdio" || serial.kind === "mon:stdio";
   const enc = new TextEncoder();
 
+  // -netdev socket/stream: listen or connect now (a refused connection
+  // fails here, before anything is recorded); none in a replay.
+  const sockets = await openNetSockets(
+    config,
+    () => ring.put(NO_BYTES),
+    (line) => console.error(`deja: ${line}`),
+  );
+  if (sockets) start.netBuffer = sockets.buffer;
   const worker = new Worker(new URL("./_vcpu_worker.ts", import.meta.url), {
     type: "module",
   });
@@ -315,6 +325,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
       const done = new Promise<number>((resolve, reject) => {
         worker.onmessage = (e: MessageEvent<ToMain>) => {
           const m = e.data;
+          if (m.type === "net-tx") return sockets?.send(m.index, m.frame);
           if (servers?.message(m)) return;
           if (m.type === "output") write(m.bytes);
           else if (m.type === "error") {
@@ -403,6 +414,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
     });
   } finally {
     worker.terminate();
+    await sockets?.close();
     await backend?.close?.();
     await plugins.close();
   }

@@ -103,7 +103,8 @@ function isModuleSpecifier(driver: string): boolean {
  *   http(s) URL;
  * - write access to the `-serial file:PATH` file and the rrfile with
  *   `rr=record`;
- * - net access to the `-gdb` address (127.0.0.1 when it has no host).
+ * - net access to the `-gdb` address (127.0.0.1 when it has no host) and
+ *   to the address of each `-netdev socket` or `stream` (not in a replay).
  *
  * A path or host that several options need is listed once, with the reasons
  * joined.
@@ -168,6 +169,12 @@ export function requiredPermissions(
       // A replay's frames come from the log: the TFTP files are not read.
       if (dir !== undefined && config.icount.rr !== "replay") {
         add({ name: "read", path: dir, reason: "-netdev tftp=" });
+      }
+      // A socket netdev listens or connects (not in a replay).
+      const s = v.netdev.socket;
+      if (s !== undefined && config.icount.rr !== "replay") {
+        const host = `${s.hostname}:${s.port}`;
+        add({ name: "net", host, reason: `-netdev ${v.netdev.id}` });
       }
       continue;
     }

@@ -35,6 +35,7 @@ export * from "./loader.ts";
 export * from "./char_backends.ts";
 export * from "./block_backends.ts";
 export * from "./net_user.ts";
+export * from "./net_socket.ts";
 export { execlogPlugin } from "./execlog.ts";
 export type { AccessSize, Bus, MmioRegion } from "../core/bus.ts";
 export type { BottomHalf, VirtualClock, VirtualTimer } from "../core/clock.ts";

@@ -114,7 +114,10 @@ function memCode(op: OpDef, exit: string): string | undefined {
 /**
  * Specialise semantics to one instruction: its operands `d`, `a`, `b`, `i`
  * and `off` become literals in the code, so that each block is as if written
- * by hand for those registers.
+ * by hand for those registers. The operand arithmetic the table spells out
+ * (`x[a+1]`, `(i>>>0)`, `(i>>31)`) is folded here too: V8 would fold it in
+ * optimized code, but a block's source is what its bytecode, its tier-up
+ * budget and its first runs are made of.
  */
 function specialise(
   code: string,
@@ -125,11 +128,16 @@ function specialise(
   off: number,
 ): string {
   const lit = (v: number) => (v < 0 ? `(${v})` : `${v}`);
-  return code.replace(
-    /\b(d|a|b|i|off)\b/g,
-    (n) =>
-      lit(n === "d" ? d : n === "a" ? a : n === "b" ? b : n === "i" ? i : off),
-  );
+  const reg = (n: string) => (n === "d" ? d : n === "a" ? a : b);
+  return code
+    .replace(/\[([dab])\+1\]/g, (_, n) => `[${reg(n) + 1}]`)
+    .replace(/\(i>>>0\)/g, `${i >>> 0}`)
+    .replace(/\(i>>31\)/g, lit(i >> 31))
+    .replace(/=i>>31;/g, `=${i >> 31};`)
+    .replace(
+      /\b(d|a|b|i|off)\b/g,
+      (n) => lit(n === "i" ? i : n === "off" ? off : reg(n)),
+    );
 }
 
 /** The fewest instructions worth a block. */
@@ -137,9 +145,37 @@ const MIN_BLOCK = 3;
 /** The most instructions in one block. */
 const MAX_BLOCK = 64;
 
+/** Whether op `def` can run inside a block (it cannot trap or jump). */
+function inBody(def: OpDef | undefined): boolean {
+  if (def === undefined) return false;
+  if (def.exec !== undefined) return true;
+  const m = def.mem;
+  return m !== undefined && !m.fp && !m.noOffset;
+}
+
+/**
+ * Whether op `op` at page offset `off` can end a block: a `jal` or a
+ * conditional branch whose target stays in the page.
+ */
+function endsBlock(
+  op: number,
+  def: OpDef | undefined,
+  off: number,
+  imm: number,
+  len: number,
+): boolean {
+  const target = off + imm;
+  if (target < 0 || target >= 4096) return false;
+  return op === JAL || (def?.cond !== undefined && off + len <= 4096);
+}
+
 /**
  * Compile the block that starts at `start`, or return undefined when the
  * code there does not make a block worth having.
+ *
+ * A first pass only measures the block, so that a start that makes no
+ * block (the interpreter asks again each time its heat counter wraps)
+ * costs a few table lookups and no strings.
  *
  * @param ops the page's decoded op words
  * @param imms the page's immediates
@@ -152,56 +188,54 @@ export function compileBlock(
   start: number,
   decode: (off: number) => void,
 ): CompiledBlock | undefined {
-  let off = start;
+  // Pass 1: how far the block goes, and whether a jump ends it.
+  let end = start;
   let n = 0;
-  let body = "";
-  let tail = "";
-  while (n < MAX_BLOCK && off < 4096) {
-    if (ops[off >> 1] === 0) decode(off);
-    const w = ops[off >> 1]!, imm = imms[off >> 1]!;
+  let tailAt = -1;
+  while (n < MAX_BLOCK && end < 4096) {
+    if (ops[end >> 1] === 0) decode(end);
+    const w = ops[end >> 1]!;
     const op = w & 0xff;
     const len = 2 + ((w >>> 26) & 2);
-    const d = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
     const def = OP_DEFS[op];
-    if (def?.exec !== undefined) {
-      body += `{${specialise(def.exec, d, a, b, imm, off)}}`;
+    if (inBody(def)) {
       n++;
-      off += len;
+      end += len;
       continue;
     }
-    const m = def && memCode(def, `return ${n * 8192 + off};`);
-    if (m !== undefined) {
-      body += `{${specialise(m, d, a, b, imm, off)}}`;
+    if (endsBlock(op, def, end, imms[end >> 1]!, len)) {
+      tailAt = end;
       n++;
-      off += len;
-      continue;
-    }
-    if (op === JAL) { // JAL within the page ends the block
-      const target = off + imm;
-      if (target >= 0 && target < 4096) {
-        tail = `{const s=(vbLo>>>0)+${off + len};x[${d}]=s|0;` +
-          `x[${d + 1}]=(vbHi+Math.floor(s/4294967296))|0;}` +
-          `return ${(n + 1) * 8192 + target};`;
-        n++;
-        off += len;
-      }
-      break;
-    }
-    const cond = def?.cond;
-    if (cond !== undefined) {
-      const target = off + imm;
-      if (target >= 0 && target < 4096 && off + len <= 4096) {
-        tail = `if(${specialise(cond, d, a, b, imm, off)})return ${
-          (n + 1) * 8192 + target
-        };return ${(n + 1) * 8192 + off + len};`;
-        n++;
-        off += len;
-      }
+      end += len;
     }
     break;
   }
   if (n < MIN_BLOCK) return undefined;
-  if (!tail) tail = `return ${n * 8192 + off};`;
+  // Pass 2: the code.
+  let body = "";
+  let tail = `return ${n * 8192 + end};`;
+  let k = 0;
+  for (let off = start; off < end; k++) {
+    const w = ops[off >> 1]!, imm = imms[off >> 1]!;
+    const op = w & 0xff;
+    const len = 2 + ((w >>> 26) & 2);
+    const d = (w >>> 8) & 127, a = (w >>> 15) & 63, b = (w >>> 21) & 63;
+    const def = OP_DEFS[op]!;
+    if (off === tailAt) {
+      const target = off + imm;
+      tail = op === JAL
+        ? `{const s=(vbLo>>>0)+${off + len};x[${d}]=s|0;` +
+          `x[${d + 1}]=(vbHi+Math.floor(s/4294967296))|0;}` +
+          `return ${(k + 1) * 8192 + target};`
+        : `if(${specialise(def.cond!, d, a, b, imm, off)})return ${
+          (k + 1) * 8192 + target
+        };return ${(k + 1) * 8192 + off + len};`;
+    } else {
+      const code = def.exec ?? memCode(def, `return ${k * 8192 + off};`)!;
+      body += `{${specialise(code, d, a, b, imm, off)}}`;
+    }
+    off += len;
+  }
   const make = new Function(
     "H",
     `"use strict";return function(x,vbLo,vbHi,m8,m16,m32,rt,ro,wt,wo){${body}${tail}};`,
@@ -211,7 +245,7 @@ export function compileBlock(
     fn,
     n,
     start,
-    end: off,
+    end,
     w0: ops[start >> 1]!,
     imm0: imms[start >> 1]!,
   };

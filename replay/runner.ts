@@ -262,10 +262,15 @@ export class Runner {
    * nothing): the machine, and the replay's position in the log.
    *
    * @param s what {@linkcode Runner.saveSnapshot} returned
+   * @param options `ramInPlace`: RAM is in place already
+   *   (`VirtMachine.restoreSnapshot`)
    * @throws {Error} while recording (a log cannot go back), or when the
    *   replay source cannot seek
    */
-  restoreSnapshot(s: RunSnapshot): void {
+  restoreSnapshot(
+    s: RunSnapshot,
+    options: { ramInPlace?: boolean } = {},
+  ): void {
     if (this.#record) {
       throw new Error(
         "Cannot restore a snapshot while recording: the log cannot go back; restore into a replay of it",
@@ -277,7 +282,7 @@ export class Runner {
         "Cannot restore a snapshot of this replay: its source cannot go back (use a LogReplayer or arraySource)",
       );
     }
-    this.machine.restoreSnapshot(s.machine);
+    this.machine.restoreSnapshot(s.machine, options);
     if (src) src.seek!(s.log);
     this.#ended = false;
   }
@@ -366,10 +371,12 @@ export class Runner {
   /** A device reads an input now: the log's next event must be it. */
   #take(kind: string, icount: number): Uint8Array {
     const e = this.#source!.take();
-    if (e?.kind !== "input" || e.event !== kind) {
+    if (e?.kind !== "input" || e.event !== kind || e.icount !== icount) {
       throw new ReplayDivergenceError(
         icount,
-        `the machine read a ${kind} input, but the log has ${describe(e)} next`,
+        `the machine read a ${kind} input, but the log has ${describe(e)}${
+          e && e.icount !== icount ? ` at instruction ${e.icount}` : ""
+        } next`,
       );
     }
     return e.payload;
@@ -394,6 +401,9 @@ export class Runner {
       }
       if (e.kind === "shutdown" && e.status.kind === "trap-loop" && !exit) {
         return undefined; // expected: the run loop finds the trap loop
+      }
+      if (e.kind === "input" && this.#pulled(e.event)) {
+        return undefined; // read by a device in the next instruction (#take)
       }
       src.take();
       switch (e.kind) {
@@ -429,9 +439,14 @@ export class Runner {
     return true;
   }
 
+  /** Whether a device reads inputs of this kind (the host clock, entropy). */
+  #pulled(event: string): boolean {
+    return !this.machine.router.has(event) && CORE_KINDS.has(event);
+  }
+
   #applyInput(event: string, payload: Uint8Array): void {
     const m = this.machine, icount = m.cpu.icount;
-    if (!m.router.has(event) && CORE_KINDS.has(event)) {
+    if (this.#pulled(event)) {
       // A kind that a device reads (pulls): it comes with the read.
       throw new ReplayDivergenceError(
         icount,

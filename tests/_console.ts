@@ -118,16 +118,17 @@ export function crc32(bytes: Uint8Array): number {
 }
 
 /**
- * Input for `record()` at a U-Boot console: types each command once a new
- * prompt (or the autoboot countdown) shows.
+ * Input for `record()` at a console: types each command once a new prompt
+ * shows (by default U-Boot's `=> `, or its autoboot countdown).
  */
 export function typist(
   commands: readonly string[],
+  prompt: RegExp = /=> /g,
 ): (ctx: InputContext) => string | undefined {
   const todo = [...commands];
   let prompts = 0;
   return ({ output }) => {
-    const seen = (output.match(/=> /g)?.length ?? 0) +
+    const seen = (output.match(prompt)?.length ?? 0) +
       (output.includes("Hit any key") ? 1 : 0);
     if (seen <= prompts || todo.length === 0) return undefined;
     prompts = seen;

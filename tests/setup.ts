@@ -20,6 +20,8 @@ export const PACKAGES: Record<string, string> = {
   "gdb-multiarch": "the debugger that drives deja's GDB stub in tests",
   "e2fsprogs": "mke2fs -d makes the ext4 disk images of the virtio tests",
   "qemu-utils": "qemu-img makes the qcow2 images of the virtio tests",
+  "gcc-riscv64-linux-gnu": "compiles the Linux test root's static init",
+  "libc6-dev-riscv64-cross": "static glibc for the Linux test root's init",
 };
 
 async function run(cmd: string, args: string[]): Promise<number> {

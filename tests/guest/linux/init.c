@@ -12,7 +12,8 @@
 //   ping ADDR [COUNT]      ICMP echo over a raw socket, one line per reply
 //   tftp ADDR FILE         fetch FILE over TFTP, print its size and CRC-32
 //   hwrng N                read N bytes from /dev/hwrng, print them in hex
-//   date                   the RTC's time (RTC_RD_TIME on /dev/rtc0)
+//   date                   the RTC's time (RTC_RD_TIME on /dev/rtc0), the
+//                          system time and the seconds since boot
 //   readblk PATH [KIB]     read PATH to its end in KIB-KiB reads (default 64),
 //                          print the bytes read and the guest time it took
 //   sync                   flush the file systems
@@ -331,7 +332,9 @@ static int cmd_date(int argc, char **argv) {
   close(fd);
   printf("rtc0: %04d-%02d-%02d %02d:%02d:%02d UTC\n", t.tm_year + 1900, t.tm_mon + 1,
          t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
-  printf("time: %lld\n", (long long)time(NULL));
+  struct timespec up;
+  clock_gettime(CLOCK_BOOTTIME, &up);
+  printf("time: %lld uptime: %lld\n", (long long)time(NULL), (long long)up.tv_sec);
   return 0;
 }
 

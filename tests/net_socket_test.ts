@@ -1,0 +1,556 @@
+// -netdev socket and stream: QEMU's framing (a 4-byte big-endian length
+// before each frame) in both directions; Debian's U-Boot on deja gets an
+// address and a file through a peer that speaks it; two deja machines, and
+// deja and qemu-system-riscv64, ping each other's U-Boot; a recorded socket
+// session replays to the same state hashes with no peer and no socket; bad
+// command lines, a refused connection and a missing --allow-net are one-line
+// errors.
+
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
+import {
+  encodeStreamFrame,
+  MAX_STREAM_FRAME,
+  StreamDeframer,
+  StreamFramingError,
+} from "../plugins/net_socket.ts";
+import { tftpDirectory, UserNetwork } from "../plugins/net_user.ts";
+import { parseCommandLine, UsageError } from "../cli/args.ts";
+import { requiredPermissions } from "../cli/permissions.ts";
+import { deja, dejaCommand, ROOT } from "./_deja.ts";
+import { crc32 } from "./_console.ts";
+import { ReplayLogReader } from "../replay/log.ts";
+
+const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
+const READ = `--allow-read=${ROOT},/usr/lib/riscv64-linux-gnu,/usr/lib/u-boot`;
+const UBOOT = ["-M", "virt", "-m", "128M", "-nographic", "-bios", FW_JUMP];
+const dir = Deno.makeTempDirSync({ prefix: "deja_net_socket_" });
+
+Deno.test("encodeStreamFrame and StreamDeframer: frames cut anywhere come back whole", () => {
+  const frames = [60, 1514, 0, 42, 9000].map((n) =>
+    Uint8Array.from({ length: n }, (_, i) => (i * 13 + n) & 0xff)
+  );
+  const stream = new Uint8Array(
+    frames.reduce((a, f) => a + 4 + f.length, 0),
+  );
+  let at = 0;
+  for (const f of frames) {
+    const e = encodeStreamFrame(f);
+    deepEqual([...e.subarray(0, 4)], [
+      f.length >>> 24,
+      (f.length >> 16) & 255,
+      (f.length >> 8) & 255,
+      f.length & 255,
+    ]);
+    stream.set(e, at);
+    at += e.length;
+  }
+  for (const cut of [1, 3, 5, 700, 4096]) {
+    const d = new StreamDeframer();
+    const got: Uint8Array[] = [];
+    for (let i = 0; i < stream.length; i += cut) {
+      got.push(...d.push(stream.subarray(i, i + cut)));
+    }
+    equal(d.buffered, 0);
+    deepEqual(got, frames, `chunks of ${cut}`);
+  }
+});
+
+Deno.test("StreamDeframer refuses a length no frame has (not QEMU's framing)", () => {
+  const d = new StreamDeframer();
+  const bad = new Uint8Array(8);
+  new DataView(bad.buffer).setUint32(0, MAX_STREAM_FRAME + 1);
+  throws(
+    () => d.push(bad),
+    (e) =>
+      e instanceof StreamFramingError &&
+      /announced a 69633-byte frame.*4-byte big-endian length/.test(e.message),
+  );
+});
+
+Deno.test("-netdev socket and stream parse as QEMU's; net permission only outside a replay", async (t) => {
+  const parse = (netdev: string, extra: string[] = []) => {
+    const c = parseCommandLine([
+      "-netdev",
+      netdev,
+      "-device",
+      "virtio-net-device,netdev=n0",
+      ...extra,
+    ]);
+    if (c.kind !== "run") throw new Error("not a run");
+    return c.config;
+  };
+  await t.step("forms", () => {
+    const cases: [string, unknown][] = [
+      ["socket,id=n0,listen=127.0.0.1:5555", {
+        mode: "listen",
+        hostname: "127.0.0.1",
+        port: 5555,
+      }],
+      ["socket,id=n0,listen=:5555", {
+        mode: "listen",
+        hostname: "127.0.0.1",
+        port: 5555,
+      }],
+      ["socket,id=n0,connect=localhost:6", {
+        mode: "connect",
+        hostname: "localhost",
+        port: 6,
+      }],
+      [
+        "stream,id=n0,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port=7000",
+        { mode: "listen", hostname: "127.0.0.1", port: 7000 },
+      ],
+      [
+        "stream,id=n0,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=7001",
+        { mode: "connect", hostname: "127.0.0.1", port: 7001 },
+      ],
+    ];
+    for (const [text, socket] of cases) {
+      const c = parse(text);
+      deepEqual(c.netdevs[0], { id: "n0", type: "socket", socket }, text);
+    }
+  });
+  await t.step("permissions", () => {
+    const c = parse("socket,id=n0,connect=127.0.0.1:6000");
+    deepEqual(requiredPermissions(c).filter((p) => p.name === "net"), [
+      { name: "net", host: "127.0.0.1:6000", reason: "-netdev n0" },
+    ]);
+    const r = parse("socket,id=n0,connect=127.0.0.1:6000", [
+      "-icount",
+      "shift=3,rr=replay,rrfile=/tmp/x.rr",
+    ]);
+    deepEqual(requiredPermissions(r).filter((p) => p.name === "net"), []);
+  });
+  await t.step("bad ones", () => {
+    const bad: [string, RegExp][] = [
+      ["socket,id=n0", /give one of listen= and connect=/],
+      [
+        "socket,id=n0,listen=:1,connect=127.0.0.1:2",
+        /give one of listen= and connect=/,
+      ],
+      ["socket,id=n0,connect=:5555", /connect=:5555 is not HOST:PORT/],
+      ["socket,id=n0,listen=127.0.0.1:0", /listen=127\.0\.0\.1:0 is not/],
+      ["socket,id=n0,mcast=230.0.0.1:1234", /has no mcast=/],
+      [
+        "stream,id=n0,server=on,addr.type=unix,addr.path=/tmp/s",
+        /has no addr\.path=/,
+      ],
+      [
+        "stream,id=n0,server=on,addr.type=unix",
+        /TCP only \(addr\.type=inet\), not unix/,
+      ],
+      [
+        "stream,id=n0,server=on,addr.type=inet,addr.host=127.0.0.1",
+        /addr\.host= and addr\.port= \(1 to 65535\) are needed/,
+      ],
+      ["tap,id=n0", /backends are user .*, socket and stream .*not tap/],
+    ];
+    for (const [text, re] of bad) {
+      throws(
+        () => parse(text),
+        (e) =>
+          e instanceof UsageError && re.test(e.message) &&
+          !e.message.includes("\n"),
+        text,
+      );
+    }
+  });
+});
+
+/** A free TCP port on 127.0.0.1 (listened on, then let go). */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+Deno.test("A refused connection and a missing --allow-net are one-line errors", async () => {
+  const port = freePort();
+  const netdev = ["-netdev", `socket,id=n0,connect=127.0.0.1:${port}`];
+  const args = [
+    ...UBOOT,
+    "-kernel",
+    UBOOT_S,
+    ...netdev,
+    "-device",
+    "virtio-net-device,netdev=n0",
+  ];
+  const refused = await deja(
+    [READ, `--allow-net=127.0.0.1:${port}`, `--allow-write=${dir}`],
+    [...args, "-icount", `shift=3,rr=record,rrfile=${dir}/refused.rr`],
+  );
+  equal(refused.code, 1);
+  equal(
+    refused.stderr.trim(),
+    `error: Cannot connect -netdev n0 to 127.0.0.1:${port}: connection refused; start the peer first (a deja or QEMU with listen=127.0.0.1:${port} or server=on), or listen here instead`,
+  );
+  const denied = await deja([READ], args);
+  equal(denied.code, 1);
+  equal(
+    denied.stderr.trim(),
+    `error: Missing permission: net access to 127.0.0.1:${port}; add --allow-net=127.0.0.1:${port} to the deno run command`,
+  );
+  equal(denied.stderr.trim().split("\n").length, 1, denied.stderr);
+});
+
+/**
+ * A process on a console: its output as text, `expect` a pattern (with a
+ * wall-clock limit), `send` keys.
+ */
+class Proc {
+  readonly child: Deno.ChildProcess;
+  out = "";
+  err = "";
+  #mark = 0;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #reading: Promise<void>;
+
+  constructor(cmd: Deno.Command) {
+    this.child = cmd.spawn();
+    this.#writer = this.child.stdin.getWriter();
+    const dec = new TextDecoder();
+    const pipe = async (
+      s: ReadableStream<Uint8Array>,
+      add: (t: string) => void,
+    ) => {
+      for await (const b of s) add(dec.decode(b, { stream: true }));
+    };
+    this.#reading = Promise.all([
+      pipe(this.child.stdout, (t) => this.out += t),
+      pipe(this.child.stderr, (t) => this.err += t),
+    ]).then(() => {});
+  }
+
+  /** Wait until the output since the last mark matches; returns it. */
+  async expect(pattern: RegExp, ms = 90_000): Promise<string> {
+    const end = Date.now() + ms;
+    while (!pattern.test(this.out.slice(this.#mark))) {
+      if (Date.now() > end) {
+        throw new Error(
+          `no ${pattern} within ${ms} ms; output:\n${
+            this.out.slice(this.#mark)
+          }\nstderr:\n${this.err}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const got = this.out.slice(this.#mark);
+    this.#mark = this.out.length;
+    return got;
+  }
+
+  /** Type `text`. */
+  async send(text: string): Promise<void> {
+    this.#mark = this.out.length;
+    await this.#writer.write(new TextEncoder().encode(text));
+  }
+
+  /** Run a U-Boot command and wait for the next prompt. */
+  async command(cmd: string, ms?: number): Promise<string> {
+    await this.send(cmd + "\n");
+    return await this.expect(/\n=> $/, ms);
+  }
+
+  /** Wait for the end. */
+  async done(): Promise<{ code: number; out: string; err: string }> {
+    await this.#writer.close().catch(() => {});
+    const { code } = await this.child.status;
+    await this.#reading;
+    return { code, out: this.out, err: this.err };
+  }
+
+  kill(): void {
+    try {
+      this.child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
+/** deja on a console (stdin piped), allowed to use `ports`. */
+function startDeja(
+  args: string[],
+  ports: number[],
+  write: string[] = [],
+): Proc {
+  return new Proc(dejaCommand(
+    [
+      READ,
+      ...(ports.length
+        ? [`--allow-net=${ports.map((p) => `127.0.0.1:${p}`).join(",")}`]
+        : []),
+      ...(write.length ? [`--allow-write=${write.join(",")}`] : []),
+    ],
+    args,
+    "piped",
+  ));
+}
+
+/** Stop U-Boot's autoboot and wait for its prompt. */
+async function toPrompt(p: Proc): Promise<void> {
+  await p.expect(/Hit any key to stop autoboot/);
+  await p.send(" ");
+  await p.expect(/=> $/);
+}
+
+/**
+ * A peer speaking QEMU's framing that answers as the built-in user network
+ * does (DHCP, ARP, ping of 10.0.2.2, TFTP of `tftp`): it listens on a free
+ * port for one connection.
+ */
+function userPeer(tftp: string): {
+  port: number;
+  frames: Promise<{ in: number; out: number }>;
+} {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  const frames = (async () => {
+    const conn = await l.accept();
+    l.close();
+    const net = new UserNetwork({ readFile: tftpDirectory(tftp) });
+    const d = new StreamDeframer();
+    const buf = new Uint8Array(65536);
+    let got = 0, sent = 0;
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      for (const f of d.push(buf.subarray(0, n))) {
+        got++;
+        for (const r of net.transmit(f)) {
+          sent++;
+          const bytes = encodeStreamFrame(r);
+          for (let at = 0; at < bytes.length;) {
+            at += await conn.write(bytes.subarray(at));
+          }
+        }
+      }
+    }
+    conn.close();
+    return { in: got, out: sent };
+  })();
+  return { port, frames };
+}
+
+Deno.test("U-Boot on deja gets an address and a file through a socket peer; the recording replays with no peer and no socket", async () => {
+  Deno.mkdirSync(`${dir}/tftp`);
+  const FILE = Uint8Array.from({ length: 30_011 }, (_, i) => (i * 7) & 0xff);
+  Deno.writeFileSync(`${dir}/tftp/file.bin`, FILE);
+  const CRC = crc32(FILE).toString(16).padStart(8, "0");
+  const peer = userPeer(`${dir}/tftp`);
+  const rr = `${dir}/socket.rr`;
+  const args = (netdev: string) => [
+    ...UBOOT,
+    "-kernel",
+    UBOOT_S,
+    "-netdev",
+    netdev,
+    "-device",
+    "virtio-net-device,netdev=n0,mac=52:54:00:12:34:99",
+  ];
+  const p = startDeja(
+    [
+      ...args(`socket,id=n0,connect=127.0.0.1:${peer.port}`),
+      "-icount",
+      `shift=3,rr=record,rrfile=${rr},rrcheck=5000000`,
+    ],
+    [peer.port],
+    [dir],
+  );
+  try {
+    await toPrompt(p);
+    await p.command("setenv autoload no");
+    match(await p.command("dhcp"), /DHCP client bound to address 10\.0\.2\.15/);
+    match(await p.command("ping 10.0.2.2"), /host 10\.0\.2\.2 is alive/);
+    match(
+      await p.command("tftpboot 0x84000000 file.bin"),
+      /Bytes transferred = 30011 /,
+    );
+    match(
+      await p.command("crc32 0x84000000 ${filesize}"),
+      new RegExp(`==> ${CRC}`),
+    );
+    await p.send("poweroff\n");
+  } catch (e) {
+    p.kill();
+    throw e;
+  }
+  const rec = await p.done();
+  equal(rec.code, 0, rec.err);
+  const counts = await peer.frames;
+  // DHCP discover and request, ARP, ping, a read request and 59 ACKs.
+  ok(counts.in >= 60 && counts.out >= 60, JSON.stringify(counts));
+  const log = Deno.readFileSync(rr);
+  const rx = [...new ReplayLogReader(log)].filter((e) =>
+    e.kind === "plugin-event" && e.event === "net-rx"
+  );
+  equal(rx.length, counts.out, "every frame from the peer is logged");
+
+  // The replay: no peer, no --allow-net, the TFTP file gone; the same
+  // console and every state hash (rrcheck) matched on the way.
+  Deno.removeSync(`${dir}/tftp`, { recursive: true });
+  const rep = await deja(
+    [READ, `--allow-read=${rr}`],
+    [
+      ...args(`socket,id=n0,connect=127.0.0.1:${peer.port}`),
+      "-icount",
+      `shift=3,rr=replay,rrfile=${rr}`,
+    ],
+  );
+  equal(rep.code, 0, rep.stderr);
+  equal(
+    rep.stdout.replace(/\r/g, "").trimEnd(),
+    rec.out.replace(/\r/g, "").trimEnd(),
+  );
+  match(rep.stdout, new RegExp(`==> ${CRC}`));
+});
+
+/**
+ * `pinger` pings `target`'s U-Boot over the socket: `target` stays in its
+ * network loop (a TFTP download from an absent server, retried forever)
+ * and answers ARP and ICMP echo there; Ctrl-C ends it.
+ */
+async function pingAcross(
+  target: Proc,
+  pinger: Proc,
+): Promise<string> {
+  await Promise.all([toPrompt(target), toPrompt(pinger)]);
+  await target.command("setenv ipaddr 10.0.9.1; setenv netretry yes");
+  await target.command("setenv serverip 10.0.9.77");
+  await pinger.command("setenv ipaddr 10.0.9.2");
+  await target.send("tftpboot 0x84000000 nothing.bin\n");
+  await target.expect(/Load address: 0x84000000/);
+  const out = await pinger.command("ping 10.0.9.1");
+  await target.send("\x03"); // Ctrl-C: U-Boot ends the download
+  await target.expect(/\n=> $/);
+  return out;
+}
+
+Deno.test("Two deja machines ping each other's U-Boot over -netdev socket listen= and connect=", async () => {
+  const port = freePort();
+  const rr = `${dir}/pinger.rr`;
+  const a = startDeja([
+    ...UBOOT,
+    "-kernel",
+    UBOOT_S,
+    "-netdev",
+    `socket,id=n0,listen=127.0.0.1:${port}`,
+    "-device",
+    "virtio-net-device,netdev=n0,mac=52:54:00:00:00:01",
+  ], [port]);
+  let b: Proc | undefined;
+  try {
+    await a.expect(/OpenSBI|U-Boot/);
+    b = startDeja(
+      [
+        ...UBOOT,
+        "-kernel",
+        UBOOT_S,
+        "-netdev",
+        `stream,id=n0,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=${port}`,
+        "-device",
+        "virtio-net-device,netdev=n0,mac=52:54:00:00:00:02",
+        "-icount",
+        `shift=3,rr=record,rrfile=${rr},rrcheck=5000000`,
+      ],
+      [port],
+      [dir],
+    );
+    match(await pingAcross(a, b), /host 10\.0\.9\.1 is alive/);
+    await b.send("poweroff\n");
+  } catch (e) {
+    a.kill();
+    b?.kill();
+    throw e;
+  }
+  const rb = await b!.done();
+  equal(rb.code, 0, rb.err);
+  // The listener goes on without its peer, and says so in one line.
+  const end = Date.now() + 20_000;
+  while (!a.err.includes("closed") && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await a.send("poweroff\n");
+  const ra = await a.done();
+  equal(ra.code, 0, ra.err);
+  deepEqual(ra.err.trim().split("\n"), [
+    `deja: -netdev n0 (127.0.0.1:${port}): a peer connected from 127.0.0.1:${
+      ra.err.match(/from 127\.0\.0\.1:(\d+)/)?.[1]
+    }`,
+    `deja: -netdev n0 (127.0.0.1:${port}): the peer closed the connection; frames the guest sends are dropped until a peer connects again`,
+  ]);
+  // The pinger's recording replays alone.
+  const rep = await deja(
+    [READ, `--allow-read=${rr}`],
+    [
+      ...UBOOT,
+      "-kernel",
+      UBOOT_S,
+      "-netdev",
+      `stream,id=n0,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=${port}`,
+      "-device",
+      "virtio-net-device,netdev=n0,mac=52:54:00:00:00:02",
+      "-icount",
+      `shift=3,rr=replay,rrfile=${rr}`,
+    ],
+  );
+  equal(rep.code, 0, rep.stderr);
+  match(rep.stdout, /host 10\.0\.9\.1 is alive/);
+});
+
+Deno.test("deja and qemu-system-riscv64 ping each other's U-Boot over -netdev stream and socket", async () => {
+  const port = freePort();
+  // QEMU listens (stream, server=on); deja connects (socket) and pings it.
+  const q = new Proc(
+    new Deno.Command("qemu-system-riscv64", {
+      args: [
+        ...UBOOT,
+        "-kernel",
+        UBOOT_S,
+        "-netdev",
+        `stream,id=n0,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port=${port}`,
+        "-device",
+        "virtio-net-device,netdev=n0,mac=52:54:00:00:00:03",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
+  let d: Proc | undefined;
+  try {
+    await q.expect(/OpenSBI|U-Boot/);
+    d = startDeja([
+      ...UBOOT,
+      "-kernel",
+      UBOOT_S,
+      "-netdev",
+      `socket,id=n0,connect=127.0.0.1:${port}`,
+      "-device",
+      "virtio-net-device,netdev=n0,mac=52:54:00:00:00:04",
+    ], [port]);
+    match(await pingAcross(q, d), /host 10\.0\.9\.1 is alive/);
+    // And the other way: QEMU's U-Boot pings deja's.
+    await q.command("setenv ipaddr 10.0.9.2");
+    await d.command("setenv ipaddr 10.0.9.1; setenv netretry yes");
+    await d.command("setenv serverip 10.0.9.77");
+    await d.send("tftpboot 0x84000000 nothing.bin\n");
+    await d.expect(/Load address: 0x84000000/);
+    match(await q.command("ping 10.0.9.1"), /host 10\.0\.9\.1 is alive/);
+    await d.send("\x03");
+    await d.expect(/\n=> $/);
+    await d.send("poweroff\n");
+    await q.send("poweroff\n");
+  } catch (e) {
+    q.kill();
+    d?.kill();
+    throw e;
+  }
+  const [rq, rd] = await Promise.all([q.done(), d!.done()]);
+  equal(rd.code, 0, rd.err);
+  equal(rq.code, 0, rq.err);
+});
+
+Deno.test("cleanup", () => {
+  Deno.removeSync(dir, { recursive: true });
+});

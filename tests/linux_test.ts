@@ -11,6 +11,7 @@ import { Console, crc32, readFirmware, typist } from "./_console.ts";
 import { imageIdentity, openDrive } from "../plugins/block_backends.ts";
 import { tftpDirectory, UserNetwork } from "../plugins/net_user.ts";
 import { assertReplayMatches, record, replay } from "../replay/session.ts";
+import { ReplayLogReader } from "../replay/log.ts";
 import type { VirtioDeviceConfig } from "../devices/virt.ts";
 
 const LINUX_DIR = new URL("./guest/linux/", import.meta.url).pathname;
@@ -212,6 +213,14 @@ Deno.test("A recorded Linux session (disk, network, hwrng) replays exactly with 
   match(rec.output, /eth0 10\.0\.2\.15/);
   equal(rec.exit?.kind, "poweroff");
   equal(rec.exit?.code, 0);
+  const logged = [...new ReplayLogReader(rec.log)];
+  const frames = logged.filter((e) =>
+    e.kind === "plugin-event" && e.event === "net-rx"
+  );
+  // DHCP, ARP and one TFTP DATA frame per 512 bytes of the file.
+  ok(frames.length > 100, `${frames.length} frames logged`);
+  // The kernel's and hwrng's reads of virtio-rng.
+  ok(logged.some((e) => e.kind === "random"), "no entropy logged");
   // No backend in the replay: the TFTP file is gone, frames come from the log.
   Deno.removeSync(`${dir}/tftp/file.bin`);
   const rep = await replay(rec.log, {

@@ -170,6 +170,16 @@ for (const firmware of ["fw_jump.elf", "fw_dynamic.elf"]) {
         equal(command(con, "cat /note.txt"), "written by the test");
       },
     );
+    if (firmware === "fw_dynamic.elf") {
+      await t.step("reboot resets the board and Linux comes back", () => {
+        con.send("reboot\n");
+        const again = con.expect(PROMPT, 4e9);
+        match(again, /reboot: Restarting system/);
+        match(again, /virtio_blk virtio\d+: \[vda\]/);
+        match(again, /IP-Config: Complete:/);
+        equal(command(con, "cat /note.txt"), "written by the test");
+      });
+    }
     await t.step("poweroff ends the run with status 0", async () => {
       con.send("poweroff\n");
       const r = con.runToExit(2e9);

@@ -19,12 +19,14 @@
  * `--shift N` (icount shift of the U-Boot sessions, default 5), `--guest-s S`
  * (guest seconds per U-Boot session, default 10), `--no-replay` (CPU only),
  * `--no-debug` (no debugging section: see bench/debug_bench.ts),
- * `--no-time-travel` (no time-travel section: see bench/time_travel_bench.ts).
+ * `--no-time-travel` (no time-travel section: see bench/time_travel_bench.ts),
+ * `--no-linux` (no Linux section: see bench/linux_bench.ts).
  *
  * @module
  */
 
 import { debugBench } from "./debug_bench.ts";
+import { linuxBench } from "./linux_bench.ts";
 import { Runner } from "../replay/runner.ts";
 import { parseArgs } from "node:util";
 import { VirtMachine } from "../devices/virt.ts";
@@ -47,6 +49,7 @@ const { values } = parseArgs({
     "no-replay": { type: "boolean", default: false },
     "no-debug": { type: "boolean", default: false },
     "no-time-travel": { type: "boolean", default: false },
+    "no-linux": { type: "boolean", default: false },
   },
 });
 const runs = Number(values.runs);
@@ -548,3 +551,6 @@ if (!values["no-time-travel"]) {
   console.log("\n== time travel ==");
   await import("./time_travel_bench.ts");
 }
+// The Linux section (bench/linux_bench.ts): boot and poweroff, virtio-blk
+// reads and log bytes of an idle and a TFTP session, against QEMU.
+if (!values["no-linux"]) await linuxBench();

@@ -37,11 +37,10 @@ async function kernelImage(): Promise<Uint8Array> {
   return image;
 }
 
-const dir = Deno.makeTempDirSync({ prefix: "deja_linux_" });
-const ROOT_IMG = `${dir}/root.img`;
-{
+/** Build the root file system image (tests/guest/linux/rootfs.sh). */
+function buildRoot(path: string): void {
   const out = new Deno.Command("sh", {
-    args: [`${LINUX_DIR}/rootfs.sh`, ROOT_IMG],
+    args: [`${LINUX_DIR}/rootfs.sh`, path],
     stdout: "piped",
     stderr: "piped",
   }).outputSync();
@@ -53,6 +52,10 @@ const ROOT_IMG = `${dir}/root.img`;
     );
   }
 }
+
+const dir = Deno.makeTempDirSync({ prefix: "deja_linux_" });
+const ROOT_IMG = `${dir}/root.img`;
+buildRoot(ROOT_IMG);
 Deno.mkdirSync(`${dir}/tftp`);
 const FILE = new Uint8Array(50_001);
 for (let i = 0; i < FILE.length; i++) FILE[i] = (i * 7 + (i >> 9)) & 0xff;
@@ -93,6 +96,16 @@ function devices(
     { kind: "rng" },
   ];
 }
+
+Deno.test("rootfs.sh builds the same root image twice", async () => {
+  const again = `${dir}/again.img`;
+  buildRoot(again);
+  equal(
+    await sha256(Deno.readFileSync(again)),
+    await sha256(Deno.readFileSync(ROOT_IMG)),
+  );
+  Deno.removeSync(again);
+});
 
 for (const firmware of ["fw_jump.elf", "fw_dynamic.elf"]) {
   Deno.test(`Linux boots under OpenSBI ${firmware} with a virtio-blk root, DHCP, ping, TFTP, hwrng, the RTC and poweroff`, async (t) => {

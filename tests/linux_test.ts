@@ -129,6 +129,7 @@ for (const firmware of ["fw_jump.elf", "fw_dynamic.elf"]) {
         /^\/dev\/root \/ ext2 rw[^\n]*\n/m,
       );
       match(command(con, "cat /etc/issue"), /^deja test root$/m);
+      match(command(con, "ls /sbin"), /^100755 +\d+ init$/m);
     });
     await t.step("eth0 has 10.0.2.15 from DHCP", () => {
       equal(command(con, "ip").trim(), "eth0 10.0.2.15 netmask 255.255.255.0");

@@ -56,10 +56,19 @@ export class InputRing {
     return out;
   }
 
-  /** Consumer: block up to `ms` milliseconds unless input is waiting. */
-  wait(ms: number): void {
+  /** Consumer: whether bytes are waiting. */
+  get ready(): boolean {
+    return Atomics.load(this.#hdr, W) !== Atomics.load(this.#hdr, R);
+  }
+
+  /**
+   * Consumer: block up to `ms` milliseconds unless input is waiting, or
+   * `alsoReady` says another ring whose producer signals this one has
+   * something (checked after the sequence is read, so no signal is lost).
+   */
+  wait(ms: number, alsoReady?: () => boolean): void {
     const seq = Atomics.load(this.#hdr, SEQ);
-    if (Atomics.load(this.#hdr, W) !== Atomics.load(this.#hdr, R)) return;
+    if (this.ready || alsoReady?.()) return;
     if (this.quitRequested) return;
     Atomics.wait(this.#hdr, SEQ, seq, ms);
   }

@@ -417,7 +417,11 @@ function run(
         status.logOffset = logOffset();
         mutex.unlock();
         const t0 = performance.now();
-        ring.wait(waitNs === Infinity ? 1000 : Math.max(0, waitNs / 1e6));
+        // Frames from a socket netdev's peer wake it too.
+        ring.wait(
+          waitNs === Infinity ? 1000 : Math.max(0, waitNs / 1e6),
+          netRing ? () => netRing.ready : undefined,
+        );
         // Real time spent stopped (the main loop holding the mutex) is not
         // idle time: measure before taking the mutex back.
         const elapsedNs = (performance.now() - t0) * 1e6;

@@ -551,6 +551,173 @@ Deno.test("deja and qemu-system-riscv64 ping each other's U-Boot over -netdev st
   equal(rq.code, 0, rq.err);
 });
 
+/** The committed Linux kernel, unpacked, and a root image (rootfs.sh). */
+async function linuxFiles(): Promise<{ image: string; root: string }> {
+  const linux = `${ROOT}/tests/guest/linux`;
+  const image = `${dir}/Image`, root = `${dir}/root.img`;
+  try {
+    Deno.statSync(image);
+    return { image, root };
+  } catch { /* make them */ }
+  const gz = Deno.readFileSync(`${linux}/Image.gz`);
+  const bytes = await new Response(
+    new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")),
+  ).arrayBuffer();
+  Deno.writeFileSync(image, new Uint8Array(bytes));
+  const out = new Deno.Command("sh", {
+    args: [`${linux}/rootfs.sh`, root],
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  ok(out.success, new TextDecoder().decode(out.stderr));
+  return { image, root };
+}
+
+/** A Linux machine's options with a static address on the socket netdev. */
+function linuxArgs(
+  files: { image: string; root: string },
+  ip: string,
+  netdev: string,
+  mac: string,
+): string[] {
+  return [
+    "-M",
+    "virt",
+    "-m",
+    "128M",
+    "-nographic",
+    "-bios",
+    FW_JUMP,
+    "-kernel",
+    files.image,
+    "-append",
+    `console=ttyS0 root=/dev/vda ro ip=${ip}::10.0.9.254:255.255.255.0::eth0:off`,
+    "-drive",
+    `file=${files.root},format=raw,if=none,id=d0,snapshot=on`,
+    "-device",
+    "virtio-blk-device,drive=d0",
+    "-netdev",
+    netdev,
+    "-device",
+    `virtio-net-device,netdev=n0,mac=${mac}`,
+  ];
+}
+
+const LINUX_PROMPT = /\ndeja# $/;
+
+Deno.test("Linux on two deja machines pings across -netdev socket; the pinger's recording replays with no peer", async () => {
+  const files = await linuxFiles();
+  const port = freePort();
+  const rr = `${dir}/linux_ping.rr`;
+  const read = `--allow-read=${dir}`;
+  const a = new Proc(dejaCommand(
+    [READ, read, `--allow-net=127.0.0.1:${port}`],
+    linuxArgs(
+      files,
+      "10.0.9.1",
+      `socket,id=n0,listen=127.0.0.1:${port}`,
+      "52:54:00:00:09:01",
+    ),
+    "piped",
+  ));
+  let b: Proc | undefined;
+  try {
+    await a.expect(/OpenSBI/);
+    const args = linuxArgs(
+      files,
+      "10.0.9.2",
+      `socket,id=n0,connect=127.0.0.1:${port}`,
+      "52:54:00:00:09:02",
+    );
+    b = new Proc(dejaCommand(
+      [READ, read, `--allow-net=127.0.0.1:${port}`, `--allow-write=${dir}`],
+      [...args, "-icount", `shift=3,rr=record,rrfile=${rr},rrcheck=10000000`],
+      "piped",
+    ));
+    await Promise.all([a.expect(LINUX_PROMPT), b.expect(LINUX_PROMPT)]);
+    await b.send("ping 10.0.9.1 3\n");
+    const pinged = await b.expect(LINUX_PROMPT);
+    match(pinged, /64 bytes from 10\.0\.9\.1: icmp_seq=3/);
+    match(pinged, /ping: 3 sent, 3 received/);
+    await a.send("ping 10.0.9.2 2\n");
+    match(await a.expect(LINUX_PROMPT), /ping: 2 sent, 2 received/);
+    await b.send("poweroff\n");
+    await a.send("poweroff\n");
+  } catch (e) {
+    a.kill();
+    b?.kill();
+    throw e;
+  }
+  const [ra, rb] = await Promise.all([a.done(), b!.done()]);
+  equal(ra.code, 0, ra.err);
+  equal(rb.code, 0, rb.err);
+  // The replay: no peer, no socket, the same console, every rrcheck hash.
+  const rep = await deja(
+    [READ, read],
+    [
+      ...linuxArgs(
+        files,
+        "10.0.9.2",
+        `socket,id=n0,connect=127.0.0.1:${port}`,
+        "52:54:00:00:09:02",
+      ),
+      "-icount",
+      `shift=3,rr=replay,rrfile=${rr}`,
+    ],
+  );
+  equal(rep.code, 0, rep.stderr);
+  equal(
+    rep.stdout.replace(/\r/g, "").trimEnd(),
+    rb.out.replace(/\r/g, "").trimEnd(),
+  );
+});
+
+Deno.test("Linux on deja and Linux on qemu-system-riscv64 ping each other over -netdev stream", async () => {
+  const files = await linuxFiles();
+  const port = freePort();
+  const q = new Proc(
+    new Deno.Command("qemu-system-riscv64", {
+      args: linuxArgs(
+        files,
+        "10.0.9.1",
+        `stream,id=n0,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port=${port}`,
+        "52:54:00:00:09:03",
+      ),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
+  let d: Proc | undefined;
+  try {
+    await q.expect(/OpenSBI/);
+    d = new Proc(dejaCommand(
+      [READ, `--allow-read=${dir}`, `--allow-net=127.0.0.1:${port}`],
+      linuxArgs(
+        files,
+        "10.0.9.2",
+        `stream,id=n0,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=${port}`,
+        "52:54:00:00:09:04",
+      ),
+      "piped",
+    ));
+    await Promise.all([q.expect(LINUX_PROMPT), d.expect(LINUX_PROMPT)]);
+    await d.send("ping 10.0.9.1 3\n");
+    match(await d.expect(LINUX_PROMPT), /ping: 3 sent, 3 received/);
+    await q.send("ping 10.0.9.2 3\n");
+    match(await q.expect(LINUX_PROMPT), /ping: 3 sent, 3 received/);
+    await d.send("poweroff\n");
+    await q.send("poweroff\n");
+  } catch (e) {
+    q.kill();
+    d?.kill();
+    throw e;
+  }
+  const [rq, rd] = await Promise.all([q.done(), d!.done()]);
+  equal(rd.code, 0, rd.err);
+  equal(rq.code, 0, rq.err);
+});
+
 Deno.test("cleanup", () => {
   Deno.removeSync(dir, { recursive: true });
 });

@@ -96,6 +96,51 @@ export class Bus {
   readonly ramSize: number;
   #regions: MmioRegion[] = [];
   #ramWriteListeners: ((offset: number, length: number) => void)[] = [];
+  #dirtyClearListeners: (() => void)[] = [];
+  /**
+   * One byte per 4 KiB RAM page: 1 if the page may have been written since
+   * the last {@linkcode Bus.clearDirty}. Writes that do not go through a
+   * hart's fast path mark it ({@linkcode Bus.ramWritten}, and a hart's
+   * slow store path); the fast path costs nothing, because after a clear
+   * the harts drop their write TLB entries, so the first store to each
+   * page takes the slow path again and marks it. For snapshots that copy
+   * only what changed (`replay/time_travel.ts`).
+   */
+  readonly dirty: Uint8Array;
+
+  /**
+   * Start a new dirty period: clear the page map and tell the harts to drop
+   * their write TLB entries (so their next store to any page marks it).
+   *
+   * @example Which pages a write marks
+   * ```ts
+   * import { Bus } from "./bus.ts";
+   * const bus = new Bus(3 * 4096);
+   * bus.clearDirty();
+   * bus.write(0x8000_1ffe, 4, 1); // straddles pages 1 and 2
+   * console.log([...bus.dirty]); // [0, 1, 1]
+   * ```
+   */
+  clearDirty(): void {
+    this.dirty.fill(0);
+    const ls = this.#dirtyClearListeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!();
+  }
+
+  /**
+   * Register a listener called on every {@linkcode Bus.clearDirty}: a hart
+   * drops its write TLB entries there.
+   *
+   * @param listener called after the map is cleared
+   * @returns a function that removes the listener
+   */
+  addDirtyClearListener(listener: () => void): () => void {
+    this.#dirtyClearListeners.push(listener);
+    return () => {
+      const i = this.#dirtyClearListeners.indexOf(listener);
+      if (i >= 0) this.#dirtyClearListeners.splice(i, 1);
+    };
+  }
 
   /**
    * Register a listener that is called with a RAM byte range after every
@@ -130,12 +175,17 @@ export class Bus {
   /**
    * Tell every listener that RAM bytes [offset, offset + length) changed
    * behind the harts' backs (for example after `ram8.set(...)` restored a
-   * snapshot).
+   * snapshot), and mark their pages dirty.
    *
    * @param offset RAM byte offset
    * @param length number of bytes
    */
   ramWritten(offset: number, length: number): void {
+    if (length > 0) {
+      const d = this.dirty;
+      const last = Math.min(d.length - 1, (offset + length - 1) >>> 12);
+      for (let p = offset >>> 12; p <= last; p++) d[p] = 1;
+    }
     const ls = this.#ramWriteListeners;
     for (let i = 0; i < ls.length; i++) ls[i]!(offset, length);
   }
@@ -161,6 +211,7 @@ export class Bus {
     this.ram8 = new Uint8Array(this.ramBuffer);
     this.ram16 = new Uint16Array(this.ramBuffer);
     this.ram32 = new Int32Array(this.ramBuffer);
+    this.dirty = new Uint8Array(ramSize >>> 12).fill(1);
   }
 
   /** The registered regions, sorted by base address. */

@@ -450,6 +450,11 @@ export class Cpu implements InterruptTarget {
     };
     this.#stimer = options.clock.newTimer("stimecmp", () => this.#updateStip());
     this.#bus.addRamWriteListener((off, len) => this.#invalidateRam(off, len));
+    // A new dirty period (bus.dirty): stores take the slow path, which
+    // marks their page, until they fill the write TLB again.
+    this.#bus.addDirtyClearListener(() => {
+      for (let i = 0; i < TLB_SIZE; i++) this.#tlbWTag[i] = (i + 1) & TLB_MASK;
+    });
     this.flushTlb();
     this.reset(0x1000);
   }
@@ -1483,6 +1488,7 @@ export class Cpu implements InterruptTarget {
       const pageIdx = off >>> 12;
       const code = this.#codePages[pageIdx];
       if (code?.hot) code.invalidate(pageOff, size);
+      bus.dirty[pageIdx] = 1; // before the fast path may write it unseen
       if (this.#cacheable && ((hi << 20) >> 20) === hi) {
         const key = (hi << 20) | (lo >>> 12);
         this.#tlbWTag[key & TLB_MASK] = key;

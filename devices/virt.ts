@@ -765,6 +765,7 @@ export class VirtMachine {
   /** Reset the board as a guest-requested reboot does. */
   reset(): void {
     this.bus.ram8.fill(0);
+    this.bus.ramWritten(0, this.bus.ram8.length); // behind the harts' backs
     this.#loadImages();
     this.uart.reset();
     this.clint.reset();
@@ -915,9 +916,16 @@ export class VirtMachine {
    *
    * @param s what {@linkcode VirtMachine.saveSnapshot} or `decodeSnapshot`
    *   returned
+   * @param options `ramInPlace`: the caller has put the snapshot's RAM in
+   *   place already and told the bus which pages it changed
+   *   (`bus.ramWritten`), so `s.ram` is not copied (time travel restores
+   *   only the pages that differ)
    * @throws {RangeError} if it does not fit this machine
    */
-  restoreSnapshot(s: MachineSnapshot): void {
+  restoreSnapshot(
+    s: MachineSnapshot,
+    options: { ramInPlace?: boolean } = {},
+  ): void {
     if (s.ram.length !== this.bus.ramSize) {
       throw new RangeError(
         `Cannot restore the snapshot: it has ${s.ram.length} bytes of RAM, this machine ${this.bus.ramSize}; use the same -m`,
@@ -931,8 +939,10 @@ export class VirtMachine {
         );
       }
     }
-    this.bus.ram8.set(s.ram);
-    this.bus.ramWritten(0, s.ram.length); // behind the harts' backs
+    if (!options.ramInPlace) {
+      this.bus.ram8.set(s.ram);
+      this.bus.ramWritten(0, s.ram.length); // behind the harts' backs
+    }
     this.cpu.loadState(s.hart); // after RAM: drops the decoded pages
     this.clock.loadState(s.clock);
     for (const d of s.devices) {

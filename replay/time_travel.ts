@@ -85,6 +85,12 @@ export interface TimeTravelProgress {
 /** The most instructions between two progress reports. */
 export const PROGRESS_STEP = 4_000_000;
 
+/**
+ * Distances before a seek's target at which a backward seek leaves extra
+ * snapshots (far to near).
+ */
+const NEAR = [1 << 18, 1 << 14, 1 << 10, 1 << 6];
+
 /** One snapshot: shared RAM pages and the machine's other sections. */
 interface Checkpoint {
   readonly icount: number;
@@ -135,6 +141,11 @@ export class TimeTravel {
   /** The snapshots' memory budget in bytes. */
   readonly budgetBytes: number;
   #points: Checkpoint[] = [];
+  /**
+   * The snapshot whose RAM the machine's RAM equalled when the bus's dirty
+   * map was last cleared (it may since have been thinned away).
+   */
+  #base: Checkpoint | undefined;
   #bytes = 0;
   #interval: number;
   #lastCheckpointEnd = performance.now();
@@ -236,11 +247,24 @@ export class TimeTravel {
    * older snapshots to stay within the budget.
    */
   checkpoint(): void {
+    this.#snap(true);
+  }
+
+  /**
+   * Snapshot here; `adapt`: a periodic snapshot, whose cost steers the
+   * adaptive interval (the extra ones a seek leaves near its target do
+   * not).
+   */
+  #snap(adapt: boolean): void {
     const t0 = performance.now();
     const m = this.runner.machine;
     const icount = m.cpu.icount;
     const i = this.#find(icount);
-    if (i >= 0 && this.#points[i]!.icount === icount) return;
+    if (i >= 0 && this.#points[i]!.icount === icount) {
+      // A replay is deterministic: RAM is that snapshot's again.
+      this.#clean(this.#points[i]!);
+      return;
+    }
     const prev = i >= 0 ? this.#points[i]! : undefined;
     const log = this.runner.logMark();
     // snapshotParts() holds RAM as a view: the pages below copy it.
@@ -252,22 +276,48 @@ export class TimeTravel {
     );
     const n = Math.ceil(m.bus.ram8.length / PAGE_BYTES);
     const words = PAGE_BYTES / 4;
-    const pages = new Array<Int32Array>(n);
+    // Dirty pages (bus.dirty): a page not written since the snapshot RAM
+    // last equalled (at or before prev, on this run forward) holds what
+    // prev holds; only the others are compared.
+    const base = this.#base;
+    const dirty = prev && base && base.icount <= prev.icount
+      ? m.bus.dirty
+      : undefined;
+    let pages: Int32Array[];
     let owned = 0;
-    for (let p = 0; p < n; p++) {
-      const base = p * words;
-      const old = prev?.pages[p];
-      if (old && samePage(old, ram, base)) {
-        pages[p] = old;
-      } else if (zeroPage(ram, base)) {
-        pages[p] = ZERO;
-      } else {
-        pages[p] = ram.slice(base, base + words);
-        owned += PAGE_BYTES;
+    if (dirty && prev) {
+      pages = prev.pages.slice();
+      for (
+        let p = dirty.indexOf(1);
+        p >= 0 && p < n;
+        p = dirty.indexOf(1, p + 1)
+      ) {
+        const at = p * words;
+        if (samePage(prev.pages[p]!, ram, at)) continue;
+        if (zeroPage(ram, at)) pages[p] = ZERO;
+        else {
+          pages[p] = ram.slice(at, at + words);
+          owned += PAGE_BYTES;
+        }
+      }
+    } else {
+      pages = new Array<Int32Array>(n);
+      for (let p = 0; p < n; p++) {
+        const base = p * words;
+        const old = prev?.pages[p];
+        if (old && samePage(old, ram, base)) {
+          pages[p] = old;
+        } else if (zeroPage(ram, base)) {
+          pages[p] = ZERO;
+        } else {
+          pages[p] = ram.slice(base, base + words);
+          owned += PAGE_BYTES;
+        }
       }
     }
+    // The page table itself counts too (a reference per page).
     let extra = rest.hart.length + rest.clock.length + rest.board.length +
-      rest.pendingInput.length;
+      rest.pendingInput.length + n * 8;
     for (const d of rest.devices) extra += d.state.length + d.name.length;
     const point: Checkpoint = {
       icount,
@@ -283,15 +333,22 @@ export class TimeTravel {
     const next = this.#points[i + 2];
     if (next) this.#recount(next, point);
     this.#thin(icount);
+    this.#clean(point);
     const t1 = performance.now();
-    if (this.adaptive) {
+    if (adapt && this.adaptive) {
       const cost = t1 - t0, ran = t0 - this.#lastCheckpointEnd;
       if (cost > ran / 10 && this.#interval < MAX_INTERVAL) this.#interval *= 2;
       else if (cost < ran / 50 && this.#interval > 250_000) {
         this.#interval = Math.max(250_000, this.#interval / 2);
       }
     }
-    this.#lastCheckpointEnd = t1;
+    if (adapt) this.#lastCheckpointEnd = t1;
+  }
+
+  /** RAM equals `point`'s: start a new dirty period there. */
+  #clean(point: Checkpoint): void {
+    this.runner.machine.bus.clearDirty();
+    this.#base = point;
   }
 
   /**
@@ -356,7 +413,18 @@ export class TimeTravel {
     const m = this.runner.machine;
     const point = this.#points[this.#find(icount)]!;
     const now = m.cpu.icount;
-    if (!(now <= icount && now >= point.icount)) this.#restore(point);
+    if (now <= icount && now >= point.icount) return this.runUntil(icount);
+    this.#restore(point);
+    // On the way, snapshots at shrinking distances before the target, so
+    // that stepping back again from there (reverse-stepi, one instruction
+    // at a time) replays a short stretch, not the whole interval.
+    for (const d of NEAR) {
+      const at = icount - d;
+      if (at <= m.cpu.icount) continue;
+      const r = this.runUntil(at);
+      if (r.kind !== "budget") return r;
+      this.#snap(false);
+    }
     return this.runUntil(icount);
   }
 
@@ -388,20 +456,38 @@ export class TimeTravel {
     return this.#points[i]!.icount;
   }
 
-  /** Restore a kept snapshot. */
+  /**
+   * Restore a kept snapshot: only the RAM pages that may differ are copied
+   * (those written since the dirty map was cleared, and those the two
+   * snapshots do not share), and only they are reported to the harts.
+   */
   #restore(point: Checkpoint): void {
     const m = this.runner.machine;
-    const ram8 = m.bus.ram8;
+    const bus = m.bus;
+    const ram8 = bus.ram8;
     const ram = new Int32Array(ram8.buffer, ram8.byteOffset, ram8.length >> 2);
     const words = PAGE_BYTES / 4;
-    for (let p = 0; p < point.pages.length; p++) {
-      ram.set(point.pages[p]!, p * words);
+    const base = this.#base, dirty = bus.dirty;
+    let run = -1; // first page of a run of copied pages
+    const n = point.pages.length;
+    for (let p = 0; p <= n; p++) {
+      const want = point.pages[p];
+      const copy = p < n &&
+        (!base || dirty[p] !== 0 || base.pages[p] !== want);
+      if (copy) {
+        ram.set(want!, p * words);
+        if (run < 0) run = p;
+      } else if (run >= 0) {
+        bus.ramWritten(run * PAGE_BYTES, (p - run) * PAGE_BYTES);
+        run = -1;
+      }
     }
     this.runner.restoreSnapshot({
       machine: { ...point.machine, ram: ram8 },
       icount: point.icount,
       log: point.log,
-    });
+    }, { ramInPlace: true });
+    this.#clean(point);
   }
 
   /** Index of the last snapshot at or before `icount` (-1: none). */
@@ -432,12 +518,12 @@ export class TimeTravel {
   /** Drop snapshots until within the budget; the newest `keep` stays. */
   #thin(keep: number): void {
     const pts = this.#points;
-    while (this.#bytes > this.budgetBytes && pts.length > 2) {
+    while (this.#bytes > this.budgetBytes && pts.length > 1) {
       const head = Math.max(keep, pts[pts.length - 1]!.icount);
       let best = -1, bestScore = Infinity;
-      for (let k = 1; k < pts.length - 1; k++) {
+      for (let k = 1; k < pts.length; k++) {
         if (pts[k]!.icount === keep) continue;
-        const gap = pts[k + 1]!.icount - pts[k - 1]!.icount;
+        const gap = (pts[k + 1]?.icount ?? head) - pts[k - 1]!.icount;
         const score = gap / (head - pts[k]!.icount + 1);
         if (score < bestScore) {
           bestScore = score;
@@ -447,7 +533,7 @@ export class TimeTravel {
       if (best < 0) break;
       const [gone] = pts.splice(best, 1);
       this.#bytes -= gone!.owned + gone!.extra;
-      this.#recount(pts[best]!, pts[best - 1]);
+      if (best < pts.length) this.#recount(pts[best]!, pts[best - 1]);
     }
   }
 }

@@ -60,9 +60,11 @@ export type ToWorker = {
   /** virtio-mmio version 1 (legacy, the default) rather than 2. */
   virtioLegacy?: boolean;
   /**
-   * With socket netdevs: frames from their peers, framed as
+   * With socket netdevs or hostfwd=: frames from their peers, framed as
    * [u8 virtio index][u32 LE length][frame] in an `InputRing` (the main
-   * loop wakes the worker through the input ring).
+   * loop wakes the worker through the input ring); an index with bit 7 set
+   * carries a forwarded connection's event instead of a frame:
+   * [u8 op (0 open, 1 data, 2 close)][u32 LE conn][u16 LE guest port | data].
    */
   netBuffer?: SharedArrayBuffer;
 };
@@ -90,6 +92,11 @@ export type WorkerVirtio =
      * messages, and its peer's come through `netBuffer`.
      */
     socket?: true;
+    /**
+     * The user network forwards host ports: the main loop's connections
+     * reach it through `netBuffer` and its answers leave as `net-host`.
+     */
+    hostfwd?: true;
   };
 
 /** Worker to main loop. */
@@ -107,6 +114,18 @@ export type ToMain =
   | { type: "plugins-ready" }
   /** A frame the guest sent on the socket netdev of virtio device `index`. */
   | { type: "net-tx"; index: number; frame: Uint8Array }
+  /**
+   * The guest sent `data` on forwarded connection `conn` of the user
+   * network of virtio device `index`, or closed it (`close`: "fin" when it
+   * finished sending, "reset" when it refused or aborted it).
+   */
+  | {
+    type: "net-host";
+    index: number;
+    conn: number;
+    data?: Uint8Array;
+    close?: "fin" | "reset";
+  }
   | DebugStopMessage;
 
 /** Owner id of the main loop on the replay mutex. */

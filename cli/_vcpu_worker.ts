@@ -482,7 +482,27 @@ function openVirtio(
             ...(v.tftp !== undefined
               ? { readFile: tftpDirectory(v.tftp) }
               : {}),
+            // hostfwd=: what the guest sends on a forwarded connection.
+            ...(v.hostfwd
+              ? {
+                host: {
+                  data(conn: number, data: Uint8Array) {
+                    netBusyUntil = performance.now() + NET_BUSY_MS;
+                    post({ type: "net-host", index, conn, data });
+                  },
+                  close(conn: number, reset: boolean) {
+                    post({
+                      type: "net-host",
+                      index,
+                      conn,
+                      close: reset ? "reset" : "fin",
+                    });
+                  },
+                },
+              }
+              : {}),
           });
+        if (backend instanceof UserNetwork) userNetworks.set(index, backend);
         devices.push({
           kind: "net",
           ...(v.mac ? { mac: Uint8Array.from(v.mac) } : {}),
@@ -505,6 +525,9 @@ function openVirtio(
   }
   return { devices, close: () => opened.forEach((d) => d.close()) };
 }
+
+/** The user networks by virtio index, for hostfwd= connections. */
+const userNetworks = new Map<number, UserNetwork>();
 
 /** Until when (performance.now()) frames flow on a socket netdev. */
 let netBusyUntil = 0;
@@ -544,12 +567,35 @@ class FrameReader {
     while (all.length - at >= 5) {
       const n = v.getUint32(at + 1, true);
       if (all.length - at - 5 < n) break;
-      const nic = this.#nic[all[at]!];
-      if (nic !== undefined) {
-        m.receiveFrame(nic, all.slice(at + 5, at + 5 + n));
+      const index = all[at]!;
+      const body = all.subarray(at + 5, at + 5 + n);
+      if (index & 0x80) {
+        // A forwarded connection's event, for the user network to answer.
+        const frames = this.#forward(index & 0x7f, body);
+        const nic = this.#nic[index & 0x7f];
+        if (nic !== undefined) {
+          for (const f of frames) m.receiveFrame(nic, f);
+        }
+      } else {
+        const nic = this.#nic[index];
+        if (nic !== undefined) m.receiveFrame(nic, body.slice());
       }
       at += 5 + n;
     }
     this.#pending = all.slice(at);
+  }
+
+  /** [u8 op][u32 LE conn][u16 LE guest port | data] (cli/_net_sockets.ts). */
+  #forward(index: number, b: Uint8Array): Uint8Array[] {
+    const net = userNetworks.get(index);
+    if (!net || b.length < 5) return [];
+    const v = new DataView(b.buffer, b.byteOffset, b.length);
+    const conn = v.getUint32(1, true);
+    if (b[0] === 0 && b.length >= 7) {
+      return net.hostConnect(conn, v.getUint16(5, true));
+    }
+    if (b[0] === 1) return net.hostData(conn, b.slice(5));
+    if (b[0] === 2) return net.hostClose(conn);
+    return [];
   }
 }

@@ -165,6 +165,18 @@ export interface NetdevConfig {
   tftp?: string;
   /** Where the stream goes (socket). */
   socket?: NetdevSocket;
+  /** `hostfwd=tcp:[HOST]:HPORT-[10.0.2.15]:GPORT` rules (user). */
+  hostfwd?: HostForward[];
+}
+
+/** A user network's TCP port forwarding: host HOST:HPORT to guest GPORT. */
+export interface HostForward {
+  /** The host address to listen on (127.0.0.1 when empty). */
+  hostname: string;
+  /** The host port. */
+  hostPort: number;
+  /** The guest's port (on 10.0.2.15). */
+  guestPort: number;
 }
 
 /** The TCP end of a `-netdev socket` or `stream`. */
@@ -855,7 +867,7 @@ function parseDrive(option: string, text: string): DriveConfig {
 }
 
 const NETDEV_EXPECTED =
-  "expected user,id=ID[,tftp=DIR], socket,id=ID,listen=|connect=HOST:PORT or stream,id=ID,server=on|off,addr.type=inet,addr.host=HOST,addr.port=PORT";
+  "expected user,id=ID[,tftp=DIR][,hostfwd=tcp:HOST:HPORT-:GPORT], socket,id=ID,listen=|connect=HOST:PORT or stream,id=ID,server=on|off,addr.type=inet,addr.host=HOST,addr.port=PORT";
 
 function parseNetdev(option: string, text: string): NetdevConfig {
   const { implied, props } = parseOptionList(
@@ -893,17 +905,59 @@ function parseNetdev(option: string, text: string): NetdevConfig {
     };
   }
   const tftp = props.get("tftp");
+  // hostfwd= may be given more than once.
+  const hostfwd = splitItems(text).filter((i) => i.startsWith("hostfwd="))
+    .map((i) => parseHostForward(option, text, i.slice("hostfwd=".length)));
   for (const key of props.keys()) {
-    if (key !== "id" && key !== "tftp") {
+    if (key !== "id" && key !== "tftp" && key !== "hostfwd") {
       throw unsupported(
         option,
         text,
-        `deja's user network has no ${key}= (it has DHCP, ARP, ICMP echo to 10.0.2.2 and TFTP)`,
+        `deja's user network has no ${key}= (it has DHCP, ARP, ICMP echo to 10.0.2.2, TFTP and TCP hostfwd)`,
         "leave it out",
       );
     }
   }
-  return tftp === undefined ? { id, type: "user" } : { id, type: "user", tftp };
+  return {
+    id,
+    type: "user",
+    ...(tftp !== undefined ? { tftp } : {}),
+    ...(hostfwd.length > 0 ? { hostfwd } : {}),
+  };
+}
+
+/** `tcp:[HOST]:HPORT-[GUESTADDR]:GPORT`, QEMU's hostfwd= rule. */
+function parseHostForward(
+  option: string,
+  text: string,
+  rule: string,
+): HostForward {
+  const expected =
+    "expected hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT (or -10.0.2.15:GUESTPORT)";
+  if (rule.startsWith("udp:")) {
+    throw unsupported(
+      option,
+      text,
+      "deja's user network forwards TCP only",
+      "use hostfwd=tcp:...",
+    );
+  }
+  const m = /^(?:tcp)?:([^:]*):(\d{1,5})-([^:]*):(\d{1,5})$/.exec(rule);
+  const hostPort = m ? Number(m[2]) : NaN, guestPort = m ? Number(m[4]) : NaN;
+  if (
+    !m || !(hostPort >= 1 && hostPort <= 65535) ||
+    !(guestPort >= 1 && guestPort <= 65535)
+  ) {
+    throw invalidValue(option, text, `hostfwd=${rule}: ${expected}`);
+  }
+  if (m[3] !== "" && m[3] !== "10.0.2.15") {
+    throw invalidValue(
+      option,
+      text,
+      `hostfwd=${rule}: the guest's address is 10.0.2.15 (or leave it empty)`,
+    );
+  }
+  return { hostname: m[1] || "127.0.0.1", hostPort, guestPort };
 }
 
 /** `-netdev socket,id=ID,listen=[HOST]:PORT` or `connect=HOST:PORT`. */
@@ -1714,11 +1768,12 @@ Device and plugin options:
                      a disk image for -device virtio-blk-device,drive=ID;
                      snapshot=on keeps writes in memory (as record and replay
                      always do: the image stays unchanged)
--netdev user,id=ID[,tftp=DIR]
+-netdev user,id=ID[,tftp=DIR][,hostfwd=tcp:[HOST]:HPORT-:GPORT]
                      a built-in network for -device virtio-net-device,
                      netdev=ID: DHCP (10.0.2.15), ARP and ping of the gateway
-                     10.0.2.2, TFTP of DIR; off in a replay (frames come
-                     from the log)
+                     10.0.2.2, TFTP of DIR, host port HPORT forwarded to guest
+                     port GPORT (needs --allow-net=HOST:HPORT); off in a
+                     replay (frames come from the log)
 -netdev socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT
 -netdev stream,id=ID,server=on|off,addr.type=inet,addr.host=HOST,addr.port=PORT
                      frames over TCP to another deja or QEMU (QEMU's framing;

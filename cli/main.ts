@@ -215,6 +215,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
         ...(v.mac ? { mac: v.mac } : {}),
         ...(v.netdev.tftp !== undefined ? { tftp: v.netdev.tftp } : {}),
         ...(v.netdev.socket ? { socket: true as const } : {}),
+        ...(v.netdev.hostfwd ? { hostfwd: true as const } : {}),
       });
       continue;
     }
@@ -326,6 +327,7 @@ async function runMachine(config: MachineConfig): Promise<number> {
         worker.onmessage = (e: MessageEvent<ToMain>) => {
           const m = e.data;
           if (m.type === "net-tx") return sockets?.send(m.index, m.frame);
+          if (m.type === "net-host") return sockets?.forwarded(m);
           if (servers?.message(m)) return;
           if (m.type === "output") write(m.bytes);
           else if (m.type === "error") {

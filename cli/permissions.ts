@@ -104,7 +104,8 @@ function isModuleSpecifier(driver: string): boolean {
  * - write access to the `-serial file:PATH` file and the rrfile with
  *   `rr=record`;
  * - net access to the `-gdb` address (127.0.0.1 when it has no host) and
- *   to the address of each `-netdev socket` or `stream` (not in a replay).
+ *   to the address of each `-netdev socket` or `stream` and each
+ *   `hostfwd=` host port (not in a replay).
  *
  * A path or host that several options need is listed once, with the reasons
  * joined.
@@ -175,6 +176,12 @@ export function requiredPermissions(
       if (s !== undefined && config.icount.rr !== "replay") {
         const host = `${s.hostname}:${s.port}`;
         add({ name: "net", host, reason: `-netdev ${v.netdev.id}` });
+      }
+      // hostfwd= listens on the host port (not in a replay).
+      for (const f of v.netdev.hostfwd ?? []) {
+        if (config.icount.rr === "replay") break;
+        const host = `${f.hostname}:${f.hostPort}`;
+        add({ name: "net", host, reason: `-netdev ${v.netdev.id} hostfwd=` });
       }
       continue;
     }

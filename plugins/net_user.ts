@@ -7,8 +7,20 @@
  * It answers each guest frame at once ({@linkcode NetBackend.transmit}), so
  * a run is a function of the guest and DIR; the answers are still recorded
  * as `NET_RX` inputs, and a replay turns the backend off and takes them from
- * the log. Left out: TCP, DNS, outbound traffic, TFTP options (a client that
- * asks for `blksize` gets 512-byte blocks, as RFC 1350 says).
+ * the log.
+ *
+ * TCP port forwarding (`hostfwd=`): a host connection becomes a TCP
+ * connection from 10.0.2.2 to a guest port ({@linkcode UserNetwork.hostConnect},
+ * `hostData`, `hostClose`); what the guest sends on it goes to the host
+ * through {@linkcode UserNetworkOptions.host}. The TCP is small: the
+ * segments to the guest are at most 1460 bytes and 16 in flight within the
+ * guest's window, and are never lost on the way (the card keeps frames until
+ * the driver posts buffers), so nothing is retransmitted; segments from the
+ * guest out of order are dropped and acknowledged at the expected sequence
+ * number, so the guest sends them again.
+ *
+ * Left out: DNS, outbound traffic, UDP forwarding, TFTP options (a client
+ * that asks for `blksize` gets 512-byte blocks, as RFC 1350 says).
  *
  * @module
  */
@@ -32,6 +44,56 @@ export interface UserNetworkOptions {
    * checked not to leave it); undefined if there is none.
    */
   readFile?: (name: string) => Uint8Array | undefined;
+  /**
+   * Where forwarded connections' guest data goes (host I/O, asynchronous).
+   *
+   * @default {the data is dropped}
+   */
+  host?: ForwardHost;
+}
+
+/** The host end of forwarded TCP connections. */
+export interface ForwardHost {
+  /**
+   * The guest sent bytes on connection `conn`.
+   *
+   * @param conn the connection's id
+   * @param bytes the bytes, in order
+   */
+  data(conn: number, bytes: Uint8Array): void;
+  /**
+   * The guest closed connection `conn`: `reset` when it refused or aborted
+   * it, else it finished sending (a FIN).
+   *
+   * @param conn the connection's id
+   * @param reset whether it was a reset
+   */
+  close(conn: number, reset: boolean): void;
+}
+
+const TCP_FIN = 1, TCP_SYN = 2, TCP_RST = 4, TCP_PSH = 8, TCP_ACK = 16;
+const TCP_MSS = 1460;
+const TCP_MAX_FLIGHT = 16 * TCP_MSS;
+
+interface TcpConn {
+  id: number;
+  guestPort: number;
+  port: number;
+  iss: number;
+  sndUna: number;
+  sndNxt: number;
+  rcvNxt: number;
+  window: number;
+  established: boolean;
+  pending: Uint8Array;
+  hostDone: boolean;
+  finSent: boolean;
+  guestDone: boolean;
+}
+
+/** Whether sequence number `a` comes after `b` (mod 2^32). */
+function seqAfter(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
 }
 
 interface TftpSession {
@@ -92,6 +154,10 @@ export class UserNetwork implements NetBackend {
   #sessions = new Map<number, TftpSession>();
   #nextPort = 49152;
   #ipId = 1;
+  #host: ForwardHost | undefined;
+  #conns = new Map<number, TcpConn>();
+  #nextTcpPort = 40000;
+  #guestMac = new Uint8Array([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
 
   /**
    * Make the network.
@@ -100,6 +166,7 @@ export class UserNetwork implements NetBackend {
    */
   constructor(options: UserNetworkOptions = {}) {
     this.#readFile = options.readFile ?? (() => undefined);
+    this.#host = options.host;
   }
 
   /**
@@ -110,6 +177,7 @@ export class UserNetwork implements NetBackend {
    */
   transmit(frame: Uint8Array): Uint8Array[] {
     if (frame.length < 14) return [];
+    if (!(frame[6]! & 1)) this.#guestMac = frame.slice(6, 12);
     const v = new DataView(frame.buffer, frame.byteOffset, frame.length);
     const type = v.getUint16(12);
     if (type === 0x0806) return this.#arp(frame, v);
@@ -148,6 +216,9 @@ export class UserNetwork implements NetBackend {
     const body = f.subarray(14 + ihl, 14 + total);
     const mac = f.subarray(6, 12);
     if (proto === 1 && dst === GATEWAY_IP) return this.#icmp(mac, src, body);
+    if (proto === 6 && dst === GATEWAY_IP && src === GUEST_IP) {
+      return this.#tcpIn(body);
+    }
     if (proto !== 17 || body.length < 8) return [];
     const b = new DataView(body.buffer, body.byteOffset, body.length);
     const sport = b.getUint16(0), dport = b.getUint16(2);
@@ -282,6 +353,177 @@ export class UserNetwork implements NetBackend {
     );
   }
 
+  /**
+   * A host connection was forwarded to guest port `guestPort`: open a TCP
+   * connection to it from 10.0.2.2 (a SYN).
+   *
+   * @param conn the connection's id (the host end's)
+   * @param guestPort the guest's port
+   * @returns the frames for the guest
+   */
+  hostConnect(conn: number, guestPort: number): Uint8Array[] {
+    const port = this.#nextTcpPort++;
+    if (this.#nextTcpPort > 48999) this.#nextTcpPort = 40000;
+    // Deterministic, and different for each connection.
+    const iss = Math.imul(conn + 1, 0x9e3779b1) >>> 0;
+    const c: TcpConn = {
+      id: conn,
+      guestPort,
+      port,
+      iss,
+      sndUna: iss,
+      sndNxt: (iss + 1) >>> 0,
+      rcvNxt: 0,
+      window: 0,
+      established: false,
+      pending: new Uint8Array(0),
+      hostDone: false,
+      finSent: false,
+      guestDone: false,
+    };
+    this.#conns.set(conn, c);
+    // SYN with the MSS option.
+    return [this.#tcp(c, TCP_SYN, iss, new Uint8Array(0), [2, 4, 0x05, 0xb4])];
+  }
+
+  /**
+   * The host sent bytes on a forwarded connection.
+   *
+   * @param conn the connection's id
+   * @param bytes the bytes
+   * @returns the frames for the guest
+   */
+  hostData(conn: number, bytes: Uint8Array): Uint8Array[] {
+    const c = this.#conns.get(conn);
+    if (!c || c.hostDone) return [];
+    const all = new Uint8Array(c.pending.length + bytes.length);
+    all.set(c.pending);
+    all.set(bytes, c.pending.length);
+    c.pending = all;
+    return c.established ? this.#tcpFlush(c) : [];
+  }
+
+  /**
+   * The host finished sending on a forwarded connection (a FIN follows
+   * the data still to send).
+   *
+   * @param conn the connection's id
+   * @returns the frames for the guest
+   */
+  hostClose(conn: number): Uint8Array[] {
+    const c = this.#conns.get(conn);
+    if (!c) return [];
+    c.hostDone = true;
+    return c.established ? this.#tcpFlush(c) : [];
+  }
+
+  /** The forwarded connections open. */
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  #tcpIn(body: Uint8Array): Uint8Array[] {
+    if (body.length < 20) return [];
+    const v = new DataView(body.buffer, body.byteOffset, body.length);
+    const sport = v.getUint16(0), dport = v.getUint16(2);
+    const seq = v.getUint32(4), ack = v.getUint32(8);
+    const off = (body[12]! >> 4) * 4, flags = body[13]!;
+    const window = v.getUint16(14);
+    let c: TcpConn | undefined;
+    for (const x of this.#conns.values()) {
+      if (x.port === dport && x.guestPort === sport) c = x;
+    }
+    if (!c || off < 20 || off > body.length) return [];
+    if (flags & TCP_RST) {
+      this.#conns.delete(c.id);
+      this.#host?.close(c.id, true);
+      return [];
+    }
+    if (!c.established) {
+      if ((flags & TCP_SYN) && (flags & TCP_ACK) && ack === c.sndNxt) {
+        c.established = true;
+        c.rcvNxt = (seq + 1) >>> 0;
+        c.sndUna = ack;
+        c.window = window;
+        const out = this.#tcpFlush(c);
+        return out.length ? out : [this.#tcpAck(c)];
+      }
+      return [];
+    }
+    if (flags & TCP_ACK) {
+      if (seqAfter(ack, c.sndUna) && !seqAfter(ack, c.sndNxt)) c.sndUna = ack;
+      if (ack === c.sndUna) c.window = window;
+    }
+    const data = body.subarray(off);
+    let needAck = data.length > 0;
+    if (data.length > 0 && seq === c.rcvNxt && !c.guestDone) {
+      c.rcvNxt = (c.rcvNxt + data.length) >>> 0;
+      this.#host?.data(c.id, data.slice());
+    }
+    if ((flags & TCP_FIN) && ((seq + data.length) >>> 0) === c.rcvNxt) {
+      if (!c.guestDone) {
+        c.guestDone = true;
+        c.rcvNxt = (c.rcvNxt + 1) >>> 0;
+        this.#host?.close(c.id, false);
+      }
+      needAck = true;
+    }
+    const out = this.#tcpFlush(c);
+    if (needAck && out.length === 0) out.push(this.#tcpAck(c));
+    if (c.guestDone && c.finSent && c.sndUna === c.sndNxt) {
+      this.#conns.delete(c.id); // both sides closed, our FIN acknowledged
+    }
+    return out;
+  }
+
+  /** Send what the window allows, then the FIN once the host is done. */
+  #tcpFlush(c: TcpConn): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const limit = Math.min(c.window, TCP_MAX_FLIGHT);
+    while (c.pending.length > 0) {
+      const flight = (c.sndNxt - c.sndUna) >>> 0;
+      const n = Math.min(TCP_MSS, c.pending.length, limit - flight);
+      if (n <= 0) break;
+      const seg = c.pending.subarray(0, n);
+      out.push(this.#tcp(c, TCP_ACK | TCP_PSH, c.sndNxt, seg));
+      c.pending = c.pending.subarray(n);
+      c.sndNxt = (c.sndNxt + n) >>> 0;
+    }
+    if (c.hostDone && c.pending.length === 0 && !c.finSent) {
+      out.push(this.#tcp(c, TCP_ACK | TCP_FIN, c.sndNxt, new Uint8Array(0)));
+      c.sndNxt = (c.sndNxt + 1) >>> 0;
+      c.finSent = true;
+    }
+    return out;
+  }
+
+  #tcpAck(c: TcpConn): Uint8Array {
+    return this.#tcp(c, TCP_ACK, c.sndNxt, new Uint8Array(0));
+  }
+
+  #tcp(
+    c: TcpConn,
+    flags: number,
+    seq: number,
+    data: Uint8Array,
+    options: number[] = [],
+  ): Uint8Array {
+    const hl = 20 + options.length;
+    const t = new Uint8Array(hl + data.length);
+    const v = new DataView(t.buffer);
+    v.setUint16(0, c.port);
+    v.setUint16(2, c.guestPort);
+    v.setUint32(4, seq);
+    v.setUint32(8, flags & TCP_ACK ? c.rcvNxt : 0);
+    t[12] = (hl / 4) << 4;
+    t[13] = flags;
+    v.setUint16(14, 65535);
+    t.set(options, 20);
+    t.set(data, hl);
+    v.setUint16(16, transportChecksum(GATEWAY_IP, GUEST_IP, 6, t));
+    return this.#ip(this.#guestMac, GATEWAY_IP, GUEST_IP, 6, t);
+  }
+
   #udp(
     mac: Uint8Array,
     src: number,
@@ -296,16 +538,7 @@ export class UserNetwork implements NetBackend {
     v.setUint16(2, dport);
     v.setUint16(4, u.length);
     u.set(data, 8);
-    // The checksum over the pseudo-header and the datagram.
-    const pseudo = new Uint8Array(12 + u.length);
-    const pv = new DataView(pseudo.buffer);
-    pv.setUint32(0, src);
-    pv.setUint32(4, dst);
-    pseudo[9] = 17;
-    pv.setUint16(10, u.length);
-    pseudo.set(u, 12);
-    const sum = checksum(pseudo, 0) || 0xffff;
-    v.setUint16(6, sum);
+    v.setUint16(6, transportChecksum(src, dst, 17, u) || 0xffff);
     return this.#ip(mac, src, dst, 17, u);
   }
 
@@ -332,6 +565,23 @@ export class UserNetwork implements NetBackend {
     out.set(body, 34);
     return out;
   }
+}
+
+/** The UDP or TCP checksum: over the pseudo-header and the segment. */
+function transportChecksum(
+  src: number,
+  dst: number,
+  proto: number,
+  seg: Uint8Array,
+): number {
+  const pseudo = new Uint8Array(12 + seg.length);
+  const pv = new DataView(pseudo.buffer);
+  pv.setUint32(0, src);
+  pv.setUint32(4, dst);
+  pseudo[9] = proto;
+  pv.setUint16(10, seg.length);
+  pseudo.set(seg, 12);
+  return checksum(pseudo, 0);
 }
 
 /** The Internet checksum (RFC 1071) of `b`. */

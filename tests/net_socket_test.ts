@@ -718,6 +718,271 @@ Deno.test("Linux on deja and Linux on qemu-system-riscv64 ping each other over -
   equal(rq.code, 0, rq.err);
 });
 
+/** A TCP segment from the guest (10.0.2.15) to the gateway, in a frame. */
+function guestTcp(
+  sport: number,
+  dport: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  data: Uint8Array = new Uint8Array(0),
+  window = 65535,
+): Uint8Array {
+  const f = new Uint8Array(14 + 20 + 20 + data.length);
+  const v = new DataView(f.buffer);
+  f.set([0x52, 0x55, 10, 0, 2, 2, 0x52, 0x54, 0, 0x12, 0x34, 0x56], 0);
+  v.setUint16(12, 0x0800);
+  f[14] = 0x45;
+  v.setUint16(16, 40 + data.length);
+  f[22] = 64;
+  f[23] = 6;
+  v.setUint32(26, 0x0a00020f);
+  v.setUint32(30, 0x0a000202);
+  v.setUint16(34, sport);
+  v.setUint16(36, dport);
+  v.setUint32(38, seq);
+  v.setUint32(42, ack);
+  f[46] = 5 << 4;
+  f[47] = flags;
+  v.setUint16(48, window);
+  f.set(data, 54);
+  return f;
+}
+
+/** The TCP fields of a frame the user network sent to the guest. */
+function tcpOf(f: Uint8Array) {
+  const v = new DataView(f.buffer, f.byteOffset, f.length);
+  const ihl = (f[14]! & 15) * 4, t = 14 + ihl;
+  const off = (f[t + 12]! >> 4) * 4;
+  // The checksum over the pseudo-header and the segment adds up to 0xffff.
+  const seg = f.subarray(t, 14 + v.getUint16(16));
+  let sum = 0x0a00 + 0x0202 + 0x0a00 + 0x020f + 6 + seg.length;
+  for (let i = 0; i < seg.length; i += 2) {
+    sum += (seg[i]! << 8) | (seg[i + 1] ?? 0);
+  }
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return {
+    sport: v.getUint16(t),
+    dport: v.getUint16(t + 2),
+    seq: v.getUint32(t + 4),
+    ack: v.getUint32(t + 8),
+    flags: f[t + 13]!,
+    data: seg.subarray(off),
+    checksumOk: sum === 0xffff,
+  };
+}
+
+Deno.test("UserNetwork forwards a TCP connection: handshake, window, order, FIN and RST", () => {
+  const got: string[] = [];
+  const closed: string[] = [];
+  const net = new UserNetwork({
+    host: {
+      data: (c, b) => void got.push(`${c}:${new TextDecoder().decode(b)}`),
+      close: (c, reset) => void closed.push(`${c}:${reset ? "reset" : "fin"}`),
+    },
+  });
+  const [syn] = net.hostConnect(1, 7);
+  const s = tcpOf(syn!);
+  equal(s.flags, 2); // SYN
+  equal(s.dport, 7);
+  ok(s.checksumOk);
+  // Host data before the handshake waits for it.
+  deepEqual(net.hostData(1, new Uint8Array(3000).fill(65)), []);
+  // SYN+ACK with a 2000-byte window: the ACK carries the first 2000 bytes.
+  const gseq = 1000;
+  const out = net.transmit(
+    guestTcp(7, s.sport, gseq, s.seq + 1, 0x12, undefined, 2000),
+  ).map(tcpOf);
+  deepEqual(out.map((t) => t.data.length), [1460, 540]);
+  ok(out.every((t) => t.checksumOk && t.ack === gseq + 1));
+  equal(out[0]!.seq, s.seq + 1);
+  // The guest acknowledges 1460: the window opens for the rest.
+  const more = net.transmit(guestTcp(7, s.sport, gseq + 1, s.seq + 1461, 0x10))
+    .map(tcpOf);
+  deepEqual(more.map((t) => [t.seq - s.seq - 1, t.data.length]), [[
+    2000,
+    1000,
+  ]]);
+  // Guest data out of order is dropped and acknowledged at the expected
+  // sequence number; in order, it reaches the host.
+  const early = net.transmit(
+    guestTcp(
+      7,
+      s.sport,
+      gseq + 6,
+      s.seq + 3001,
+      0x18,
+      new TextEncoder().encode("world"),
+    ),
+  ).map(tcpOf);
+  deepEqual(early.map((t) => t.ack), [gseq + 1]);
+  deepEqual(got, []);
+  net.transmit(
+    guestTcp(
+      7,
+      s.sport,
+      gseq + 1,
+      s.seq + 3001,
+      0x18,
+      new TextEncoder().encode("hello"),
+    ),
+  );
+  deepEqual(got, ["1:hello"]);
+  // The host finishes: a FIN; the guest's FIN closes the host side.
+  const [fin] = net.hostClose(1).map(tcpOf);
+  equal(fin!.flags & 1, 1);
+  equal(fin!.seq, s.seq + 3001);
+  const last = net.transmit(
+    guestTcp(7, s.sport, gseq + 6, s.seq + 3002, 0x11),
+  ).map(tcpOf);
+  deepEqual(last.map((t) => [t.flags, t.ack]), [[0x10, gseq + 7]]);
+  deepEqual(closed, ["1:fin"]);
+  equal(net.connections, 0);
+  // A guest port nobody listens on: the guest's RST ends it.
+  const [syn2] = net.hostConnect(2, 9);
+  const s2 = tcpOf(syn2!);
+  net.transmit(guestTcp(9, s2.sport, 0, s2.seq + 1, 0x14));
+  deepEqual(closed, ["1:fin", "2:reset"]);
+  equal(net.connections, 0);
+});
+
+Deno.test("-netdev user,hostfwd= parses as QEMU's; bad rules are one-line errors", () => {
+  const parse = (netdev: string, extra: string[] = []) => {
+    const c = parseCommandLine(["-netdev", netdev, ...extra]);
+    if (c.kind !== "run") throw new Error("not a run");
+    return c.config;
+  };
+  deepEqual(
+    parse(
+      "user,id=n0,hostfwd=tcp::2222-:22,hostfwd=tcp:127.0.0.1:8080-10.0.2.15:80",
+    )
+      .netdevs[0],
+    {
+      id: "n0",
+      type: "user",
+      hostfwd: [
+        { hostname: "127.0.0.1", hostPort: 2222, guestPort: 22 },
+        { hostname: "127.0.0.1", hostPort: 8080, guestPort: 80 },
+      ],
+    },
+  );
+  const c = parse("user,id=n0,hostfwd=tcp::2222-:22", [
+    "-device",
+    "virtio-net-device,netdev=n0",
+  ]);
+  deepEqual(requiredPermissions(c).filter((p) => p.name === "net"), [
+    { name: "net", host: "127.0.0.1:2222", reason: "-netdev n0 hostfwd=" },
+  ]);
+  for (
+    const [text, re] of [
+      ["user,id=n0,hostfwd=udp::5000-:5000", /forwards TCP only/],
+      ["user,id=n0,hostfwd=tcp::99999-:22", /hostfwd=tcp::99999-:22: expected/],
+      [
+        "user,id=n0,hostfwd=tcp::2222-10.0.2.16:22",
+        /guest's address is 10\.0\.2\.15/,
+      ],
+    ] as const
+  ) {
+    throws(
+      () => parse(text),
+      (e) =>
+        e instanceof UsageError && re.test(e.message) &&
+        !e.message.includes("\n"),
+      text,
+    );
+  }
+});
+
+Deno.test("hostfwd= carries a TCP connection to Linux's echo server; the recording replays with no socket", async () => {
+  const files = await linuxFiles();
+  const port = freePort();
+  const rr = `${dir}/hostfwd.rr`;
+  const args = [
+    "-M",
+    "virt",
+    "-m",
+    "128M",
+    "-nographic",
+    "-bios",
+    FW_JUMP,
+    "-kernel",
+    files.image,
+    "-append",
+    "console=ttyS0 root=/dev/vda ro ip=dhcp",
+    "-drive",
+    `file=${files.root},format=raw,if=none,id=d0,snapshot=on`,
+    "-device",
+    "virtio-blk-device,drive=d0",
+    "-netdev",
+    `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:7`,
+    "-device",
+    "virtio-net-device,netdev=n0",
+  ];
+  const p = new Proc(dejaCommand(
+    [
+      READ,
+      `--allow-read=${dir}`,
+      `--allow-net=127.0.0.1:${port}`,
+      `--allow-write=${dir}`,
+    ],
+    [...args, "-icount", `shift=3,rr=record,rrfile=${rr},rrcheck=10000000`],
+    "piped",
+  ));
+  const msg = Uint8Array.from(
+    { length: 200_000 },
+    (_, i) => (i * 7 + (i >> 10)) & 255,
+  );
+  try {
+    await p.expect(LINUX_PROMPT);
+    // Nothing listens on guest port 7 yet: the guest resets the connection.
+    const early = await Deno.connect({ hostname: "127.0.0.1", port });
+    equal(await early.read(new Uint8Array(16)).catch(() => null), null);
+    early.close();
+    await p.send("echod 7\n");
+    await p.expect(/echod: listening on 7/);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const writing = (async () => {
+      for (let at = 0; at < msg.length;) {
+        at += await conn.write(msg.subarray(at, at + 10_000));
+      }
+      await conn.closeWrite();
+    })();
+    const back = new Uint8Array(msg.length + 1);
+    let n = 0;
+    for (;;) {
+      const got = await conn.read(back.subarray(n));
+      if (got === null) break;
+      n += got;
+    }
+    await writing;
+    conn.close();
+    equal(n, msg.length);
+    deepEqual(back.subarray(0, n), msg);
+    await p.expect(/echod: 200000 bytes\r?\n/);
+    await p.send("poweroff\n");
+  } catch (e) {
+    p.kill();
+    throw e;
+  }
+  const rec = await p.done();
+  equal(rec.code, 0, rec.err);
+  match(
+    rec.err,
+    /hostfwd 127\.0\.0\.1:\d+: the guest refused or reset the connection to port 7/,
+  );
+  // The replay: no listener, no --allow-net; the same console and hashes.
+  const rep = await deja([READ, `--allow-read=${dir}`], [
+    ...args,
+    "-icount",
+    `shift=3,rr=replay,rrfile=${rr}`,
+  ]);
+  equal(rep.code, 0, rep.stderr);
+  equal(
+    rep.stdout.replace(/\r/g, "").trimEnd(),
+    rec.out.replace(/\r/g, "").trimEnd(),
+  );
+});
+
 Deno.test("cleanup", () => {
   Deno.removeSync(dir, { recursive: true });
 });

@@ -17,6 +17,8 @@
 //   readblk PATH [KIB]     read PATH to its end in KIB-KiB reads (default 64),
 //                          print the bytes read and the guest time it took
 //   sync                   flush the file systems
+//   echod PORT             accept one TCP connection on PORT and echo what
+//                          it sends until it closes (hostfwd tests)
 //   poweroff | reboot      sync, then power off or reboot through syscon
 
 #include <arpa/inet.h>
@@ -367,6 +369,50 @@ static int cmd_readblk(int argc, char **argv) {
   return n < 0;
 }
 
+static int cmd_echod(int argc, char **argv) {
+  int port = argc > 1 ? atoi(argv[1]) : 0;
+  if (port <= 0 || port > 65535) {
+    printf("usage: echod PORT\n");
+    return 1;
+  }
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  int on = 1;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+  if (s < 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
+      bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 1)) {
+    fail("echod");
+    if (s >= 0) close(s);
+    return 1;
+  }
+  printf("echod: listening on %d\n", port);
+  fflush(stdout);
+  int c = accept(s, NULL, NULL);
+  close(s);
+  if (c < 0) {
+    fail("accept");
+    return 1;
+  }
+  char buf[4096];
+  unsigned long long total = 0;
+  ssize_t n;
+  while ((n = read(c, buf, sizeof buf)) > 0) {
+    for (ssize_t at = 0; at < n;) {
+      ssize_t w = write(c, buf + at, n - at);
+      if (w <= 0) {
+        n = -1;
+        break;
+      }
+      at += w;
+    }
+    if (n < 0) break;
+    total += n;
+  }
+  if (n < 0) fail("echod");
+  close(c);
+  printf("echod: %llu bytes\n", total);
+  return n < 0;
+}
+
 static int cmd_sync(int argc, char **argv) {
   (void)argc, (void)argv;
   sync();
@@ -394,6 +440,7 @@ static const struct {
     {"ping", cmd_ping},   {"tftp", cmd_tftp},         {"hwrng", cmd_hwrng},
     {"date", cmd_date},   {"readblk", cmd_readblk},   {"sync", cmd_sync},
     {"poweroff", cmd_poweroff}, {"reboot", cmd_poweroff},
+    {"echod", cmd_echod},
 };
 
 static int cmd_help(int argc, char **argv) {

@@ -339,8 +339,8 @@ Deno.test("parseCommandLine rejects bad command lines with a usage error", async
       "Unsupported option: -device virtio-gpu-device: deja has no virtio-gpu-device; its virtio devices are virtio-blk-device, virtio-net-device and virtio-rng-device; leave it out",
     ],
     [
-      ["-netdev", "socket,id=n,listen=127.0.0.1:5555"],
-      "Unsupported option: -netdev socket,id=n,listen=127.0.0.1:5555: deja's only network backend is user (a built-in network with DHCP, ARP, ICMP echo and TFTP), not socket; use -netdev user,id=ID[,tftp=DIR]",
+      ["-netdev", "tap,id=n"],
+      "Unsupported option: -netdev tap,id=n: deja's network backends are user (a built-in network with DHCP, ARP, ICMP echo and TFTP), socket and stream (frames over TCP to another deja or QEMU), not tap; use -netdev user,id=ID[,tftp=DIR] or -netdev socket,id=ID,listen=127.0.0.1:PORT",
     ],
     [
       [

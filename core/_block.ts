@@ -65,6 +65,8 @@ export interface CompiledBlock {
   start: number;
   /** Page offset just past the last instruction. */
   end: number;
+  /** Whether its last instruction is a branch or a jump. */
+  branch: boolean;
   /** The first slot's original decoded word and immediate. */
   w0: number;
   imm0: number;
@@ -246,6 +248,7 @@ export function compileBlock(
     n,
     start,
     end,
+    branch: tailAt >= 0,
     w0: ops[start >> 1]!,
     imm0: imms[start >> 1]!,
   };

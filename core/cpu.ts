@@ -27,7 +27,7 @@
 import type { Bus } from "./bus.ts";
 import type { VirtualClock, VirtualTimer } from "./clock.ts";
 import type { InterruptTarget } from "./irq.ts";
-import { decode16, decode32 } from "./isa/mod.ts";
+import { decode16, decode32, isControl, OP } from "./isa/mod.ts";
 import { Fpu } from "./fpu.ts";
 import {
   CSR64,
@@ -136,6 +136,11 @@ class DecodedPage {
   readonly blocks: CompiledBlock[] = [];
   /** Slots that some compiled block covers. */
   covered: Uint8Array | undefined;
+  /** Block starts per slot, counted by `Cpu.runCounted` (until drained). */
+  counts: Uint32Array | undefined;
+  /** The virtual page the counting loop last entered this page through. */
+  vbLo = 0;
+  vbHi = 0;
   constructor(paddr: number, ramOff: number) {
     this.paddr = paddr;
     this.ramOff = ramOff;
@@ -170,6 +175,7 @@ class DecodedPage {
 }
 
 const TLB_SIZE = 256;
+const OP_ILLEGAL = OP.ILLEGAL!;
 const TLB_MASK = TLB_SIZE - 1;
 const ACC_FETCH = 0;
 const ACC_LOAD = 1;
@@ -702,6 +708,91 @@ export class Cpu implements InterruptTarget {
   }
 
   /**
+   * Execute up to `maxInsns` instructions as {@linkcode Cpu.run} does (same
+   * instructions, same slices, same state), counting where blocks start:
+   * after a branch, a jump or a CSR instruction, and wherever execution
+   * enters a page (a trap or interrupt, a page crossing, a new slice).
+   * Compiled blocks run too, so counting costs little;
+   * {@linkcode Cpu.drainBlockCounts} hands the counts over. For
+   * instrumentation plugins that only count.
+   *
+   * @param maxInsns instruction budget
+   * @returns why it stopped
+   */
+  runCounted(maxInsns: number): StopReason {
+    const run = Cpu.#countedRun ??= makeRun(Cpu.#P, true);
+    return run(this, maxInsns) as StopReason;
+  }
+
+  /**
+   * Hand over the block starts counted by {@linkcode Cpu.runCounted} since
+   * the last call, and forget them. A block is listed with its raw
+   * instructions as memory holds them now: from its start up to and
+   * including the first that may transfer control, or to the end of its
+   * page, or to an illegal instruction (not included). A physical page entered through several virtual pages is listed
+   * under the last one.
+   *
+   * @param visit called once per block start with its virtual address, its
+   *   raw instructions and how often it started
+   */
+  drainBlockCounts(
+    visit: (pc: bigint, insns: readonly number[], execs: number) => void,
+  ): void {
+    for (const page of this.#counted) {
+      const counts = page.counts!;
+      const vb = (BigInt(page.vbHi >>> 0) << 32n) | BigInt(page.vbLo >>> 0);
+      for (let slot = 0; slot < 2048; slot++) {
+        const execs = counts[slot]!;
+        if (execs === 0) continue;
+        counts[slot] = 0;
+        visit(vb + BigInt(slot * 2), this.#blockAt(page, slot * 2), execs);
+      }
+    }
+    this.#counted.clear();
+  }
+
+  /** The raw instructions of the block at `off` of `page` (see above). */
+  #blockAt(page: DecodedPage, off: number): number[] {
+    const insns: number[] = [];
+    while (off < 4096) {
+      const lo = this.#fetch16(page, off);
+      let insn = lo;
+      if ((lo & 3) === 3) {
+        // The upper half of an instruction that crosses the page: through
+        // the virtual page after this one.
+        const up = off < 4094 ? this.#fetch16(page, off + 2) : this.#peekHalf(
+          (page.vbLo + 4096) | 0,
+          page.vbHi + (page.vbLo === -4096 ? 1 : 0),
+        );
+        if (up < 0) break;
+        insn = (lo | (up << 16)) >>> 0;
+        decode32(insn | 0, this.#tmp);
+      } else decode16(lo, this.#tmp);
+      // An illegal instruction never retires: the block ends before it.
+      if ((this.#tmp[0]! & 0xff) === OP_ILLEGAL) break;
+      insns.push(insn);
+      off += (lo & 3) === 3 ? 4 : 2;
+      if (isControl(insn)) break;
+    }
+    return insns;
+  }
+
+  static #countedRun: RunFn | undefined;
+  /** Pages the counting loop entered since the last drain. */
+  #counted = new Set<DecodedPage>();
+  /** Where the counting loop counts on pages it does not report. */
+  #noCounts = new Uint32Array(2048);
+
+  /** The block-start counts of `page`, entered through (vbLo, vbHi). */
+  #countsOf(page: DecodedPage, vbLo: number, vbHi: number): Uint32Array {
+    if (page === this.#scratch || page === this.#one) return this.#noCounts;
+    page.vbLo = vbLo;
+    page.vbHi = vbHi;
+    this.#counted.add(page);
+    return page.counts ??= new Uint32Array(2048);
+  }
+
+  /**
    * The hart's machinery, for the generated loop (core/interp.ts), which
    * is made outside this class body and so cannot name private members.
    */
@@ -722,6 +813,8 @@ export class Cpu implements InterruptTarget {
       return c.#reason;
     },
     enter: (c: Cpu, budget: number) => c.#enter(budget),
+    counts: (c: Cpu, page: DecodedPage, vbLo: number, vbHi: number) =>
+      c.#countsOf(page, vbLo, vbHi),
     decodeInto: (c: Cpu, page: DecodedPage, off: number) =>
       c.#decodeInto(page, off),
     fetchCross: (c: Cpu, vbLo: number, vbHi: number, off: number) =>
@@ -976,19 +1069,21 @@ export class Cpu implements InterruptTarget {
    */
   peekInsn(): number {
     const lo = this.pcLo, hi = this.pcHi;
-    const half = (l: number, h: number): number => {
-      const pa = this.#peekTranslate(l, h);
-      if (pa < 0) return -1;
-      if (this.#bus.inRam(pa, 2)) return this.#bus.read(pa, 2);
-      const r = this.#bus.find(pa);
-      return r?.executable ? r.read(pa - r.base, 2) & 0xffff : -1;
-    };
-    const a = half(lo, hi);
+    const a = this.#peekHalf(lo, hi);
     if (a < 0) return 0;
     if ((a & 3) !== 3) return a;
     const s = (lo >>> 0) + 2;
-    const b = half(s | 0, (hi + Math.floor(s / TWO32)) | 0);
+    const b = this.#peekHalf(s | 0, (hi + Math.floor(s / TWO32)) | 0);
     return b < 0 ? 0 : (a | (b << 16)) >>> 0;
+  }
+
+  /** 16 instruction bits at virtual (lo, hi), read as peekInsn does, or -1. */
+  #peekHalf(lo: number, hi: number): number {
+    const pa = this.#peekTranslate(lo, hi);
+    if (pa < 0) return -1;
+    if (this.#bus.inRam(pa, 2)) return this.#bus.read(pa, 2);
+    const r = this.#bus.find(pa);
+    return r?.executable ? r.read(pa - r.base, 2) & 0xffff : -1;
   }
 
   /** Sv39 walk for {@linkcode Cpu.peekInsn}: reads only, -1 on failure. */

@@ -151,8 +151,34 @@ function storeCase(size: number): string {
     `${END_AFTER}break;}`;
 }
 
+/**
+ * What the counting loop adds to an op's case: ops after which a new block
+ * starts (branches, jumps, CSR instructions) set `bs`; the others, nothing.
+ */
+function blockEnd(o: OpDef): string {
+  return o.cond !== undefined || o.kind === "jal" || o.kind === "jalr" ||
+      o.kind === "csr"
+    ? "bs=1;"
+    : "";
+}
+
 /** The body of op `o`'s case. */
-function caseBody(o: OpDef): string {
+function caseBody(o: OpDef, counted: boolean): string {
+  const body = caseCode(o);
+  if (!counted) return body;
+  if (o.kind === "block") {
+    // A block that ran to its end ends at a branch or jump if it has one.
+    return body.replace(
+      "budget-=done-1;",
+      "budget-=done-1;bs=done===bk.n&&bk.branch?1:0;",
+    );
+  }
+  const end = blockEnd(o);
+  return end === "" ? body : `{${end}${body}}`;
+}
+
+/** The body of op `o`'s case in the plain loop. */
+function caseCode(o: OpDef): string {
   if (o.exec !== undefined) {
     // Bind only the operands the semantics use (fewer interpreter
     // registers in this one big function).
@@ -184,8 +210,15 @@ function caseBody(o: OpDef): string {
   return code;
 }
 
-/** The generated source of the loop (for tests and curious readers). */
-export const RUN_SOURCE: string = (() => {
+/**
+ * The source of the loop. The counting variant (`counted`) also counts, per
+ * decoded page slot, how often a block started there (`cnt[slot]++` when
+ * `bs` is set): after a branch, a jump or a CSR instruction, and wherever
+ * the loop (re-)enters a page (a trap, a page crossing, a new slice). That
+ * is all it adds; instrumentation plugins that only count read the counts
+ * (see `Cpu.runCounted`).
+ */
+function runSource(counted: boolean): string {
   // In op-number order, as a dense range of literals (a jump table).
   // Neighbours with the same code (atomics, FP memory, system and CSR
   // instructions, which decode the rest at run time) share one body, so
@@ -193,11 +226,16 @@ export const RUN_SOURCE: string = (() => {
   const sorted = [...OPS].sort((a, b) => a.code - b.code);
   let cases = "";
   sorted.forEach((o, k) => {
-    const body = caseBody(o);
+    const body = caseBody(o, counted);
     const next = sorted[k + 1];
     cases += `case ${o.code}: // ${o.name}\n`;
-    if (next === undefined || caseBody(next) !== body) cases += `${body}\n`;
+    if (next === undefined || caseBody(next, counted) !== body) {
+      cases += `${body}\n`;
+    }
   });
+  const count = counted ? "if(bs!==0){cnt[slot]++;bs=0;}" : "";
+  const counting = counted ? "let bs=0,cnt=P_counts(self,page,0,0);\n" : "";
+  const entered = counted ? "cnt=P_counts(self,page,vbLo,vbHi);bs=1;" : "";
   const loop = `return function run(self,maxInsns){
 const x=self.x;const c=P_ctx(self);
 const ram8=c.ram8,ram16=c.ram16,ram32=c.ram32;
@@ -206,7 +244,7 @@ const base=self.icount;const useBlocks=self.blocks;
 let budget=maxInsns;let page=P_scratch(self);
 let ops=page.ops,imms=page.imm,heat=page.heat,blocks=page.blocks;
 let vbLo=0,vbHi=0,pcOff=0;
-P_begin(self);
+${counting}P_begin(self);
 let held=budget;budget=0;
 for(;;){
 if(--budget<0){
@@ -215,8 +253,8 @@ budget=held;held=-1;if(budget<=0)break;
 self.icount=base+(maxInsns-budget);
 const entered=P_enter(self,budget);if(entered===undefined)break;
 page=entered;ops=page.ops;imms=page.imm;heat=page.heat;blocks=page.blocks;
-vbLo=self.pcLo&~4095;vbHi=self.pcHi;pcOff=self.pcLo&4095;budget--;}
-const slot=pcOff>>1;const w=ops[slot];const imm=imms[slot];
+vbLo=self.pcLo&~4095;vbHi=self.pcHi;pcOff=self.pcLo&4095;budget--;${entered}}
+const slot=pcOff>>1;${count}const w=ops[slot];const imm=imms[slot];
 switch(w&255){
 ${cases}
 }
@@ -232,19 +270,28 @@ return P_exit(self,base,maxInsns,budget);};`;
     "const s=(vbLo>>>0)+off;self.pcLo=s|0;" +
     "self.pcHi=(vbHi+Math.floor(s/4294967296))|0;}";
   return `"use strict";const ${host};${setPcOff}${loop}`;
-})();
+}
+
+/** The generated source of the loop (for tests and curious readers). */
+export const RUN_SOURCE: string = runSource(false);
 
 /** What the loop needs from the hart (see `Cpu.#P`). */
 export type RunHost = Record<string, unknown>;
 
 /**
- * Make the loop for a hart class, from {@linkcode RUN_SOURCE}.
+ * Make the loop for a hart class, from {@linkcode RUN_SOURCE} (or, with
+ * `counted`, the same loop with block-start counts).
  *
  * @param host closures over the hart's private machinery
+ * @param counted make the counting loop
  * @returns the loop: `run(cpu, maxInsns)` returns a `StopReason`
  */
-export function makeRun(host: RunHost): RunFn {
-  return new Function("H", "P", RUN_SOURCE)({
+export function makeRun(host: RunHost, counted = false): RunFn {
+  return new Function(
+    "H",
+    "P",
+    counted ? runSource(true) : RUN_SOURCE,
+  )({
     R,
     mul64,
     mulh64,

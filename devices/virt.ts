@@ -55,7 +55,7 @@ import type {
 import type { PluginRegistry } from "../plugins/registry.ts";
 import { PluginHost } from "../plugins/host.ts";
 import type { DeviceSpec, HostedDevice } from "../plugins/host.ts";
-import { runObserved } from "../plugins/instrumentation.ts";
+import { deliverCounts, runObserved } from "../plugins/instrumentation.ts";
 import type { InstrumentationHooks } from "../plugins/instrumentation.ts";
 import {
   builtinRegistry,
@@ -614,6 +614,7 @@ export class VirtMachine {
   finishInstrumentation(reason: string): void {
     if (this.#finished) return;
     this.#finished = true;
+    deliverCounts(this.cpu, this.#hooks); // counts not yet delivered
     for (const h of this.#hooks) h.vcpuExit?.();
     const info = Object.freeze({ icount: this.cpu.icount, reason });
     for (const h of this.#hooks) h.exit?.(info);

@@ -81,6 +81,24 @@ export function guardHooks(
       }
     };
   }
+  if (h.insnCount) {
+    out.insnCount = (n) => {
+      try {
+        h.insnCount!(n);
+      } catch (e) {
+        fail("insnCount", e);
+      }
+    };
+  }
+  if (h.blockCount) {
+    out.blockCount = (pc, insns, execs) => {
+      try {
+        h.blockCount!(pc, insns, execs);
+      } catch (e) {
+        fail("blockCount", e, pc);
+      }
+    };
+  }
   if (h.mem) {
     out.mem = (a) => {
       try {

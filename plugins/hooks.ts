@@ -72,6 +72,33 @@ export interface InstrumentationHooks {
    */
   block?(pc: bigint, insns: readonly InsnInfo[]): void;
   /**
+   * Instructions retired, counted: `n` more since the last call. A plugin
+   * whose only per-instruction or per-block hooks are `insnCount` and
+   * `blockCount` runs at close to full speed: the machine counts in its run
+   * loop and delivers the counts in batches (after each slice of the run,
+   * and all of them before `vcpuExit`). Loaded together with `insn`,
+   * `block`, `mem` or `trap` (by any plugin), it is called with 1 per
+   * instruction on the observed path instead.
+   *
+   * @param n instructions retired since the last call
+   */
+  insnCount?(n: number): void;
+  /**
+   * Blocks executed, counted: the block at `pc` started `execs` more times
+   * since it was last reported (batched as for `insnCount`). On the counting
+   * path a block starts after a branch, a jump or a CSR instruction and
+   * wherever execution enters a page (a trap or interrupt, a page crossing,
+   * a new slice of the run), and `insns` lists it statically, as memory
+   * holds it when reported: up to the first instruction that may transfer
+   * control, or to the end of its page. On the observed path (see
+   * `insnCount`) it is each block as `block` sees it, with `execs` 1.
+   *
+   * @param pc its first instruction's address
+   * @param insns its instructions
+   * @param execs how many more times it started
+   */
+  blockCount?(pc: bigint, insns: readonly InsnInfo[], execs: number): void;
+  /**
    * A load, store or atomic accessed memory.
    *
    * @param access what was accessed

@@ -3,7 +3,10 @@
  * plugin returns the callbacks it wants ({@linkcode InstrumentationHooks});
  * the machine then runs the hart one instruction at a time on a separate,
  * observed path and calls them. With no instrumentation plugin loaded the
- * machine never takes that path, so the fast loop is untouched.
+ * machine never takes that path, so the fast loop is untouched. Plugins
+ * that only count (`insnCount`, `blockCount`) take the counting path
+ * instead: the fast loop's counting variant (`Cpu.runCounted`), compiled
+ * blocks included, with the counts delivered in batches.
  *
  * Callbacks get values (numbers, bigints, frozen records), never the hart or
  * the bus, so they cannot change guest state: a log replays the same with
@@ -89,10 +92,75 @@ function memOf(cpu: Cpu, insn: number): PendingMem | undefined {
   };
 }
 
+/** Whether a plugin's hooks only count (no per-instruction callbacks). */
+function countsOnly(h: InstrumentationHooks): boolean {
+  return !h.insn && !h.block && !h.mem && !h.trap;
+}
+
+/**
+ * Instructions run on the counting path since its block counts were last
+ * delivered, per hart.
+ */
+const undelivered = new WeakMap<Cpu, number>();
+
+/**
+ * Deliver at most this seldom: a delivery walks the pages run since the
+ * last one, and slices can be short.
+ */
+const DELIVER_EVERY = 1 << 24;
+
+/**
+ * Hand the block starts counted so far to the `blockCount` hooks.
+ *
+ * @param cpu the hart
+ * @param hooks the loaded plugins' callbacks
+ */
+export function deliverCounts(
+  cpu: Cpu,
+  hooks: readonly InstrumentationHooks[],
+): void {
+  undelivered.set(cpu, 0);
+  const blockHooks = hooks.filter((h) => h.blockCount);
+  cpu.drainBlockCounts((pc, raw, execs) => {
+    if (blockHooks.length === 0) return;
+    let at = pc;
+    const insns = Object.freeze(raw.map((insn) => {
+      const size: 2 | 4 = (insn & 3) === 3 ? 4 : 2;
+      const info: InsnInfo = Object.freeze({ pc: at, insn, size });
+      at = BigInt.asUintN(64, at + BigInt(size));
+      return info;
+    }));
+    for (const h of blockHooks) h.blockCount!(pc, insns, execs);
+  });
+}
+
+/**
+ * The counting path: the fast loop with block-start counts, then the
+ * instruction count to `insnCount`, and the block counts to `blockCount`
+ * now and then (and at the end: {@linkcode deliverCounts}).
+ */
+function runCounting(
+  cpu: Cpu,
+  maxInsns: number,
+  hooks: readonly InstrumentationHooks[],
+): number {
+  const before = cpu.icount;
+  const reason = cpu.runCounted(maxInsns);
+  const n = cpu.icount - before;
+  if (n > 0) {
+    for (const h of hooks) h.insnCount?.(n);
+  }
+  const pending = (undelivered.get(cpu) ?? 0) + n;
+  if (pending >= DELIVER_EVERY) deliverCounts(cpu, hooks);
+  else undelivered.set(cpu, pending);
+  return reason;
+}
+
 /**
  * Run the hart for up to `maxInsns` instructions one at a time, calling the
  * hooks. This is the observed path: the machine takes it only while
- * instrumentation plugins are loaded.
+ * instrumentation plugins are loaded. When all of them only count, it takes
+ * the counting path instead (see {@linkcode InstrumentationHooks.insnCount}).
  *
  * @param cpu the hart
  * @param maxInsns instruction budget
@@ -104,8 +172,9 @@ export function runObserved(
   maxInsns: number,
   hooks: readonly InstrumentationHooks[],
 ): number {
-  const insnHooks = hooks.filter((h) => h.insn);
-  const blockHooks = hooks.filter((h) => h.block);
+  if (hooks.every(countsOnly)) return runCounting(cpu, maxInsns, hooks);
+  const insnHooks = hooks.filter((h) => h.insn || h.insnCount);
+  const blockHooks = hooks.filter((h) => h.block || h.blockCount);
   const memHooks = hooks.filter((h) => h.mem);
   const trapHooks = hooks.filter((h) => h.trap);
   const wantInsn = insnHooks.length > 0 || blockHooks.length > 0 ||
@@ -136,7 +205,10 @@ export function runObserved(
   const flush = () => {
     if (block.length > 0) {
       const insns = Object.freeze(block);
-      for (const h of blockHooks) h.block!(blockPc, insns);
+      for (const h of blockHooks) {
+        h.block?.(blockPc, insns);
+        h.blockCount?.(blockPc, insns, 1);
+      }
       block = [];
     }
   };
@@ -167,7 +239,10 @@ export function runObserved(
       }
       if (wantInsn) {
         const size: 2 | 4 = (insn & 3) === 3 ? 4 : 2;
-        for (const h of insnHooks) h.insn!(pc, insn, size);
+        for (const h of insnHooks) {
+          h.insn?.(pc, insn, size);
+          h.insnCount?.(1);
+        }
         if (m) reportMem(cpu, pc, m, memHooks);
         if (blockHooks.length) {
           if (trapped) flush(); // a trap ends the block before it
@@ -235,7 +310,8 @@ const common = {
 
 /**
  * `insn`: counts executed instructions (QEMU's `libinsn.so`). The count
- * equals the machine's icount.
+ * equals the machine's icount. It only counts, so alone (or with other
+ * counting plugins) it runs on the counting path, at close to full speed.
  */
 export const insnPlugin: AnyInstrumentationPlugin = defineInstrumentationPlugin(
   {
@@ -245,14 +321,18 @@ export const insnPlugin: AnyInstrumentationPlugin = defineInstrumentationPlugin(
     create: (ctx) => {
       let n = 0;
       return {
-        insn: () => void n++,
+        insnCount: (k) => void (n += k),
         exit: () => ctx.output(`insns: ${n}`),
       };
     },
   },
 );
 
-/** `hotblocks`: lists the most executed blocks (QEMU's `libhotblocks.so`). */
+/**
+ * `hotblocks`: lists the most executed blocks (QEMU's `libhotblocks.so`).
+ * It only counts, so alone (or with other counting plugins) it runs on the
+ * counting path, where a block is as `blockCount` describes it.
+ */
 export const hotblocksPlugin: AnyInstrumentationPlugin =
   defineInstrumentationPlugin({
     ...common,
@@ -269,10 +349,10 @@ export const hotblocksPlugin: AnyInstrumentationPlugin =
     create: (ctx, options) => {
       const seen = new Map<bigint, { execs: number; insns: number }>();
       return {
-        block: (pc, insns) => {
+        blockCount: (pc, insns, execs) => {
           const e = seen.get(pc);
-          if (e) e.execs++;
-          else seen.set(pc, { execs: 1, insns: insns.length });
+          if (e) e.execs += execs;
+          else seen.set(pc, { execs, insns: insns.length });
         },
         exit: () => {
           const top = [...seen].sort((a, b) =>

@@ -1,0 +1,142 @@
+// Instrumentation at speed: plugins that only count (insn, hotblocks) run on
+// the counting path (the fast loop's counting variant, compiled blocks
+// included) and report what the observed one-instruction-at-a-time path
+// reports, change nothing in the machine's state, and replay the same.
+
+import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
+import { VirtMachine } from "../devices/virt.ts";
+import { hotblocksPlugin, insnPlugin } from "../plugins/instrumentation.ts";
+import type { InstrumentationHooks } from "../plugins/instrumentation.ts";
+import type { AnyInstrumentationPlugin } from "../plugins/registry.ts";
+import { parseOptions } from "../plugins/options.ts";
+import { assertReplayMatches, record, replay } from "../replay/session.ts";
+import { DEMO } from "./_deja.ts";
+
+function load(plugin: AnyInstrumentationPlugin, options = "") {
+  const lines: string[] = [];
+  const hooks: InstrumentationHooks = plugin.create(
+    { name: plugin.name, output: (l: string) => lines.push(l) },
+    parseOptions(plugin.name, plugin.options ?? {}, options),
+  );
+  return { hooks, lines };
+}
+
+const LOOPS = 100_000;
+
+// A loop hot enough for the block compiler, then a power-off store.
+function program(): Uint8Array {
+  const words = [
+    0x000182b7, // lui t0, 0x18
+    0x6a02829b, // addiw t0, t0, 1696 (t0 = 100000 = LOOPS)
+    0x00000313, // addi t1, zero, 0
+    0x00330313, // loop: addi t1, t1, 3
+    0x00534393, // xori t2, t1, 5
+    0x00730333, // add t1, t1, t2
+    0xfff28293, // addi t0, t0, -1
+    0xfe0298e3, // bne t0, zero, loop
+    0x001002b7, // lui t0, 0x100
+    0x00005337, // lui t1, 0x5
+    0x5553031b, // addiw t1, t1, 0x555
+    0x0062a023, // sw t1, 0(t0)   power off
+  ];
+  const b = new Uint8Array(words.length * 4);
+  const v = new DataView(b.buffer);
+  words.forEach((w, i) => v.setUint32(i * 4, w, true));
+  return b;
+}
+
+/** Run the loop program with `extra` hooks besides insn and hotblocks. */
+function runLoop(extra: InstrumentationHooks[]) {
+  const insn = load(insnPlugin);
+  const hot = load(hotblocksPlugin, "limit=10");
+  const blocks = new Map<bigint, { n: number; execs: number }>();
+  const m = new VirtMachine({
+    bios: "none",
+    kernel: program(),
+    memoryBytes: 1 << 20,
+    instrumentation: [
+      insn.hooks,
+      hot.hooks,
+      {
+        blockCount: (pc, insns, execs) => {
+          const e = blocks.get(pc);
+          if (e) e.execs += execs;
+          else blocks.set(pc, { n: insns.length, execs });
+        },
+      },
+      ...extra,
+    ],
+  });
+  const r = m.run(10_000_000);
+  equal(r.kind, "exit");
+  m.finishInstrumentation("poweroff");
+  return { m, insn: insn.lines, hot: hot.lines, blocks };
+}
+
+Deno.test("insn and hotblocks count on the counting path what the observed path sees", () => {
+  const counted = runLoop([]);
+  // A trap hook needs every instruction: the observed path.
+  const observed = runLoop([{ trap: () => {} }]);
+  equal(counted.m.cpu.icount, observed.m.cpu.icount);
+  ok(counted.m.cpu.icount > 5 * LOOPS, `icount ${counted.m.cpu.icount}`);
+  deepEqual(counted.insn, [`insns: ${counted.m.cpu.icount}`]);
+  deepEqual(observed.insn, counted.insn);
+  deepEqual(counted.hot, observed.hot);
+  deepEqual([...counted.blocks].filter(([pc]) => pc >= 0x80000000n), [
+    [0x80000000n, { n: 8, execs: 1 }], // through the first bne
+    [0x8000000cn, { n: 5, execs: LOOPS - 1 }], // the loop, taken branches
+    [0x80000020n, { n: 4, execs: 1 }], // up to the power-off store
+  ]);
+  deepEqual(counted.blocks, observed.blocks); // the reset ROM's too
+  equal(counted.hot[0], "pc, insns, execs");
+  equal(counted.hot[1], `0x000000008000000c, 5, ${LOOPS - 1}`);
+});
+
+Deno.test("the counting path leaves the same state as a plain run", async () => {
+  const plain = new VirtMachine({
+    bios: "none",
+    kernel: program(),
+    memoryBytes: 1 << 20,
+  });
+  equal(plain.run(10_000_000).kind, "exit");
+  const counted = runLoop([]).m;
+  equal(counted.cpu.icount, plain.cpu.icount);
+  // The whole machine: hart, clock, board, RAM.
+  equal(await counted.stateHash(), await plain.stateHash());
+  notEqual(await counted.stateHash(), await runLoopShort().stateHash());
+});
+
+// Different state (stopped inside the loop), so that the hash comparison
+// above can tell states apart.
+function runLoopShort(): VirtMachine {
+  const m = new VirtMachine({
+    bios: "none",
+    kernel: program(),
+    memoryBytes: 1 << 20,
+  });
+  m.run(1000);
+  return m;
+}
+
+Deno.test("a recording replays the same with the counting plugins loaded", async () => {
+  const machine = { bios: "none" as const, kernel: await Deno.readFile(DEMO) };
+  let typed = 0;
+  const rec = await record({
+    ...machine,
+    input: ({ icount }) => {
+      if (typed === 0 && icount > 200_000) return typed++, "hello\n";
+      if (typed === 1 && icount > 2_000_000) return typed++, "quit\n";
+      return undefined;
+    },
+  });
+  ok(rec.output.includes("goodbye"), rec.output);
+  let counted = 0;
+  const hot = load(hotblocksPlugin, "limit=3");
+  const rep = await replay(rec.log, {
+    ...machine,
+    instrumentation: [{ insnCount: (n) => void (counted += n) }, hot.hooks],
+  });
+  assertReplayMatches(rec, rep);
+  // Instruction counts are delivered after each slice.
+  equal(counted, rep.icount);
+});

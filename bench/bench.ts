@@ -20,12 +20,15 @@
  * (guest seconds per U-Boot session, default 10), `--no-replay` (CPU only),
  * `--no-debug` (no debugging section: see bench/debug_bench.ts),
  * `--no-time-travel` (no time-travel section: see bench/time_travel_bench.ts),
- * `--no-linux` (no Linux section: see bench/linux_bench.ts).
+ * `--no-linux` (no Linux section: see bench/linux_bench.ts),
+ * `--no-instrumentation` (no instrumentation section: see
+ * bench/instrumentation_bench.ts).
  *
  * @module
  */
 
 import { debugBench } from "./debug_bench.ts";
+import { instrumentationBench } from "./instrumentation_bench.ts";
 import { linuxBench } from "./linux_bench.ts";
 import { Runner } from "../replay/runner.ts";
 import { parseArgs } from "node:util";
@@ -50,6 +53,7 @@ const { values } = parseArgs({
     "no-debug": { type: "boolean", default: false },
     "no-time-travel": { type: "boolean", default: false },
     "no-linux": { type: "boolean", default: false },
+    "no-instrumentation": { type: "boolean", default: false },
   },
 });
 const runs = Number(values.runs);
@@ -542,6 +546,9 @@ async function qemuSession(
 }
 
 if (!values["no-replay"]) await replaySection();
+// The instrumentation section (bench/instrumentation_bench.ts): insn and
+// hotblocks against no plugin.
+if (!values["no-instrumentation"]) instrumentationBench(elfPath);
 // The debugging section (bench/debug_bench.ts): gdb stepi round trips and
 // the speed with a never-hit breakpoint, against QEMU.
 if (!values["no-debug"]) await debugBench(elfPath);

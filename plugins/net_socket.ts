@@ -357,7 +357,7 @@ export class SocketNetdev {
 
   #notice(line: string): void {
     const o = this.#options;
-    o.notice?.(`-netdev ${o.id} (${o.hostname}:${o.port}): ${line}`);
+    o.notice?.(`-netdev ${o.id} (${o.hostname}:${this.port}): ${line}`);
   }
 }
 

@@ -10,6 +10,7 @@ import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import {
   encodeStreamFrame,
   MAX_STREAM_FRAME,
+  SocketNetdev,
   StreamDeframer,
   StreamFramingError,
 } from "../plugins/net_socket.ts";
@@ -156,6 +157,57 @@ Deno.test("-netdev socket and stream parse as QEMU's; net permission only outsid
       );
     }
   });
+});
+
+Deno.test("SocketNetdev: a listener and a client exchange frames; a peer that breaks the framing is dropped with a notice, and the next one is taken", async () => {
+  const notices: string[] = [];
+  const atA: Uint8Array[] = [], atB: Uint8Array[] = [];
+  const a = await SocketNetdev.open({
+    id: "a",
+    mode: "listen",
+    hostname: "127.0.0.1",
+    port: 0,
+    receive: (f) => void atA.push(f),
+    notice: (l) => void notices.push(l),
+  });
+  a.send(new Uint8Array(60)); // no peer yet: dropped
+  equal(a.dropped, 1);
+  const b = await SocketNetdev.open({
+    id: "b",
+    mode: "connect",
+    hostname: "127.0.0.1",
+    port: a.port,
+    receive: (f) => void atB.push(f),
+  });
+  await a.connected();
+  const frames = [1514, 60, 42].map((n) => new Uint8Array(n).fill(n & 255));
+  for (const f of frames) b.send(f);
+  a.send(frames[0]!);
+  const until = async (done: () => boolean) => {
+    const end = Date.now() + 5000;
+    while (!done() && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  await until(() => atA.length === 3 && atB.length === 1);
+  deepEqual(atA, frames);
+  deepEqual(atB, [frames[0]]);
+  await b.close();
+  await until(() => !a.isConnected);
+  // A peer that sends a length no frame has.
+  const bad = await Deno.connect({ hostname: "127.0.0.1", port: a.port });
+  await bad.write(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0]));
+  await until(() => notices.length === 4);
+  equal(await bad.read(new Uint8Array(8)).catch(() => null), null);
+  bad.close();
+  const where = `-netdev a (127.0.0.1:${a.port})`;
+  deepEqual(notices.map((n) => n.replace(/from 127\.0\.0\.1:\d+/, "from P")), [
+    `${where}: a peer connected from P`,
+    `${where}: the peer closed the connection; frames the guest sends are dropped until a peer connects again`,
+    `${where}: a peer connected from P`,
+    `${where}: the peer announced a 4294967295-byte frame, more than 69632: it does not speak QEMU's socket framing (a 4-byte big-endian length before each frame); frames the guest sends are dropped until a peer connects again`,
+  ]);
+  await a.close();
 });
 
 /** A free TCP port on 127.0.0.1 (listened on, then let go). */

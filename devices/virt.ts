@@ -359,6 +359,7 @@ export class VirtMachine {
       output: output
         ? (b) => {
           outBuf.push(b);
+          this.#sent++;
           if (outBuf.length >= 256) this.#flushOutput(outBuf);
         }
         : () => {},
@@ -415,6 +416,7 @@ export class VirtMachine {
           legacy: options.virtioLegacy ?? true,
           transmit: (frame) => {
             if (this.#events.replaying || !backend) return;
+            this.#sent++;
             const replies = backend.transmit(frame) ?? [];
             for (const r of replies) this.#netQueue.push({ nic, frame: r });
             // Deliver the answers at the next instruction boundary.
@@ -538,6 +540,7 @@ export class VirtMachine {
         bus: this.bus,
         output: (bytes) => {
           for (const b of bytes) outBuf.push(b);
+          this.#sent++;
           this.#flushOutput(outBuf);
         },
       });
@@ -633,6 +636,8 @@ export class VirtMachine {
   }
   #virtio: VirtioMmioSlot[];
   #nets: VirtioNet[] = [];
+  /** Counts what the guest sent the host: serial bytes, network frames. */
+  #sent = 0;
   #netQueue: { nic: number; frame: Uint8Array }[] = [];
 
   /**
@@ -789,11 +794,22 @@ export class VirtMachine {
    *
    * @param maxInsns instruction budget
    * @param options `warpIdle`: when the hart idles in `wfi`, jump the clock
-   * to the next timer deadline instead of returning (QEMU's `sleep=off`)
+   * to the next timer deadline instead of returning (QEMU's `sleep=off`).
+   * `hostTurn` (with `warpIdle`): if the guest sent the host something
+   * during this run (serial output, a network frame) and then idles, return
+   * `budget` early, before the jump, so that the host can answer (type at
+   * the prompt, deliver a peer's reply) at this point of guest time, as
+   * QEMU's host does while its vCPU idles; otherwise a prompt printed early
+   * in a budget reaches the host only after the rest of the budget's idle
+   * warps (seconds to minutes of guest time for an idle Linux)
    * @returns why it returned
    */
-  run(maxInsns: number, options: { warpIdle?: boolean } = {}): RunResult {
+  run(
+    maxInsns: number,
+    options: { warpIdle?: boolean; hostTurn?: boolean } = {},
+  ): RunResult {
     const cpu = this.cpu, clock = this.clock, htif = this.htif;
+    const sent = this.#sent;
     let left = maxInsns;
     try {
       while (left > 0) {
@@ -836,6 +852,9 @@ export class VirtMachine {
           if (this.#input.length > 0 && this.uart.rxSpace > 0) continue;
           const d = clock.nextDeadline();
           if (options.warpIdle && d !== Infinity) {
+            if (options.hostTurn && this.#sent !== sent) {
+              return { kind: "budget" };
+            }
             clock.warpTo(d);
             clock.runExpired();
             continue;

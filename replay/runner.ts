@@ -20,7 +20,11 @@
  *   (`warpIdle`, QEMU's `sleep=off`), or the run returns `idle` and the
  *   caller sleeps, then reports the real time that passed with
  *   {@linkcode Runner.idleFor} (a logged warp); {@linkcode Runner.catchUp}
- *   keeps a `shift=auto` clock near real time the same way.
+ *   keeps a `shift=auto` clock near real time the same way. A live run
+ *   (not a replay) under `warpIdle` returns early, before a jump, when the
+ *   guest sent the host output or a frame and then idles: the host's turn
+ *   to answer before guest time jumps on (the warps themselves do not
+ *   change, so logs replay as before).
  *
  * Stopping and stepping (for a debugger or a monitor): the runner only runs
  * inside {@linkcode Runner.run}, between two instructions on both ends, so
@@ -84,7 +88,9 @@ export interface RunnerOptions {
   checks?: StateChecks;
   /**
    * Jump an idle hart's clock to the next timer deadline instead of
-   * returning `idle` (QEMU's `sleep=off`).
+   * returning `idle` (QEMU's `sleep=off`). Live, a run that made the guest
+   * send output (serial bytes, network frames) returns `budget` early when
+   * the hart then idles, before the jump, so the host answers first.
    *
    * @default {false}
    */
@@ -178,7 +184,8 @@ export class Runner {
    * logged inputs and at state hashes, which are stored or compared.
    *
    * @param maxInsns the most instructions to run
-   * @returns why it returned: `budget` when they ran; `idle` (the hart
+   * @returns why it returned: `budget` when they ran, or (live, under
+   *   `warpIdle`) when the guest sent output and then idled; `idle` (the hart
    *   waits in `wfi` and `warpIdle` is off, or there is no deadline);
    *   `exit`; `stopped` (a stop request); `replay-end`
    * @throws {ReplayDivergenceError} if a replay leaves its recording
@@ -192,10 +199,13 @@ export class Runner {
       const budget = this.#checks
         ? this.#checks.budget(m.cpu.icount, left)
         : left;
+      const before = m.cpu.icount;
       const r = this.#segment(budget);
       if (r.kind === "exit") return r;
       this.#checks?.afterRun(m);
       if (r.kind !== "budget") return r;
+      // The host's turn (output, then idle): see warpIdle.
+      if (m.cpu.icount - before < budget) return r;
     }
   }
 
@@ -350,9 +360,13 @@ export class Runner {
         toEvent = src.peek()!.icount - cpu.icount || 10_000;
       }
       const before = cpu.icount;
-      const r = m.run(Math.min(left, toEvent), { warpIdle: this.#warpIdle });
+      const n = Math.min(left, toEvent);
+      const r = m.run(n, { warpIdle: this.#warpIdle, hostTurn: !src });
       left -= cpu.icount - before;
-      if (r.kind === "budget") continue;
+      if (r.kind === "budget") {
+        if (cpu.icount - before < n) return r; // the host's turn
+        continue;
+      }
       if (r.kind === "exit") this.#ended = true;
       if (r.kind === "idle" && src) {
         if (src.peek()?.icount === cpu.icount) continue; // a logged input wakes it

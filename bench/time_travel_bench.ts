@@ -3,6 +3,10 @@
 // middle and at the end (median and worst), reverse-continue to the last of
 // ~250 breakpoint hits, replay_seek latency, and the in-memory snapshots
 // against their budget; the persistent snapshot file against guest RAM.
+// Then QEMU's reverse-stepi and reverse-continue on the same kind of session
+// (bench/_qemu_reverse.ts: rr=record/replay with rrsnapshot=init, a qcow2
+// drive for the snapshot, -gdb and -qmp), with the ratios QEMU/deja; about a
+// minute, each QEMU step capped at 60 s.
 //
 //   npx -y deno@2.9.6 run -A bench/time_travel_bench.ts
 
@@ -13,6 +17,7 @@ import { TimeTravel } from "../replay/time_travel.ts";
 import { Reverser } from "../cli/reverse.ts";
 import { DebugTarget } from "../cli/debug_target.ts";
 import { encodeSnapshotFile } from "../replay/snapshot_file.ts";
+import { qemuReverse } from "./_qemu_reverse.ts";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
@@ -21,13 +26,14 @@ const machine = {
   kernel: await Deno.readFile(UBOOT_S),
 };
 
-const typed = [
+const TYPED = [
   " ",
   "version\n",
   "setexpr a 0x10 * 3; echo $a\n",
-  "crc32 0x80000000 0x100000\n",
+  "crc32 0x80200000 0x100000\n", // S-mode may read it (OpenSBI guards 0x80000000)
   "poweroff\n",
 ];
+const typed = [...TYPED];
 let prompts = 0;
 let t = performance.now();
 const rec = await record({
@@ -74,10 +80,13 @@ console.log(
   } MiB budget; interval now ${travel.interval}`,
 );
 
+const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return `median ${ms(s[Math.floor(s.length / 2)]!)}, worst ${ms(s.at(-1)!)}`;
+  return `median ${ms(median(s))}, worst ${ms(s.at(-1)!)}`;
 };
+let endStep = 0;
 for (
   const [label, at] of [["start", 5_000_000], [
     "middle",
@@ -92,6 +101,7 @@ for (
     lat.push(performance.now() - t0);
   }
   console.log(`reverse-stepi near the ${label} (icount ${at}): ${stats(lat)}`);
+  if (label === "end") endStep = median(lat);
 }
 
 // Seeks to random counts.
@@ -162,3 +172,48 @@ console.log(
     (travel.memoryBytes / 2 ** 20).toFixed(1)
   } MiB of ${(travel.budgetBytes / 2 ** 20).toFixed(0)} MiB`,
 );
+
+// QEMU on the same kind of workload (bench/_qemu_reverse.ts): the same
+// typed U-Boot session recorded with rrsnapshot=init, replayed under gdb to
+// the same depth as deja's "end" figures, then `bs` and `bc` there. Each
+// QEMU step is capped at 60 s (QEMU's part takes about a minute).
+try {
+  const q = await qemuReverse({
+    bios: FW_JUMP,
+    kernel: UBOOT_S,
+    typed: TYPED,
+    shift: 5,
+    steps: 3,
+    limitMs: 60_000,
+    depth: rec.icount - 10,
+  });
+  for (const n of q.notes) console.log(`QEMU: ${n}`);
+  console.log(
+    `QEMU 7.2 recording: ${(q.icount / 1e6).toFixed(0)} M instructions in ${
+      ms(q.recordMs)
+    } (typed at the speed its serial input takes while recording)`,
+  );
+  if (q.reverseStepMs.length > 0) {
+    const m = median(q.reverseStepMs);
+    console.log(
+      `QEMU reverse-stepi at icount ${q.at}: ${
+        stats(q.reverseStepMs)
+      }; QEMU/deja ${(m / endStep).toFixed(0)}x (deja's median near the end ${
+        ms(endStep)
+      })`,
+    );
+  }
+  if (q.reverseContinueMs !== undefined) {
+    console.log(
+      `QEMU reverse-continue at icount ${q.at} to the last hit of pc 0x${
+        q.pc.toString(16)
+      }: ${ms(q.reverseContinueMs)}; QEMU/deja ${
+        (q.reverseContinueMs / rc).toFixed(0)
+      }x (deja's reverse-continue from the end: ${ms(rc)})`,
+    );
+  }
+} catch (err) {
+  console.log(
+    `QEMU's reverse debugging: not measured (${(err as Error).message})`,
+  );
+}

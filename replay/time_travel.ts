@@ -4,11 +4,16 @@
  * instruction count is reachable by restoring the nearest snapshot at or
  * before it and replaying forward at most `interval` instructions.
  *
- * - **Pages.** RAM is kept as 4 KiB pages. A new snapshot compares each page
- *   with the previous snapshot's copy and shares the buffer when it did not
- *   change, so a snapshot costs the pages written since the one before
- *   (plus the hart, clock and devices, a few KiB). Pages that are all zero
- *   share one buffer and cost nothing.
+ * - **Pages.** RAM is kept as 4 KiB pages. A new snapshot shares the
+ *   previous snapshot's buffer for every page that did not change, so a
+ *   snapshot costs the pages written since the one before (plus the hart,
+ *   clock and devices, a few KiB, and its page table, 8 bytes a page).
+ *   Pages that are all zero share one buffer and cost nothing.
+ * - **Dirty pages.** Only the pages the bus marks as written
+ *   (`Bus.dirty`, cleared at each snapshot and restore) are compared: the
+ *   harts mark a page on their slow store path, and a cleared map drops
+ *   their write TLB entries, so the fast path costs nothing. A restore
+ *   copies only the pages that may differ and tells the hart which.
  * - **Budget.** When the snapshots' memory passes the budget, older ones are
  *   thinned: the snapshot whose removal leaves the smallest gap, measured
  *   against its distance from the newest, goes first, so the spacing grows
@@ -16,7 +21,10 @@
  *   replay) is always kept, so every point stays reachable, only slower.
  * - **Seeking.** {@linkcode TimeTravel.seek} goes to an exact instruction
  *   count, forwards or backwards; the state there is the same as a replay
- *   run forward to it without stopping.
+ *   run forward to it without stopping. A seek that replays 100 000
+ *   instructions or more leaves snapshots 256 Ki, 16 Ki, 1 Ki and 64
+ *   instructions before its target, so that stepping back from there, one
+ *   instruction at a time (reverse-stepi), replays a short stretch.
  *
  * It works on a {@linkcode Runner} that replays (or that neither records nor
  * replays); a recording cannot go back.
@@ -86,10 +94,11 @@ export interface TimeTravelProgress {
 export const PROGRESS_STEP = 4_000_000;
 
 /**
- * Distances before a seek's target at which a backward seek leaves extra
- * snapshots (far to near).
+ * Distances before a seek's target at which a seek that replays at least
+ * {@linkcode NEAR_FROM} instructions leaves extra snapshots (far to near).
  */
 const NEAR = [1 << 18, 1 << 14, 1 << 10, 1 << 6];
+const NEAR_FROM = 100_000;
 
 /** One snapshot: shared RAM pages and the machine's other sections. */
 interface Checkpoint {
@@ -413,12 +422,12 @@ export class TimeTravel {
     const m = this.runner.machine;
     const point = this.#points[this.#find(icount)]!;
     const now = m.cpu.icount;
-    if (now <= icount && now >= point.icount) return this.runUntil(icount);
-    this.#restore(point);
+    if (!(now <= icount && now >= point.icount)) this.#restore(point);
     // On the way, snapshots at shrinking distances before the target, so
-    // that stepping back again from there (reverse-stepi, one instruction
-    // at a time) replays a short stretch, not the whole interval.
-    for (const d of NEAR) {
+    // that stepping back from there (reverse-stepi, one instruction at a
+    // time) replays a short stretch, not the whole interval.
+    const far = icount - m.cpu.icount >= NEAR_FROM;
+    for (const d of far ? NEAR : []) {
       const at = icount - d;
       if (at <= m.cpu.icount) continue;
       const r = this.runUntil(at);

@@ -158,6 +158,8 @@ export class TimeTravel {
   #bytes = 0;
   #interval: number;
   #lastCheckpointEnd = performance.now();
+  /** Where the current run forward last reported its progress. */
+  #reported = -Infinity;
   readonly #onProgress: ((p: TimeTravelProgress) => void) | undefined;
 
   /**
@@ -368,25 +370,38 @@ export class TimeTravel {
    * @returns the runner's result: `budget` when it got there
    */
   runUntil(icount: number): RunResult {
+    this.#reported = -Infinity;
+    const from = this.runner.machine.cpu.icount;
+    return this.#runTo(icount, from, icount, true);
+  }
+
+  /**
+   * Run to `stop`, reporting progress towards `target` from `from` (a seek
+   * runs in stretches, one report series); `last`: the stretch that ends
+   * at the target reports `done`.
+   */
+  #runTo(stop: number, from: number, target: number, last: boolean): RunResult {
     const m = this.runner.machine;
     const report = this.#onProgress;
-    const from = m.cpu.icount;
     for (;;) {
       const now = m.cpu.icount;
-      if (now >= icount) {
-        report?.({ from, at: now, target: icount, done: true });
+      if (now >= stop) {
+        if (last) report?.({ from, at: now, target, done: true });
         return { kind: "budget" };
       }
       const next = (Math.floor(now / this.interval) + 1) * this.interval;
-      let end = Math.min(icount, next);
+      let end = Math.min(stop, next);
       if (report) {
-        report({ from, at: now, target: icount, done: false });
-        end = Math.min(end, now + PROGRESS_STEP);
+        if (now - this.#reported >= PROGRESS_STEP) {
+          report({ from, at: now, target, done: false });
+          this.#reported = now;
+        }
+        end = Math.min(end, this.#reported + PROGRESS_STEP);
       }
       const r = this.runner.runUntil(end);
       if (m.cpu.icount === next) this.checkpoint();
       if (r.kind !== "budget") {
-        report?.({ from, at: m.cpu.icount, target: icount, done: true });
+        report?.({ from, at: m.cpu.icount, target, done: true });
         return r;
       }
     }
@@ -426,15 +441,17 @@ export class TimeTravel {
     // On the way, snapshots at shrinking distances before the target, so
     // that stepping back from there (reverse-stepi, one instruction at a
     // time) replays a short stretch, not the whole interval.
-    const far = icount - m.cpu.icount >= NEAR_FROM;
+    const from = m.cpu.icount;
+    this.#reported = -Infinity;
+    const far = icount - from >= NEAR_FROM;
     for (const d of far ? NEAR : []) {
       const at = icount - d;
       if (at <= m.cpu.icount) continue;
-      const r = this.runUntil(at);
+      const r = this.#runTo(at, from, icount, false);
       if (r.kind !== "budget") return r;
       this.#snap(false);
     }
-    return this.runUntil(icount);
+    return this.#runTo(icount, from, icount, true);
   }
 
   /**

@@ -15,7 +15,7 @@ export interface QemuReverse {
   recordMs: number;
   /** `bs` latencies near the end of the replay. */
   reverseStepMs: number[];
-  /** `bc` from near the end to the last hit of `pc`, or undefined if it timed out. */
+  /** `bc` to the last hit of `pc`, or undefined if capped (or not run). */
   reverseContinueMs: number | undefined;
   /** The breakpoint's pc. */
   pc: bigint;
@@ -335,15 +335,20 @@ export async function qemuReverse(options: {
         }
         reverseStepMs.push(performance.now() - s0);
       }
-      // reverse-continue to the last time the replay was at that pc.
-      await gdb.send(`Z0,${pc.toString(16)},4`, 10_000);
+      // reverse-continue to the last time the replay was at that pc (not
+      // after a capped reverse-stepi: its reply would still be due).
       const c0 = performance.now();
-      try {
-        await gdb.send("bc", options.limitMs);
-        reverseContinueMs = performance.now() - c0;
-      } catch (err) {
-        notes.push(`QEMU reverse-continue: ${(err as Error).message} (capped)`);
-      }
+      if (reverseStepMs.length < options.steps) {
+        notes.push("QEMU reverse-continue: not run (reverse-stepi was capped)");
+      } else {try {
+          await gdb.send(`Z0,${pc.toString(16)},4`, 10_000);
+          await gdb.send("bc", options.limitMs);
+          reverseContinueMs = performance.now() - c0;
+        } catch (err) {
+          notes.push(
+            `QEMU reverse-continue: ${(err as Error).message} (capped)`,
+          );
+        }}
     } finally {
       gdb.close();
       q.close();

@@ -136,7 +136,10 @@ class DecodedPage {
   readonly blocks: CompiledBlock[] = [];
   /** Slots that some compiled block covers. */
   covered: Uint8Array | undefined;
-  /** Block starts per slot, counted by `Cpu.runCounted` (until drained). */
+  /**
+   * Block starts per slot, counted by `Cpu.runCounted` (until drained);
+   * slot 2048 absorbs counts for the next page.
+   */
   counts: Uint32Array | undefined;
   /** The virtual page the counting loop last entered this page through. */
   vbLo = 0;
@@ -781,7 +784,7 @@ export class Cpu implements InterruptTarget {
   /** Pages the counting loop entered since the last drain. */
   #counted = new Set<DecodedPage>();
   /** Where the counting loop counts on pages it does not report. */
-  #noCounts = new Uint32Array(2048);
+  #noCounts = new Uint32Array(2050);
 
   /** The block-start counts of `page`, entered through (vbLo, vbHi). */
   #countsOf(page: DecodedPage, vbLo: number, vbHi: number): Uint32Array {
@@ -789,7 +792,7 @@ export class Cpu implements InterruptTarget {
     page.vbLo = vbLo;
     page.vbHi = vbHi;
     this.#counted.add(page);
-    return page.counts ??= new Uint32Array(2048);
+    return page.counts ??= new Uint32Array(2050);
   }
 
   /**

@@ -151,30 +151,39 @@ function storeCase(size: number): string {
     `${END_AFTER}break;}`;
 }
 
-/**
- * What the counting loop adds to an op's case: ops after which a new block
- * starts (branches, jumps, CSR instructions) set `bs`; the others, nothing.
- */
-function blockEnd(o: OpDef): string {
-  return o.cond !== undefined || o.kind === "jal" || o.kind === "jalr" ||
-      o.kind === "csr"
-    ? "bs=1;"
-    : "";
+// The counting loop counts a block start where the block begins: at the
+// target of an in-page jump or taken branch, at the instruction after a
+// branch not taken or a CSR instruction, after a compiled block that ends
+// with a branch, and where the loop enters a page. (Index 2048, one past the
+// page, absorbs a count for the next page, which its entry counts anyway.)
+const NEXT = "cnt[(pcOff+2+((w>>>26)&2))>>1]++;";
+
+/** Replace the last `find` in `s` (which must hold one). */
+function replaceLast(s: string, find: string, by: string): string {
+  const k = s.lastIndexOf(find);
+  if (k < 0) throw new Error(`interp: no ${find} to count at`);
+  return s.slice(0, k) + by + s.slice(k + find.length);
 }
 
 /** The body of op `o`'s case. */
 function caseBody(o: OpDef, counted: boolean): string {
   const body = caseCode(o);
   if (!counted) return body;
+  // Jumps within the page (jal, jalr, taken branches).
+  const jumped = body.replaceAll(
+    "pcOff=t;const h=heat[t>>1]+1;",
+    "pcOff=t;cnt[t>>1]++;const h=heat[t>>1]+1;",
+  );
   if (o.kind === "block") {
-    // A block that ran to its end ends at a branch or jump if it has one.
     return body.replace(
       "budget-=done-1;",
-      "budget-=done-1;bs=done===bk.n&&bk.branch?1:0;",
+      "budget-=done-1;if(done===bk.n&&bk.branch)cnt[pcOff>>1]++;",
     );
   }
-  const end = blockEnd(o);
-  return end === "" ? body : `{${end}${body}}`;
+  if (o.cond !== undefined || o.kind === "csr") {
+    return replaceLast(jumped, "break;", `${NEXT}break;`);
+  }
+  return jumped;
 }
 
 /** The body of op `o`'s case in the plain loop. */
@@ -212,11 +221,12 @@ function caseCode(o: OpDef): string {
 
 /**
  * The source of the loop. The counting variant (`counted`) also counts, per
- * decoded page slot, how often a block started there (`cnt[slot]++` when
- * `bs` is set): after a branch, a jump or a CSR instruction, and wherever
- * the loop (re-)enters a page (a trap, a page crossing, a new slice). That
- * is all it adds; instrumentation plugins that only count read the counts
- * (see `Cpu.runCounted`).
+ * decoded page slot, how often a block started there: after a branch, a jump
+ * or a CSR instruction, and wherever the loop (re-)enters a page (a trap, a
+ * page crossing, a new slice), counted where the block begins (see `NEXT`),
+ * so that straight-line instructions pay nothing. That is all it adds;
+ * instrumentation plugins that only count read the counts (see
+ * `Cpu.runCounted`).
  */
 function runSource(counted: boolean): string {
   // In op-number order, as a dense range of literals (a jump table).
@@ -233,9 +243,10 @@ function runSource(counted: boolean): string {
       cases += `${body}\n`;
     }
   });
-  const count = counted ? "if(bs!==0){cnt[slot]++;bs=0;}" : "";
-  const counting = counted ? "let bs=0,cnt=P_counts(self,page,0,0);\n" : "";
-  const entered = counted ? "cnt=P_counts(self,page,vbLo,vbHi);bs=1;" : "";
+  const counting = counted ? "let cnt=P_counts(self,page,0,0);\n" : "";
+  const entered = counted
+    ? "cnt=P_counts(self,page,vbLo,vbHi);cnt[pcOff>>1]++;"
+    : "";
   const loop = `return function run(self,maxInsns){
 const x=self.x;const c=P_ctx(self);
 const ram8=c.ram8,ram16=c.ram16,ram32=c.ram32;
@@ -254,7 +265,7 @@ self.icount=base+(maxInsns-budget);
 const entered=P_enter(self,budget);if(entered===undefined)break;
 page=entered;ops=page.ops;imms=page.imm;heat=page.heat;blocks=page.blocks;
 vbLo=self.pcLo&~4095;vbHi=self.pcHi;pcOff=self.pcLo&4095;budget--;${entered}}
-const slot=pcOff>>1;${count}const w=ops[slot];const imm=imms[slot];
+const slot=pcOff>>1;const w=ops[slot];const imm=imms[slot];
 switch(w&255){
 ${cases}
 }

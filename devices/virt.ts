@@ -22,6 +22,7 @@ import type { MmioRegion } from "../core/bus.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { Cpu, PRIV_M, StopReason } from "../core/cpu.ts";
 import { isElf, parseElf } from "../core/elf.ts";
+import { warmUpInterpreter } from "../core/warmup.ts";
 import * as map from "../core/memory_map.ts";
 import { BootRom } from "./boot_rom.ts";
 import { Htif } from "./htif.ts";
@@ -290,6 +291,8 @@ export class VirtMachine {
    * @throws {SyntaxError} if an ELF image is malformed
    */
   constructor(options: VirtMachineOptions = {}) {
+    // Type feedback for every case of the interpreter loop, once per process.
+    warmUpInterpreter();
     this.#options = options;
     this.#events = options.events ?? HOST_BACKEND;
     const memoryBytes = options.memoryBytes ?? 128 * MIB;

@@ -1,31 +1,20 @@
 // Instrumentation at speed: plugins that only count (insn, hotblocks) run on
 // the counting path (the fast loop's counting variant, compiled blocks
 // included) and report what the observed one-instruction-at-a-time path
-// reports, change nothing in the machine's state, and replay the same.
+// reports, and change nothing in the machine's state (replay with them:
+// tests/instrumentation_test.ts).
 
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { VirtMachine } from "../devices/virt.ts";
 import { hotblocksPlugin, insnPlugin } from "../plugins/instrumentation.ts";
 import type { InstrumentationHooks } from "../plugins/instrumentation.ts";
-import type { AnyInstrumentationPlugin } from "../plugins/registry.ts";
-import { parseOptions } from "../plugins/options.ts";
-import { assertReplayMatches, record, replay } from "../replay/session.ts";
-import { DEMO } from "./_deja.ts";
-
-function load(plugin: AnyInstrumentationPlugin, options = "") {
-  const lines: string[] = [];
-  const hooks: InstrumentationHooks = plugin.create(
-    { name: plugin.name, output: (l: string) => lines.push(l) },
-    parseOptions(plugin.name, plugin.options ?? {}, options),
-  );
-  return { hooks, lines };
-}
+import { load, words } from "./_instrumentation.ts";
 
 const LOOPS = 100_000;
 
 // A loop hot enough for the block compiler, then a power-off store.
 function program(): Uint8Array {
-  const words = [
+  const insns = [
     0x000182b7, // lui t0, 0x18
     0x6a02829b, // addiw t0, t0, 1696 (t0 = 100000 = LOOPS)
     0x00000313, // addi t1, zero, 0
@@ -39,10 +28,7 @@ function program(): Uint8Array {
     0x5553031b, // addiw t1, t1, 0x555
     0x0062a023, // sw t1, 0(t0)   power off
   ];
-  const b = new Uint8Array(words.length * 4);
-  const v = new DataView(b.buffer);
-  words.forEach((w, i) => v.setUint32(i * 4, w, true));
-  return b;
+  return words(insns);
 }
 
 /** Run the loop program with `extra` hooks besides insn and hotblocks. */
@@ -117,26 +103,3 @@ function runLoopShort(): VirtMachine {
   m.run(1000);
   return m;
 }
-
-Deno.test("a recording replays the same with the counting plugins loaded", async () => {
-  const machine = { bios: "none" as const, kernel: await Deno.readFile(DEMO) };
-  let typed = 0;
-  const rec = await record({
-    ...machine,
-    input: ({ icount }) => {
-      if (typed === 0 && icount > 200_000) return typed++, "hello\n";
-      if (typed === 1 && icount > 2_000_000) return typed++, "quit\n";
-      return undefined;
-    },
-  });
-  ok(rec.output.includes("goodbye"), rec.output);
-  let counted = 0;
-  const hot = load(hotblocksPlugin, "limit=3");
-  const rep = await replay(rec.log, {
-    ...machine,
-    instrumentation: [{ insnCount: (n) => void (counted += n) }, hot.hooks],
-  });
-  assertReplayMatches(rec, rep);
-  // Instruction counts are delivered after each slice.
-  equal(counted, rep.icount);
-});

@@ -11,28 +11,14 @@ import {
   memPlugin,
 } from "../plugins/instrumentation.ts";
 import { execlogPlugin } from "../plugins/execlog.ts";
-import type {
-  InstrumentationHooks,
-  MemAccess,
-  TrapInfo,
-} from "../plugins/instrumentation.ts";
-import type { AnyInstrumentationPlugin } from "../plugins/registry.ts";
-import { parseOptions } from "../plugins/options.ts";
+import type { MemAccess, TrapInfo } from "../plugins/instrumentation.ts";
 import { assertReplayMatches, record, replay } from "../replay/session.ts";
 import { Console, readFirmware } from "./_console.ts";
 import { DEMO } from "./_deja.ts";
+import { load, words } from "./_instrumentation.ts";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
-
-function load(plugin: AnyInstrumentationPlugin, options = "") {
-  const lines: string[] = [];
-  const hooks: InstrumentationHooks = plugin.create(
-    { name: plugin.name, output: (l: string) => lines.push(l) },
-    parseOptions(plugin.name, plugin.options ?? {}, options),
-  );
-  return { hooks, lines };
-}
 
 Deno.test("insn counts every instruction of an OpenSBI + U-Boot boot: the count equals the icount", () => {
   const insn = load(insnPlugin);
@@ -56,7 +42,7 @@ Deno.test("insn counts every instruction of an OpenSBI + U-Boot boot: the count 
 // Loads, stores and an atomic at 0x80002000, then an ecall into a handler
 // that powers off through sifive_test.
 function program(): Uint8Array {
-  const words = [
+  const insns = [
     0x800022b7, // lui t0, 0x80002
     0x02029293, // slli t0, t0, 32
     0x0202d293, // srli t0, t0, 32 (t0 = 0x80002000)
@@ -77,10 +63,7 @@ function program(): Uint8Array {
     0x5553031b, // addiw t1, t1, 0x555
     0x0062a023, // sw t1, 0(t0)   power off
   ];
-  const b = new Uint8Array(words.length * 4);
-  const v = new DataView(b.buffer);
-  words.forEach((w, i) => v.setUint32(i * 4, w, true));
-  return b;
+  return words(insns);
 }
 
 Deno.test("mem reports addresses, sizes and values; traps and blocks are seen", () => {
@@ -166,6 +149,7 @@ Deno.test("a recording replays the same with any set of instrumentation plugins 
     const set of [
       [],
       [insnPlugin],
+      [insnPlugin, hotblocksPlugin], // the counting path
       [insnPlugin, memPlugin, hotblocksPlugin],
     ]
   ) {

@@ -25,6 +25,8 @@ import { CSR64 } from "./hart_state.ts";
 import { EXTENSIONS, OP, OP_DEFS } from "./isa/mod.ts";
 
 let warm = false;
+/** Whether the counting loop (`Cpu.runCounted`) ran the program too. */
+let warmCounted = false;
 
 const BASE = 0x8000_0000;
 const DATA = 0x1_0000; // offset of the data area the accesses use
@@ -150,6 +152,9 @@ export function warmUpProgram(): Uint32Array {
  * 10,000 instructions on a private hart, tens of milliseconds. `VirtMachine`
  * calls it as it is built.
  *
+ * @param counted warm the counting loop (`Cpu.runCounted`) instead, once
+ *   per process too: the counting path of instrumentation does, on first use
+ *
  * @example
  * ```ts
  * import { warmUpInterpreter } from "./warmup.ts";
@@ -157,9 +162,10 @@ export function warmUpProgram(): Uint32Array {
  * warmUpInterpreter(); // already done: returns at once
  * ```
  */
-export function warmUpInterpreter(): void {
-  if (warm) return;
-  warm = true;
+export function warmUpInterpreter(counted = false): void {
+  if (counted ? warmCounted : warm) return;
+  if (counted) warmCounted = true;
+  else warm = true;
   const code = warmUpProgram();
   const end = BASE + (code.indexOf(LOOP) * 4);
   const bus = new Bus(DATA + 0x1_0000);
@@ -215,7 +221,9 @@ export function warmUpInterpreter(): void {
       cpu.f[2 * r + 1] = r & 1 ? 0x4009_21fb : -1;
     }
     for (let n = 0; n < 256 && cpu.getPc() !== BigInt(end); n++) {
-      const r = cpu.run(4 * code.length);
+      const r = counted
+        ? cpu.runCounted(4 * code.length)
+        : cpu.run(4 * code.length);
       if (r === StopReason.Idle) cpu.waiting = false;
     }
   }

@@ -22,6 +22,7 @@
 
 import type { Cpu } from "../core/cpu.ts";
 import { isControl, memAccess } from "../core/isa/mod.ts";
+import { warmUpInterpreter } from "../core/warmup.ts";
 import {
   type AnyInstrumentationPlugin,
   defineInstrumentationPlugin,
@@ -144,6 +145,7 @@ function runCounting(
   maxInsns: number,
   hooks: readonly InstrumentationHooks[],
 ): number {
+  warmUpInterpreter(true); // once per process, as for the plain loop
   const before = cpu.icount;
   const reason = cpu.runCounted(maxInsns);
   const n = cpu.icount - before;

@@ -407,18 +407,27 @@ export class DebugServers {
             }: a reset from the host is not in the log`,
           );
         }
-        const wasPaused = link.paused;
-        if (!wasPaused) {
+        // A stopped machine (-S, stop) stays stopped after the reset, as in
+        // QEMU: the main loop lets the vCPU go only as far as the debug
+        // link's pause, and it stays paused there.
+        const wasRunning = this.#status() === "running";
+        if (!link.paused) {
+          // Already stopped: no STOP event for this pause.
+          this.#quiet = !wasRunning;
           const p = this.#pause();
-          if (o.loop.stopped) await o.loop.cont();
-          await p;
+          try {
+            if (o.loop.stopped) await o.loop.cont();
+            await p;
+          } finally {
+            this.#quiet = false;
+          }
         }
         await link.request({ op: "reset" });
         this.#qmp?.emit("RESET", {
           guest: false,
           reason: "host-qmp-system-reset",
         });
-        if (!wasPaused) await link.request({ op: "resume", step: false });
+        if (wasRunning) await link.request({ op: "resume", step: false });
       },
       queryReplay: (): QmpReplayInfo => {
         const icount = this.#icount();

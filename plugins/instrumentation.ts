@@ -135,6 +135,16 @@ export function deliverCounts(
   });
 }
 
+/** Instructions run on the counting path in this process. */
+let countedSoFar = 0;
+
+/**
+ * The counting path warms its loop up (core/warmup.ts) once it has run this
+ * many instructions: a short run pays nothing, a long one avoids the
+ * deoptimizations that cases without type feedback cause later.
+ */
+const WARM_UP_AFTER = 4_000_000;
+
 /**
  * The counting path: the fast loop with block-start counts, then the
  * instruction count to `insnCount`, and the block counts to `blockCount`
@@ -145,10 +155,13 @@ function runCounting(
   maxInsns: number,
   hooks: readonly InstrumentationHooks[],
 ): number {
-  warmUpInterpreter(true); // once per process, as for the plain loop
   const before = cpu.icount;
   const reason = cpu.runCounted(maxInsns);
   const n = cpu.icount - before;
+  // Type feedback for every case of the counting loop, once per process,
+  // and only for runs long enough to gain from it.
+  countedSoFar += n;
+  if (countedSoFar >= WARM_UP_AFTER) warmUpInterpreter(true);
   if (n > 0) {
     for (const h of hooks) h.insnCount?.(n);
   }

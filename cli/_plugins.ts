@@ -11,7 +11,10 @@ import type { MachineConfig, SerialConfig } from "./args.ts";
 import type { VirtMachine } from "../devices/virt.ts";
 import { InputRing } from "./_input_ring.ts";
 import type { DeviceSpec } from "../plugins/host.ts";
-import { startDeviceBackend } from "../plugins/backends.ts";
+import {
+  startDeviceBackend,
+  startDeviceBackendNow,
+} from "../plugins/backends.ts";
 import { checkLogEventKinds } from "../replay/machine_log.ts";
 import type { InstrumentationHooks } from "../plugins/instrumentation.ts";
 import {
@@ -28,6 +31,7 @@ import {
   type AnyDevicePlugin,
   type BackendInstance,
   checkedEmit,
+  PluginError,
 } from "../plugins/registry.ts";
 import {
   fileBackend,
@@ -49,9 +53,14 @@ export interface PluginStart {
     /**
      * The options of its backend, when the backend runs in the worker: a
      * device that pulls host data (`pulls`) needs its backend's `pull` in
-     * the thread of the machine. Not in a replay, where the log serves it.
+     * the thread of the machine.
      */
     pullBackend?: Record<string, string>;
+    /**
+     * In a replay, where the log serves the pulls: the backend starts only
+     * if the replay goes live ({@linkcode WorkerPlugins.goLive}).
+     */
+    pullWhenLive?: boolean;
   }[];
   /** `-plugin` instrumentation. */
   instrumentation: {
@@ -131,9 +140,8 @@ export async function loadCliPlugins(
       ...(placed.irq !== undefined ? { irq: placed.irq } : {}),
       ...(placed.name !== undefined ? { name: placed.name } : {}),
       options: placed.device,
-      ...(pulls && config.icount.rr !== "replay"
-        ? { pullBackend: placed.backend }
-        : {}),
+      ...(pulls ? { pullBackend: placed.backend } : {}),
+      ...(pulls && config.icount.rr === "replay" ? { pullWhenLive: true } : {}),
     });
   }
   for (const p of config.plugins) {
@@ -312,6 +320,13 @@ export interface WorkerPlugins {
   drain(m: VirtMachine): void;
   /** Send the instrumentation output lines that are buffered. */
   flush(): void;
+  /**
+   * The replay went live: start the backends of the devices that pull,
+   * which the log served until now.
+   *
+   * @throws {Error} naming the backend, when one cannot start
+   */
+  goLive(): void;
 }
 
 /** No plugins: what the worker has without -device and -plugin. */
@@ -320,6 +335,7 @@ export const NO_PLUGINS: WorkerPlugins = {
   hooks: [],
   drain() {},
   flush() {},
+  goLive() {},
 };
 
 /** Import the plugins in the worker. */
@@ -328,11 +344,13 @@ export async function workerPlugins(
   post: (lines: string[]) => void,
 ): Promise<WorkerPlugins> {
   if (!start) {
-    return { devices: [], hooks: [], drain() {}, flush() {} };
+    return { devices: [], hooks: [], drain() {}, flush() {}, goLive() {} };
   }
   const devices: DeviceSpec[] = [];
   // Events that worker-side backends emit, injected at the next drain.
   const local: [string, Uint8Array][] = [];
+  // Pulling devices' backends that start when a replay goes live.
+  const whenLive: (() => void)[] = [];
   for (const d of start.devices) {
     const plugin = await importPlugin(
       new URL(d.url),
@@ -340,7 +358,32 @@ export async function workerPlugins(
       "device",
     ) as AnyDevicePlugin;
     let pull: ((kind: string) => unknown) | undefined;
-    if (d.pullBackend) {
+    if (d.pullBackend && d.pullWhenLive) {
+      // A replay: the log serves the pulls; live, the backend does.
+      const instance = d.name ?? plugin.name, options = d.pullBackend;
+      let live: ((kind: string) => unknown) | undefined;
+      whenLive.push(() => {
+        const started = startDeviceBackendNow({
+          device: plugin,
+          instance,
+          options,
+          sink: (kind, payload) => local.push([kind, payload]),
+          onError: (e) => {
+            throw e;
+          },
+        });
+        if (started?.pull) live = (kind) => started.pull!(kind);
+      });
+      pull = (kind) => {
+        if (!live) {
+          throw new PluginError(
+            plugin.name,
+            `device ${instance} pulled ${kind}, but there is no value for it: the replay log has none at this instruction`,
+          );
+        }
+        return live(kind);
+      };
+    } else if (d.pullBackend) {
       // Its backend answers ctx.pull synchronously, here, at the
       // instruction that asks; the host logs each value as one event.
       const instance = d.name ?? plugin.name;
@@ -386,6 +429,9 @@ export async function workerPlugins(
     devices,
     hooks,
     flush,
+    goLive() {
+      for (const start of whenLive.splice(0)) start();
+    },
     drain(m) {
       for (const [kind, payload] of local.splice(0)) {
         m.injectEvent(kind, payload);

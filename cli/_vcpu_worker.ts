@@ -273,6 +273,8 @@ function run(
       if (!replayer) {
         throw new Error("Cannot go live: the run is live already");
       }
+      // Devices that pull: their backends answer from here on.
+      plugins.goLive();
       const icount = m.cpu.icount;
       let snapshot: string | undefined;
       if (rrfile !== undefined) {

@@ -114,6 +114,76 @@ export interface DeviceBackendStart {
 export async function startDeviceBackend(
   start: DeviceBackendStart,
 ): Promise<BackendInstance | undefined> {
+  const created = createBackend(start);
+  if (!created) return undefined;
+  try {
+    return await created.instance;
+  } catch (e) {
+    throw created.failed(e);
+  }
+}
+
+/**
+ * Start the backend of a device instance now, in the caller's turn, as
+ * {@linkcode startDeviceBackend} does: for a backend that must start where
+ * the caller cannot wait (a device that pulls, whose backend starts in the
+ * vCPU's thread when a replay goes live).
+ *
+ * @param start the device, instance, options and where events go
+ * @returns the backend instance, or undefined if the plugin has no backend
+ * @throws {PluginError} if the backend's options are bad, its `create`
+ * fails, or `create` returns a promise (it cannot be waited for)
+ * @example A backend that answers pulls
+ * ```ts
+ * import { startDeviceBackendNow } from "./backends.ts";
+ * import { defineBackendPlugin, defineDevicePlugin, PLUGIN_API_VERSION } from "./registry.ts";
+ * const host = defineBackendPlugin({
+ *   kind: "backend", name: "host", version: "1", apiVersion: PLUGIN_API_VERSION,
+ *   produces: ["dev.word"],
+ *   create: () => ({ pull: () => 42 }),
+ * });
+ * const dev = defineDevicePlugin({
+ *   kind: "device", name: "dev", version: "1", apiVersion: PLUGIN_API_VERSION,
+ *   produces: ["dev.word"], pulls: ["dev.word"],
+ *   events: {
+ *     "dev.word": { encode: (v: number) => Uint8Array.of(v), decode: (b) => b[0]!, apply: () => {} },
+ *   },
+ *   backend: host,
+ *   create: () => ({ regions: [], reset() {} }),
+ * });
+ * const b = startDeviceBackendNow({ device: dev, instance: "dev", sink() {}, onError() {} });
+ * console.log(b?.pull?.("dev.word")); // 42
+ * ```
+ */
+export function startDeviceBackendNow(
+  start: DeviceBackendStart,
+): BackendInstance | undefined {
+  const created = createBackend(start);
+  if (!created) return undefined;
+  const instance = created.instance;
+  if (instance instanceof Promise || isThenable(instance)) {
+    Promise.resolve(instance).catch(() => {});
+    throw created.failed(
+      new Error(
+        "it returned a promise, and it must start at once here (a device that pulls, going live from a replay): create the backend synchronously",
+      ),
+    );
+  }
+  return instance;
+}
+
+/** Whether `v` is a promise-like value (what `await` would wait for). */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === "function";
+}
+
+/** Call a backend's `create` (without waiting), and how to name a failure. */
+function createBackend(start: DeviceBackendStart):
+  | {
+    instance: BackendInstance | Promise<BackendInstance>;
+    failed: (e: unknown) => PluginError;
+  }
+  | undefined {
   const device = start.device;
   const backend = device.backend as AnyBackendPlugin | undefined;
   if (!backend) return undefined;
@@ -161,22 +231,27 @@ export async function startDeviceBackend(
     backend.options ?? {},
     start.options ?? {},
   );
-  try {
-    return await backend.create(
-      Object.freeze({
-        name: instance,
-        emit,
-        quit: start.quit ?? (() => {}),
-      }),
-      options,
-    );
-  } catch (e) {
-    throw new PluginError(
+  const failed = (e: unknown) =>
+    new PluginError(
       backend.name,
       `its create function failed for device ${instance}: ${
         e instanceof Error ? e.message : String(e)
       }`,
       { cause: e },
     );
+  try {
+    return {
+      instance: backend.create(
+        Object.freeze({
+          name: instance,
+          emit,
+          quit: start.quit ?? (() => {}),
+        }),
+        options,
+      ),
+      failed,
+    };
+  } catch (e) {
+    throw failed(e);
   }
 }

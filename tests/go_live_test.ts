@@ -18,6 +18,7 @@ import {
   startDeja,
 } from "./_debuggers.ts";
 import { freePort, GDB_ELF } from "./_gdb.ts";
+import { reader } from "./_mmio_reader.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -378,6 +379,200 @@ Deno.test("savevm while recording writes a snapshot beside the log that loadvm r
     c.close();
     const repEnd = await rep;
     equal(repEnd.code, 0, repEnd.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const SENSOR = `${ROOT}/examples/sensor/sensor_plugin.ts`;
+const SENSOR_GUEST = `${ROOT}/examples/sensor/guest/sensor.elf`;
+
+Deno.test("after x-replay-go-live a -device plugin's backend feeds the guest live (the sensor example), and the new log replays it", async () => {
+  const dir = await Deno.makeTempDir();
+  const rr = `${dir}/run.rr`;
+  const branch = `${dir}/branch.rr`;
+  const recorded = `${dir}/recorded.txt`;
+  const fresh = `${dir}/fresh.txt`;
+  // The recording's readings are 1..8; the live run's file has others.
+  await Deno.writeTextFile(recorded, "1\n2\n3\n4\n5\n6\n7\n8\n");
+  const sensor = (file: string, period: number) => [
+    "-display",
+    "none",
+    "-bios",
+    "none",
+    "-kernel",
+    SENSOR_GUEST,
+    "-device",
+    `${SENSOR},addr=0x10010000,irq=12,file=${file},period=${period}`,
+  ];
+  try {
+    const rec = await startDeja([
+      ...sensor(recorded, 200),
+      "-serial",
+      `file:${dir}/rec.txt`,
+      "-icount",
+      `shift=3,rr=record,rrfile=${rr},rrcheck=1000`,
+    ]);
+    equal(rec.code, 0, rec.stderr);
+    match(await Deno.readTextFile(`${dir}/rec.txt`), /sum: 36\.000/);
+    // Where the last reading reached the device: the replay stops there,
+    // before it, so the guest has taken the readings logged before from the
+    // log (those that came while the worker started share icount 0).
+    const readings = [...new ReplayLogReader(await Deno.readFile(rr))]
+      .filter((e) => e.kind === "plugin-event");
+    equal(readings.length, 8);
+    const n = readings[7]!.icount;
+    ok(n > 0, `the last reading came at ${n}, after the guest started`);
+    const k = readings.filter((e) => e.icount < n).length;
+    // Just the readings the guest still takes: no more reach the new log.
+    const fromFile = [100, 200, 300, 400, 500, 600, 700, 800].slice(0, 8 - k);
+    await Deno.writeTextFile(fresh, fromFile.join("\n") + "\n");
+
+    const port = freePort();
+    const run = startDeja([
+      ...sensor(fresh, 20),
+      "-serial",
+      `file:${dir}/live.txt`,
+      "-S",
+      "-icount",
+      `shift=3,rr=replay,rrfile=${rr}`,
+      "-qmp",
+      `tcp:127.0.0.1:${port},server,wait=off`,
+    ], [port]);
+    const c = await qmp(port);
+    deepEqual(await c.cmd("replay-seek", { icount: n }), { return: {} });
+    deepEqual(await c.cmd("x-replay-go-live", { rrfile: branch }), {
+      return: {},
+    });
+    deepEqual(await c.cmd("cont"), { return: {} });
+    await c.event("SHUTDOWN");
+    c.close();
+    const live = await run;
+    equal(live.code, 0, live.stderr);
+    // k readings from the log, then the backend's, from its file.
+    const liveOut = await Deno.readTextFile(`${dir}/live.txt`);
+    const want = [1, 2, 3, 4, 5, 6, 7, 8].slice(0, k)
+      .concat(fromFile);
+    deepEqual(
+      [...liveOut.matchAll(/reading \d: (\d+)\.000\r?\n/g)].map((m) =>
+        Number(m[1])
+      ),
+      want,
+      liveOut,
+    );
+    const sum = want.reduce((a, b) => a + b);
+    match(liveOut, new RegExp(`sum: ${sum}\\.000, dropped: 0`));
+
+    // The new log holds the live readings and replays them without the
+    // file, to the same end.
+    const newReadings = [...new ReplayLogReader(await Deno.readFile(branch))]
+      .filter((e) => e.kind === "plugin-event");
+    equal(newReadings.length, 8 - k);
+    ok(newReadings.every((e) => e.icount >= n));
+    await Deno.remove(fresh);
+    const replay = await startDeja([
+      ...sensor(fresh, 20),
+      "-serial",
+      `file:${dir}/replay.txt`,
+      "-icount",
+      `shift=3,rr=replay,rrfile=${branch}`,
+    ]);
+    equal(replay.code, 0, replay.stderr);
+    equal(replay.stderr, "");
+    const replayOut = await Deno.readTextFile(`${dir}/replay.txt`);
+    match(replayOut, new RegExp(`reading ${k + 1}: 100\\.000`));
+    ok(liveOut.endsWith(replayOut), `${liveOut}\n---\n${replayOut}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("after x-replay-go-live a -device plugin that pulls (the TRNG example) gets its words from its backend, and the new log replays them", async () => {
+  const dir = await Deno.makeTempDir();
+  const rr = `${dir}/run.rr`;
+  const branch = `${dir}/branch.rr`;
+  const kernel = `${dir}/reads8.bin`;
+  // A guest that reads the TRNG's DATA register 8 times, then powers off.
+  await Deno.writeFile(
+    kernel,
+    reader(Array.from({ length: 8 }, () => [0x1003_0000, 4])),
+  );
+  const trng = (seed: number) => [
+    "-display",
+    "none",
+    "-serial",
+    "null",
+    "-bios",
+    "none",
+    "-kernel",
+    kernel,
+    "-device",
+    `${ROOT}/examples/trng/trng_plugin.ts,addr=0x10030000,seed=${seed}`,
+  ];
+  // The backend's words with seed=N (examples/trng: an LCG).
+  const lcg = (seed: number, count: number) => {
+    let x = seed;
+    return Array.from({ length: count }, () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x;
+    });
+  };
+  const words = async (log: string) =>
+    [...new ReplayLogReader(await Deno.readFile(log))]
+      .filter((e) => e.kind === "plugin-event")
+      .map((e) => {
+        if (e.kind !== "plugin-event") throw new Error("unreachable");
+        const p = e.payload;
+        return {
+          icount: e.icount,
+          word: new DataView(p.buffer, p.byteOffset, 4).getUint32(0, true),
+        };
+      });
+  try {
+    const rec = await startDeja([
+      ...trng(1),
+      "-icount",
+      `shift=3,rr=record,rrfile=${rr},rrcheck=4`,
+    ]);
+    equal(rec.code, 0, rec.stderr);
+    const recorded = await words(rr);
+    deepEqual(recorded.map((w) => w.word), lcg(1, 8));
+    // Go live at the fourth read: three words came from the log.
+    const n = recorded[3]!.icount;
+    const port = freePort();
+    const run = startDeja([
+      ...trng(2),
+      "-S",
+      "-icount",
+      `shift=3,rr=replay,rrfile=${rr}`,
+      "-qmp",
+      `tcp:127.0.0.1:${port},server,wait=off`,
+    ], [port]);
+    const c = await qmp(port);
+    deepEqual(await c.cmd("replay-seek", { icount: n }), { return: {} });
+    deepEqual(await c.cmd("x-replay-go-live", { rrfile: branch }), {
+      return: {},
+    });
+    deepEqual(await c.cmd("cont"), { return: {} });
+    await c.event("SHUTDOWN");
+    c.close();
+    const live = await run;
+    equal(live.code, 0, live.stderr);
+    // The last five reads were answered by the live backend (seed=2).
+    const branched = await words(branch);
+    deepEqual(branched.map((w) => w.word), lcg(2, 5));
+    deepEqual(
+      branched.map((w) => w.icount),
+      recorded.slice(3).map((w) => w.icount),
+    );
+    // The new log replays with its state hashes, whatever the backend.
+    const replay = await startDeja([
+      ...trng(3),
+      "-icount",
+      `shift=3,rr=replay,rrfile=${branch}`,
+    ]);
+    equal(replay.code, 0, replay.stderr);
+    equal(replay.stderr, "");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

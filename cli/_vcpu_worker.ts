@@ -349,11 +349,13 @@ function run(
         return;
       }
       let r;
+      const before = m.cpu.icount;
+      let asked = span();
       if (agent) {
-        const budget = agent.budget(m.cpu.icount, span());
-        if (budget === 0) continue; // at the replay breakpoint: pause first
-        r = agent.run(budget);
-      } else r = runner.run(span());
+        asked = agent.budget(m.cpu.icount, asked);
+        if (asked === 0) continue; // at the replay breakpoint: pause first
+        r = agent.run(asked);
+      } else r = runner.run(asked);
       if (r.kind === "exit") {
         recorder?.finish("guest", m.cpu.icount);
         finished();
@@ -436,6 +438,22 @@ function run(
         // sleep=off only gets here with no deadline at all: time stands still
         // until input arrives.
         if (msg.sleep) runner.idleFor(Math.min(elapsedNs, r.deadlineNs - now));
+      } else if (
+        !msg.sleep && !replayer && r.kind === "budget" &&
+        m.cpu.icount - before < asked
+      ) {
+        // sleep=off, live: the guest sent output and idles, and the run
+        // returned before jumping the clock (the host's turn, Runner). Give
+        // the host a moment to answer at this guest time, as QEMU's main
+        // loop does, instead of warping on while the answer is on its way.
+        status.state = 1;
+        status.icount = m.cpu.icount;
+        status.logOffset = logOffset();
+        mutex.unlock();
+        ring.wait(HOST_TURN_MS, netRing ? () => netRing.ready : undefined);
+        mutex.lock();
+        status.state = 0;
+        periodStart = performance.now();
       } else {
         checkpoint();
         periodStart = performance.now(); // time stopped is not run time
@@ -535,6 +553,11 @@ const userNetworks = new Map<number, UserNetwork>();
 let netBusyUntil = 0;
 /** How long short slices last after a frame went out or came in. */
 const NET_BUSY_MS = 250;
+/**
+ * The host's turn under sleep=off: how long the vCPU waits for input or a
+ * frame when the guest printed and idles, before its clock jumps on.
+ */
+const HOST_TURN_MS = 20;
 
 /**
  * Frames from socket netdevs' peers, as cli/main.ts puts them in the net

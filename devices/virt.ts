@@ -641,6 +641,8 @@ export class VirtMachine {
   #nets: VirtioNet[] = [];
   /** Counts what the guest sent the host: serial bytes, network frames. */
   #sent = 0;
+  /** `#sent` at the last host's turn (see `run`'s `hostTurn`). */
+  #answered = 0;
   #netQueue: { nic: number; frame: Uint8Array }[] = [];
 
   /**
@@ -799,7 +801,8 @@ export class VirtMachine {
    * @param options `warpIdle`: when the hart idles in `wfi`, jump the clock
    * to the next timer deadline instead of returning (QEMU's `sleep=off`).
    * `hostTurn` (with `warpIdle`): if the guest sent the host something
-   * during this run (serial output, a network frame) and then idles, return
+   * since the last such return (serial output, a network frame; in this run
+   * or an earlier one) and then idles, return
    * `budget` early, before the jump, so that the host can answer (type at
    * the prompt, deliver a peer's reply) at this point of guest time, as
    * QEMU's host does while its vCPU idles; otherwise a prompt printed early
@@ -812,7 +815,6 @@ export class VirtMachine {
     options: { warpIdle?: boolean; hostTurn?: boolean } = {},
   ): RunResult {
     const cpu = this.cpu, clock = this.clock, htif = this.htif;
-    const sent = this.#sent;
     let left = maxInsns;
     try {
       while (left > 0) {
@@ -855,7 +857,8 @@ export class VirtMachine {
           if (this.#input.length > 0 && this.uart.rxSpace > 0) continue;
           const d = clock.nextDeadline();
           if (options.warpIdle && d !== Infinity) {
-            if (options.hostTurn && this.#sent !== sent) {
+            if (options.hostTurn && this.#sent !== this.#answered) {
+              this.#answered = this.#sent;
               return { kind: "budget" };
             }
             clock.warpTo(d);

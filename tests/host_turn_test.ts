@@ -96,3 +96,21 @@ Deno.test("The board's own run (no hostTurn) keeps warping through its budget", 
   equal(text, ">");
   ok(m.clock.nowNs() >= 100e9);
 });
+
+Deno.test("The host's turn comes too when the output ended the previous run", () => {
+  let text = "";
+  const rec = new Runner({ machine: board((t) => text += t), warpIdle: true });
+  const m = rec.machine;
+  // Step until the prompt is out: that run ends right after the store.
+  while (text === "") equal(rec.run(1).kind, "budget");
+  const at = m.cpu.icount;
+  // The next run has printed nothing itself, but the host has not had its
+  // turn since the prompt: it returns at the wfi, before any warp.
+  equal(rec.run(1_000_000).kind, "budget");
+  ok(m.cpu.icount - at < 20, `ran ${m.cpu.icount - at} instructions`);
+  equal(m.cpu.getPc(), 0x8000_0038n); // after the first wfi
+  ok(m.clock.nowNs() < 1e6, `guest time ${m.clock.nowNs()} ns`);
+  // Then no more turns: it warps through the budget.
+  equal(rec.run(1000).kind, "budget");
+  ok(m.clock.nowNs() >= 100e9);
+});

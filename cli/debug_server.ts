@@ -602,8 +602,10 @@ export class DebugServers {
     try {
       return await op();
     } finally {
-      await link.request({ op: "resume", step: false });
-      if (held) await loop.stop();
+      // A machine that was stopped stays paused here (status, cont, quit
+      // and gdb treat the two alike): resuming it to stop the main loop
+      // again would let the guest run on until the loop's next checkpoint.
+      if (!held) await link.request({ op: "resume", step: false });
     }
   }
 

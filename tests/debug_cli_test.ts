@@ -225,7 +225,7 @@ Deno.test("cli: -qmp in a replay: query-replay, replay-break stops at exactly th
   }
 });
 
-Deno.test("cli: -qmp quit ends a stopped run; a bad -qmp address is refused with the fix", async () => {
+Deno.test("cli: -qmp monitor commands and system_reset leave a stopped run stopped, quit ends it; a bad -qmp address is refused with the fix", async () => {
   const port = freePort();
   const run = start([
     ...MACHINE,
@@ -237,6 +237,16 @@ Deno.test("cli: -qmp quit ends a stopped run; a bad -qmp address is refused with
   const c = await qmp(port);
   await c.next();
   await c.cmd("qmp_capabilities");
+  // A monitor command pauses the stopped machine and leaves it stopped.
+  const regs = await c.cmd("human-monitor-command", {
+    "command-line": "info registers",
+  });
+  match(regs.return as string, /pc +0+1000\b/);
+  await new Promise((r) => setTimeout(r, 200));
+  deepEqual(
+    await c.cmd("human-monitor-command", { "command-line": "info registers" }),
+    regs,
+  );
   const reset = await c.cmd("system_reset");
   deepEqual(reset, { return: {} });
   // The reset leaves a stopped machine stopped (as QEMU does): the guest

@@ -334,8 +334,16 @@ Deno.test("savevm while recording writes a snapshot beside the log that loadvm r
       `tcp:127.0.0.1:${port},server,wait=off`,
     ], [port]);
     let c = await qmp(port);
-    // Let the guest boot and wait for input, then stop it there.
-    await new Promise((r) => setTimeout(r, 500));
+    // Let the guest boot (past instruction 1000; it then waits for input),
+    // then stop it there.
+    const deadline = Date.now() + 60_000;
+    while (
+      ((await c.cmd("query-replay")).return as { icount: number }).icount <=
+        1000
+    ) {
+      if (Date.now() > deadline) throw new Error("the guest does not run");
+      await new Promise((r) => setTimeout(r, 50));
+    }
     deepEqual(await c.cmd("stop"), { return: {} });
     const saved = await hmp(c, "savevm waiting");
     const m = saved.match(/Saved snapshot waiting at instruction (\d+)/);
@@ -407,7 +415,7 @@ Deno.test("after x-replay-go-live a -device plugin's backend feeds the guest liv
   ];
   try {
     const rec = await startDeja([
-      ...sensor(recorded, 200),
+      ...sensor(recorded, 300),
       "-serial",
       `file:${dir}/rec.txt`,
       "-icount",

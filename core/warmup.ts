@@ -150,7 +150,8 @@ export function warmUpProgram(): Uint32Array {
 /**
  * Run the warm-up once per process (later calls return at once): about
  * 10,000 instructions on a private hart, tens of milliseconds. `VirtMachine`
- * calls it as it is built.
+ * calls it once a machine has run a million instructions (short runs pay
+ * nothing; the loop's next re-optimization then has every case).
  *
  * @param counted warm the counting loop (`Cpu.runCounted`) instead, once
  *   per process too: the counting path of instrumentation does, on first use

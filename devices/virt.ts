@@ -217,6 +217,8 @@ export type RunResult =
   | { kind: "replay-end"; icount: number };
 
 const MIB = 1024 * 1024;
+/** Instructions a machine runs before the interpreter warm-up (core/warmup.ts). */
+const WARM_UP_AT = 1_000_000;
 
 /**
  * The devices of the `virt` board, by plugin name, in the order the board
@@ -291,8 +293,6 @@ export class VirtMachine {
    * @throws {SyntaxError} if an ELF image is malformed
    */
   constructor(options: VirtMachineOptions = {}) {
-    // Type feedback for every case of the interpreter loop, once per process.
-    warmUpInterpreter();
     this.#options = options;
     this.#events = options.events ?? HOST_BACKEND;
     const memoryBytes = options.memoryBytes ?? 128 * MIB;
@@ -815,6 +815,9 @@ export class VirtMachine {
     options: { warpIdle?: boolean; hostTurn?: boolean } = {},
   ): RunResult {
     const cpu = this.cpu, clock = this.clock, htif = this.htif;
+    // Type feedback for every case of the interpreter loop, once per process,
+    // once a guest has run long enough to need it (short runs pay nothing).
+    if (cpu.icount >= WARM_UP_AT) warmUpInterpreter();
     let left = maxInsns;
     try {
       while (left > 0) {

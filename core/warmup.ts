@@ -10,8 +10,8 @@
  * every re-optimization of that one big function costs 50-300 ms of compiler
  * time while the guest runs unoptimized: Linux to its prompt took 3.3 s of
  * CPU in a fresh process (about 40 deoptimizations of the loop), 0.6 s when
- * booted a second time in the same process; with the warm-up, 2.3 s (about
- * 12; the rest are hidden-class and value-range changes). The warm-up
+ * booted a second time in the same process; with the warm-up, 2.3 s (12 to
+ * 16; the rest are hidden-class and value-range changes). The warm-up
  * changes nothing a guest can see: it runs on its own bus, clock and hart,
  * in tens of milliseconds.
  *

@@ -22,13 +22,15 @@
  * `--no-time-travel` (no time-travel section: see bench/time_travel_bench.ts),
  * `--no-linux` (no Linux section: see bench/linux_bench.ts),
  * `--no-instrumentation` (no instrumentation section: see
- * bench/instrumentation_bench.ts).
+ * bench/instrumentation_bench.ts), `--no-startup` (no startup section: see
+ * bench/startup_bench.ts).
  *
  * @module
  */
 
 import { debugBench } from "./debug_bench.ts";
 import { instrumentationBench } from "./instrumentation_bench.ts";
+import { startupBench } from "./startup_bench.ts";
 import { linuxBench } from "./linux_bench.ts";
 import { Runner } from "../replay/runner.ts";
 import { parseArgs } from "node:util";
@@ -54,6 +56,7 @@ const { values } = parseArgs({
     "no-time-travel": { type: "boolean", default: false },
     "no-linux": { type: "boolean", default: false },
     "no-instrumentation": { type: "boolean", default: false },
+    "no-startup": { type: "boolean", default: false },
   },
 });
 const runs = Number(values.runs);
@@ -549,6 +552,9 @@ if (!values["no-replay"]) await replaySection();
 // The instrumentation section (bench/instrumentation_bench.ts): insn and
 // hotblocks against no plugin.
 if (!values["no-instrumentation"]) instrumentationBench(elfPath);
+// The startup section (bench/startup_bench.ts): time to the first guest
+// instruction, whole process, against QEMU.
+if (!values["no-startup"]) await startupBench();
 // The debugging section (bench/debug_bench.ts): gdb stepi round trips and
 // the speed with a never-hit breakpoint, against QEMU.
 if (!values["no-debug"]) await debugBench(elfPath);

@@ -22,15 +22,15 @@
  * `--no-time-travel` (no time-travel section: see bench/time_travel_bench.ts),
  * `--no-linux` (no Linux section: see bench/linux_bench.ts),
  * `--no-instrumentation` (no instrumentation section: see
- * bench/instrumentation_bench.ts), `--no-startup` (no startup section: see
- * bench/startup_bench.ts).
+ * bench/instrumentation_bench.ts), `--no-startup` (no startup section and
+ * no U-Boot boot rows: see bench/startup_bench.ts).
  *
  * @module
  */
 
 import { debugBench } from "./debug_bench.ts";
 import { instrumentationBench } from "./instrumentation_bench.ts";
-import { startupBench } from "./startup_bench.ts";
+import { startupBench, ubootBench } from "./startup_bench.ts";
 import { linuxBench } from "./linux_bench.ts";
 import { Runner } from "../replay/runner.ts";
 import { parseArgs } from "node:util";
@@ -553,8 +553,12 @@ if (!values["no-replay"]) await replaySection();
 // hotblocks against no plugin.
 if (!values["no-instrumentation"]) instrumentationBench(elfPath);
 // The startup section (bench/startup_bench.ts): time to the first guest
-// instruction, whole process, against QEMU.
-if (!values["no-startup"]) await startupBench();
+// instruction, and OpenSBI + U-Boot to the prompt and poweroff (plain,
+// record, replay), whole process, against QEMU.
+if (!values["no-startup"]) {
+  await startupBench();
+  await ubootBench();
+}
 // The debugging section (bench/debug_bench.ts): gdb stepi round trips and
 // the speed with a never-hit breakpoint, against QEMU.
 if (!values["no-debug"]) await debugBench(elfPath);

@@ -6,6 +6,11 @@
  * same options, and against `deno run` of an empty module (what Deno itself
  * costs). Best of 5 each, interleaved.
  *
+ * Then OpenSBI (fw_jump) + S-mode U-Boot to its prompt, a key to stop the
+ * autoboot, and `poweroff`, typed through a pipe when the prompt shows:
+ * whole-process wall time of deja and QEMU, plain, `-icount
+ * shift=5,rr=record` and `rr=replay` (best of 3 each, interleaved).
+ *
  * Run alone: `deno run -A bench/startup_bench.ts`.
  *
  * @module
@@ -98,4 +103,148 @@ export async function startupBench(): Promise<void> {
   }
 }
 
-if (import.meta.main) await startupBench();
+const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const UBOOT_S = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
+
+/**
+ * Wall seconds of a U-Boot session to its exit: with `typing`, a key when
+ * the autoboot countdown shows and `poweroff` at the prompt. Or why it
+ * failed.
+ */
+async function ubootSession(
+  cmd: string,
+  args: string[],
+  typing: boolean,
+): Promise<number | string> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(cmd, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const err = new Response(child.stderr).text();
+  const w = child.stdin.getWriter();
+  const enc = new TextEncoder(), dec = new TextDecoder();
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill();
+  }, 30_000);
+  const t0 = performance.now();
+  let text = "", keyed = false, off = false;
+  for await (const chunk of child.stdout) {
+    text += dec.decode(chunk, { stream: true });
+    if (!typing) continue;
+    const hit = text.indexOf("Hit any key");
+    if (!keyed && hit >= 0) {
+      keyed = true;
+      await w.write(enc.encode(" "));
+    }
+    if (keyed && !off && text.lastIndexOf("=> ") > hit) {
+      off = true;
+      await w.write(enc.encode("poweroff\n"));
+    }
+  }
+  const status = await child.status;
+  clearTimeout(timer);
+  await w.close().catch(() => {});
+  const s = (performance.now() - t0) / 1000;
+  if (killed) return "did not finish in 30 s (killed)";
+  if (!text.includes("=> ")) {
+    return `no prompt (exit ${status.code}): ${
+      (await err).trim().slice(0, 200)
+    }`;
+  }
+  return s;
+}
+
+/** Print the U-Boot rows. */
+export async function ubootBench(): Promise<void> {
+  console.log("\n== OpenSBI + U-Boot: boot to the prompt and poweroff ==");
+  const dir = await Deno.makeTempDir({ prefix: "deja-uboot-" });
+  try {
+    const machine = [
+      "-M",
+      "virt",
+      "-m",
+      "128M",
+      "-nographic",
+      "-bios",
+      FW_JUMP,
+      "-kernel",
+      UBOOT_S,
+    ];
+    const deja = (icount: string[]) => [
+      "run",
+      `--allow-read=/usr/lib/riscv64-linux-gnu,/usr/lib/u-boot,${ROOT},${dir}`,
+      `--allow-write=${dir}`,
+      `${ROOT}/mod.ts`,
+      ...machine,
+      ...icount,
+    ];
+    const qemu = (icount: string[]) => [...machine, "-net", "none", ...icount];
+    const rr = (who: string, mode: string) => [
+      "-icount",
+      `shift=5,rr=${mode},rrfile=${dir}/${who}.rr`,
+    ];
+    const rows: [string, string, string[], boolean][] = [
+      ["deja plain", Deno.execPath(), deja([]), true],
+      ["deja rr=record", Deno.execPath(), deja(rr("deja", "record")), true],
+      ["deja rr=replay", Deno.execPath(), deja(rr("deja", "replay")), false],
+      ["QEMU plain", "qemu-system-riscv64", qemu([]), true],
+      [
+        "QEMU rr=record",
+        "qemu-system-riscv64",
+        qemu(rr("qemu", "record")),
+        true,
+      ],
+      [
+        "QEMU rr=replay",
+        "qemu-system-riscv64",
+        qemu(rr("qemu", "replay")),
+        false,
+      ],
+    ];
+    const best: (number | string)[] = rows.map(() => Infinity);
+    for (let i = 0; i < 3; i++) {
+      for (const [k, [, cmd, args, typing]] of rows.entries()) {
+        const b = best[k]!;
+        if (typeof b === "string") continue; // failed once: not again
+        const s = await ubootSession(cmd, args, typing);
+        if (typeof s === "string") best[k] = s;
+        else if (typeof b === "number") best[k] = Math.min(b, s);
+      }
+    }
+    for (const [k, [name]] of rows.entries()) {
+      const s = best[k]!;
+      console.log(
+        `${name}: ${
+          typeof s === "number" ? `${s.toFixed(2)} s` : s
+        } (best of 3, whole process)`,
+      );
+    }
+    for (const k of [0, 1, 2]) {
+      const d = best[k]!, q = best[k + 3]!;
+      if (typeof d === "number" && typeof q === "number") {
+        console.log(
+          `ratio deja/QEMU, ${rows[k]![0].slice(5)}: ${
+            (d / q).toFixed(2)
+          }x the wall time`,
+        );
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  await startupBench();
+  await ubootBench();
+}

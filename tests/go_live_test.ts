@@ -234,6 +234,37 @@ async function qmp(port: number): Promise<QmpClient> {
   return c;
 }
 
+/**
+ * Replays `rr` with `args` under QMP, seeks to `icount`, goes live there
+ * recording to `branch`, and lets the guest run to its poweroff.
+ */
+async function goLiveOverQmp(
+  args: string[],
+  rr: string,
+  icount: number,
+  branch: string,
+): Promise<void> {
+  const port = freePort();
+  const run = startDeja([
+    ...args,
+    "-S",
+    "-icount",
+    `shift=3,rr=replay,rrfile=${rr}`,
+    "-qmp",
+    `tcp:127.0.0.1:${port},server,wait=off`,
+  ], [port]);
+  const c = await qmp(port);
+  deepEqual(await c.cmd("replay-seek", { icount }), { return: {} });
+  deepEqual(await c.cmd("x-replay-go-live", { rrfile: branch }), {
+    return: {},
+  });
+  deepEqual(await c.cmd("cont"), { return: {} });
+  await c.event("SHUTDOWN");
+  c.close();
+  const live = await run;
+  equal(live.code, 0, live.stderr);
+}
+
 const hmp = async (c: QmpClient, line: string) =>
   (await c.cmd("human-monitor-command", { "command-line": line }))
     .return as string;
@@ -436,27 +467,12 @@ Deno.test("after x-replay-go-live a -device plugin's backend feeds the guest liv
     const fromFile = [100, 200, 300, 400, 500, 600, 700, 800].slice(0, 8 - k);
     await Deno.writeTextFile(fresh, fromFile.join("\n") + "\n");
 
-    const port = freePort();
-    const run = startDeja([
-      ...sensor(fresh, 20),
-      "-serial",
-      `file:${dir}/live.txt`,
-      "-S",
-      "-icount",
-      `shift=3,rr=replay,rrfile=${rr}`,
-      "-qmp",
-      `tcp:127.0.0.1:${port},server,wait=off`,
-    ], [port]);
-    const c = await qmp(port);
-    deepEqual(await c.cmd("replay-seek", { icount: n }), { return: {} });
-    deepEqual(await c.cmd("x-replay-go-live", { rrfile: branch }), {
-      return: {},
-    });
-    deepEqual(await c.cmd("cont"), { return: {} });
-    await c.event("SHUTDOWN");
-    c.close();
-    const live = await run;
-    equal(live.code, 0, live.stderr);
+    await goLiveOverQmp(
+      [...sensor(fresh, 20), "-serial", `file:${dir}/live.txt`],
+      rr,
+      n,
+      branch,
+    );
     // k readings from the log, then the backend's, from its file.
     const liveOut = await Deno.readTextFile(`${dir}/live.txt`);
     const want = [1, 2, 3, 4, 5, 6, 7, 8].slice(0, k)
@@ -547,25 +563,7 @@ Deno.test("after x-replay-go-live a -device plugin that pulls (the TRNG example)
     deepEqual(recorded.map((w) => w.word), lcg(1, 8));
     // Go live at the fourth read: three words came from the log.
     const n = recorded[3]!.icount;
-    const port = freePort();
-    const run = startDeja([
-      ...trng(2),
-      "-S",
-      "-icount",
-      `shift=3,rr=replay,rrfile=${rr}`,
-      "-qmp",
-      `tcp:127.0.0.1:${port},server,wait=off`,
-    ], [port]);
-    const c = await qmp(port);
-    deepEqual(await c.cmd("replay-seek", { icount: n }), { return: {} });
-    deepEqual(await c.cmd("x-replay-go-live", { rrfile: branch }), {
-      return: {},
-    });
-    deepEqual(await c.cmd("cont"), { return: {} });
-    await c.event("SHUTDOWN");
-    c.close();
-    const live = await run;
-    equal(live.code, 0, live.stderr);
+    await goLiveOverQmp(trng(2), rr, n, branch);
     // The last five reads were answered by the live backend (seed=2).
     const branched = await words(branch);
     deepEqual(branched.map((w) => w.word), lcg(2, 5));

@@ -5,36 +5,12 @@
 
 import { equal, match, notEqual, ok } from "node:assert/strict";
 import { ReplayLogReader } from "../replay/log.ts";
-import { dejaCommand, DEMO, ROOT } from "./_deja.ts";
+import { deja, DEMO, ROOT, spawnDeja } from "./_deja.ts";
 
-const dec = new TextDecoder();
-const enc = new TextEncoder();
+/** The demo's prompt once it has answered a line: it waits for the next. */
+const ANSWERED = /mtime: \d+\r?\n> /;
 
-/** Run deja, typing each line of `lines` after `gapMs` of real time. */
-async function deja(
-  args: string[],
-  write: string,
-  lines: string[],
-  gapMs: number,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = dejaCommand(
-    [`--allow-read=${ROOT},${write}`, `--allow-write=${write}`],
-    ["-M", "virt", "-bios", "none", "-kernel", DEMO, ...args],
-    "piped",
-  ).spawn();
-  const w = child.stdin.getWriter();
-  for (const line of lines) {
-    await new Promise((r) => setTimeout(r, gapMs));
-    await w.write(enc.encode(line));
-  }
-  await w.close();
-  const out = await child.output();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
+const machine = ["-M", "virt", "-bios", "none", "-kernel", DEMO];
 
 function warps(log: Uint8Array): number {
   return [...new ReplayLogReader(log)].filter((e) =>
@@ -53,12 +29,24 @@ for (
     const dir = await Deno.makeTempDir();
     const rr = `${dir}/s.rr`;
     try {
-      const rec = await deja(
-        ["-nographic", "-icount", `${icount},rr=record,rrfile=${rr}`],
-        dir,
-        ["hello\n", "quit\n"],
-        300,
+      // Type each line once the guest waits at its prompt, however late a
+      // loaded host starts it: it idles there (sleep=on and shift=auto
+      // move its clock by the real time that takes, recorded as warps).
+      const session = spawnDeja(
+        [`--allow-read=${ROOT},${dir}`, `--allow-write=${dir}`],
+        [
+          ...machine,
+          "-nographic",
+          "-icount",
+          `${icount},rr=record,rrfile=${rr}`,
+        ],
       );
+      await session.waitFor("> ");
+      const typed = session.stdout.length;
+      await session.write("hello\n");
+      await session.waitFor(ANSWERED, typed);
+      await session.write("quit\n");
+      const rec = await session.finish();
       equal(rec.code, 0, rec.stderr);
       match(rec.stdout, /reversed: olleh/);
       const log = await Deno.readFile(rr);
@@ -68,10 +56,14 @@ for (
       // same shift, and gets the warps and the input from the log alone.
       const shift = icount === "shift=auto" ? "shift=0" : icount;
       const rep = await deja(
-        ["-nographic", "-icount", `${shift},rr=replay,rrfile=${rr}`],
-        dir,
-        [],
-        0,
+        [`--allow-read=${ROOT},${dir}`, `--allow-write=${dir}`],
+        [
+          ...machine,
+          "-nographic",
+          "-icount",
+          `${shift},rr=replay,rrfile=${rr}`,
+        ],
+        "",
       );
       equal(rep.code, 0, rep.stderr);
       equal(rep.stdout, rec.stdout);
@@ -86,30 +78,15 @@ Deno.test("-icount shift=auto keeps guest time near real time", async () => {
   // the guest's first prompt: guest time has then passed at least about
   // that much (at shift 0 alone, its few thousand instructions would take
   // microseconds). A slower host only makes the real wait longer.
-  const child = dejaCommand(
+  const session = spawnDeja(
     [`--allow-read=${ROOT}`],
     ["-bios", "none", "-kernel", DEMO, "-nographic", "-icount", "shift=auto"],
-    "piped",
-  ).spawn();
-  const w = child.stdin.getWriter();
-  let out = "";
-  const reader = child.stdout.getReader();
-  while (!out.includes("> ")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += dec.decode(value, { stream: true });
-  }
+  );
+  await session.waitFor("> ");
   await new Promise((r) => setTimeout(r, 600));
-  await w.write(enc.encode("hello\nquit\n"));
-  await w.close();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += dec.decode(value, { stream: true });
-  }
-  const status = await child.status;
-  await child.stderr.cancel();
-  equal(status.code, 0);
+  await session.write("hello\nquit\n");
+  const { code, stdout: out, stderr } = await session.finish();
+  equal(code, 0, stderr);
   const m = out.match(/reversed: olleh[\s\S]*?mtime: (\d+)/);
   notEqual(m, null, out);
   ok(Number(m![1]) >= 0.4 * 10_000_000, `mtime ${m![1]} at the first line`);

@@ -10,7 +10,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { ReplayLogReader } from "../replay/log.ts";
 import { decodeSnapshotFile } from "../replay/snapshot_file.ts";
-import { deja, dejaCommand, DEMO, ROOT } from "./_deja.ts";
+import { deja, DEMO, ROOT, spawnDeja } from "./_deja.ts";
 import {
   listening,
   type QmpClient,
@@ -20,47 +20,8 @@ import {
 import { freePort, GDB_ELF } from "./_gdb.ts";
 import { reader } from "./_mmio_reader.ts";
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 const machine = ["-M", "virt", "-bios", "none", "-kernel", DEMO];
-
-/** A deja process whose stdout is collected as text. */
-function spawn(flags: string[], args: string[]) {
-  const child = dejaCommand(flags, args, "piped").spawn();
-  const writer = child.stdin.getWriter();
-  const state = { text: "" };
-  const reading = (async () => {
-    for await (const c of child.stdout) {
-      state.text += dec.decode(c, { stream: true });
-    }
-  })();
-  const waitFor = async (what: string | RegExp, from = 0): Promise<void> => {
-    const deadline = Date.now() + 60_000;
-    const seen = () =>
-      typeof what === "string"
-        ? state.text.slice(from).includes(what)
-        : what.test(state.text.slice(from));
-    while (!seen()) {
-      if (Date.now() > deadline) {
-        throw new Error(
-          `no ${what} on stdout: ${JSON.stringify(state.text.slice(from))}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  const write = (s: string) => writer.write(enc.encode(s));
-  const finish = async () => {
-    await writer.close().catch(() => {});
-    const status = await child.status;
-    await reading;
-    const stderr = dec.decode(
-      new Uint8Array(await new Response(child.stderr).arrayBuffer()),
-    );
-    return { code: status.code, stderr };
-  };
-  return { state, waitFor, write, finish };
-}
 
 Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that replays to the same output and state hashes", async () => {
   const dir = await Deno.makeTempDir();
@@ -69,7 +30,7 @@ Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that
   const flags = [`--allow-read=${ROOT},${dir}`, `--allow-write=${dir}`];
   try {
     // 1. Record: "hello", a pause (the guest idles), then "racecar", quit.
-    const rec = spawn(flags, [
+    const rec = spawnDeja(flags, [
       ...machine,
       "-nographic",
       "-icount",
@@ -82,7 +43,7 @@ Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that
     await rec.write("racecar\nquit\n");
     const recEnd = await rec.finish();
     equal(recEnd.code, 0, recEnd.stderr);
-    match(rec.state.text, /reversed: racecar/);
+    match(rec.stdout, /reversed: racecar/);
 
     // N: where the recording's "racecar" input arrived (the guest waited
     // for it there); the replay stops just before it.
@@ -94,7 +55,7 @@ Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that
     ok(n > 1000, `the input arrives at ${n}`);
 
     // 2. Replay to N, go live recording to NEW, type something else.
-    const rep = spawn(flags, [
+    const rep = spawnDeja(flags, [
       ...machine,
       "-nographic",
       "-S",
@@ -103,35 +64,35 @@ Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that
     ]);
     await rep.write("\x01c"); // the monitor
     await rep.waitFor("(deja) ");
-    let from = rep.state.text.length;
+    let from = rep.stdout.length;
     await rep.write(`replay_seek ${n}\n`);
     await rep.waitFor("(deja) ", from);
-    from = rep.state.text.length;
+    from = rep.stdout.length;
     await rep.write("info replay\n");
     await rep.waitFor(`instruction ${n},`, from);
     await rep.waitFor("(deja) ", from);
-    from = rep.state.text.length;
+    from = rep.stdout.length;
     await rep.write(`replay_go_live rrfile=${branch}\n`);
     await rep.waitFor("(deja) ", from);
     match(
-      rep.state.text.slice(from),
+      rep.stdout.slice(from),
       new RegExp(
         `Live from instruction ${n}, recording to .*branch\\.rr \\(it starts from .*start\\.djsnap\\)`,
       ),
     );
-    from = rep.state.text.length;
+    from = rep.stdout.length;
     await rep.write("info replay\n");
     await rep.waitFor("(deja) ", from);
-    match(rep.state.text.slice(from), /Recording to .*branch\.rr/);
+    match(rep.stdout.slice(from), /Recording to .*branch\.rr/);
     // A second go-live is refused: the run is live already.
-    from = rep.state.text.length;
+    from = rep.stdout.length;
     await rep.write("replay_go_live\n");
     await rep.waitFor("(deja) ", from);
-    match(rep.state.text.slice(from), /Cannot go live: deja is not replaying/);
+    match(rep.stdout.slice(from), /Cannot go live: deja is not replaying/);
     await rep.write("cont\n");
     await rep.write("\x01c"); // back to the guest's console
     await new Promise((r) => setTimeout(r, 300));
-    const liveFrom = rep.state.text.length;
+    const liveFrom = rep.stdout.length;
     await rep.write("level\n");
     await rep.waitFor(/mtime: \d+\r?\n> /, liveFrom);
     await new Promise((r) => setTimeout(r, 200));
@@ -139,7 +100,7 @@ Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that
     await rep.waitFor("goodbye", liveFrom);
     const repEnd = await rep.finish();
     equal(repEnd.code, 0, repEnd.stderr);
-    const live = rep.state.text.slice(liveFrom);
+    const live = rep.stdout.slice(liveFrom);
     match(live, /reversed: level/);
     ok(!live.includes("racecar"), live);
 
@@ -183,8 +144,8 @@ Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that
         again.stdout.endsWith("goodbye\n"),
     );
     ok(
-      rep.state.text.endsWith(again.stdout),
-      `live tail ${JSON.stringify(rep.state.text.slice(-400))}\nreplay ${
+      rep.stdout.endsWith(again.stdout),
+      `live tail ${JSON.stringify(rep.stdout.slice(-400))}\nreplay ${
         JSON.stringify(again.stdout)
       }`,
     );

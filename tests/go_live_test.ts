@@ -130,12 +130,14 @@ Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that
 
     // 3. Replay NEW with the same machine options: the live run's output
     // from N on, and every state hash matches (a mismatch is an error).
-    const again = await deja(flags, [
-      ...machine,
-      "-nographic",
-      "-icount",
-      `shift=3,rr=replay,rrfile=${branch}`,
-    ]);
+    const replayBranch = () =>
+      deja(flags, [
+        ...machine,
+        "-nographic",
+        "-icount",
+        `shift=3,rr=replay,rrfile=${branch}`,
+      ]);
+    const again = await replayBranch();
     equal(again.code, 0, again.stderr);
     equal(again.stderr, "");
     match(again.stdout, /reversed: level/);
@@ -156,12 +158,7 @@ Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that
     const bytes = await Deno.readFile(file);
     bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
     await Deno.writeFile(file, bytes);
-    const bad = await deja(flags, [
-      ...machine,
-      "-nographic",
-      "-icount",
-      `shift=3,rr=replay,rrfile=${branch}`,
-    ]);
+    const bad = await replayBranch();
     equal(bad.code, 1, bad.stderr);
     equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
     match(
@@ -169,12 +166,7 @@ Deno.test("replay_go_live rrfile=NEW branches a replay into a new recording that
       /Cannot load the snapshot .*start\.djsnap: it is corrupt: the section at byte \d+/,
     );
     await Deno.remove(file);
-    const none = await deja(flags, [
-      ...machine,
-      "-nographic",
-      "-icount",
-      `shift=3,rr=replay,rrfile=${branch}`,
-    ]);
+    const none = await replayBranch();
     equal(none.code, 1, none.stderr);
     equal(none.stderr.trim().split("\n").length, 1, none.stderr);
     match(

@@ -70,17 +70,14 @@ Deno.test("StreamDeframer refuses a length no frame has (not QEMU's framing)", (
 });
 
 Deno.test("-netdev socket and stream parse as QEMU's; net permission only outside a replay", async (t) => {
-  const parse = (netdev: string, extra: string[] = []) => {
-    const c = parseCommandLine([
+  const parse = (netdev: string, extra: string[] = []) =>
+    runConfig([
       "-netdev",
       netdev,
       "-device",
       "virtio-net-device,netdev=n0",
       ...extra,
     ]);
-    if (c.kind !== "run") throw new Error("not a run");
-    return c.config;
-  };
   await t.step("forms", () => {
     const cases: [string, unknown][] = [
       ["socket,id=n0,listen=127.0.0.1:5555", {
@@ -147,15 +144,7 @@ Deno.test("-netdev socket and stream parse as QEMU's; net permission only outsid
       ],
       ["tap,id=n0", /backends are user .*, socket and stream .*not tap/],
     ];
-    for (const [text, re] of bad) {
-      throws(
-        () => parse(text),
-        (e) =>
-          e instanceof UsageError && re.test(e.message) &&
-          !e.message.includes("\n"),
-        text,
-      );
-    }
+    for (const [text, re] of bad) refusedInOneLine(() => parse(text), re, text);
   });
 });
 
@@ -211,6 +200,24 @@ Deno.test("SocketNetdev: a listener and a client exchange frames; a peer that br
 });
 
 /** A free TCP port on 127.0.0.1 (listened on, then let go). */
+/** The run configuration the command line `args` parses to. */
+function runConfig(args: string[]) {
+  const c = parseCommandLine(args);
+  if (c.kind !== "run") throw new Error("not a run");
+  return c.config;
+}
+
+/** `parse` throws a UsageError of one line that matches `re`. */
+function refusedInOneLine(parse: () => unknown, re: RegExp, text: string) {
+  throws(
+    parse,
+    (e) =>
+      e instanceof UsageError && re.test(e.message) &&
+      !e.message.includes("\n"),
+    text,
+  );
+}
+
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
@@ -899,11 +906,8 @@ Deno.test("UserNetwork forwards a TCP connection: handshake, window, order, FIN 
 });
 
 Deno.test("-netdev user,hostfwd= parses as QEMU's; bad rules are one-line errors", () => {
-  const parse = (netdev: string, extra: string[] = []) => {
-    const c = parseCommandLine(["-netdev", netdev, ...extra]);
-    if (c.kind !== "run") throw new Error("not a run");
-    return c.config;
-  };
+  const parse = (netdev: string, extra: string[] = []) =>
+    runConfig(["-netdev", netdev, ...extra]);
   deepEqual(
     parse(
       "user,id=n0,hostfwd=tcp::2222-:22,hostfwd=tcp:127.0.0.1:8080-10.0.2.15:80",
@@ -935,13 +939,7 @@ Deno.test("-netdev user,hostfwd= parses as QEMU's; bad rules are one-line errors
       ],
     ] as const
   ) {
-    throws(
-      () => parse(text),
-      (e) =>
-        e instanceof UsageError && re.test(e.message) &&
-        !e.message.includes("\n"),
-      text,
-    );
+    refusedInOneLine(() => parse(text), re, text);
   }
 });
 

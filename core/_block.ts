@@ -23,8 +23,10 @@ import {
   R,
 } from "./_alu64.ts";
 import { OP, OP_DEFS, type OpDef } from "./isa/mod.ts";
+import type { WasmRun } from "./_wasm.ts";
 
 const JAL = OP.JAL!;
+const JALR = OP.JALR!;
 
 const HELPERS = {
   R,
@@ -70,6 +72,26 @@ export interface CompiledBlock {
   /** The first slot's original decoded word and immediate. */
   w0: number;
   imm0: number;
+  /**
+   * Whether the block is translated to WebAssembly (core/_wasm.ts): then
+   * `run`, its page's translation, runs it and `fn` is not used.
+   */
+  wasm: boolean;
+  /** The page's translation, entered at the block's start. */
+  run: WasmRun;
+}
+
+/** `run` of a block that is not translated. */
+export const NO_WASM: WasmRun = (): number => 0;
+
+/** Where a block ends: see {@linkcode measureBlock}. */
+export interface BlockExtent {
+  /** Instructions in the block. */
+  n: number;
+  /** Page offset just past the last instruction. */
+  end: number;
+  /** Page offset of the ending branch or jump, or -1. */
+  tailAt: number;
 }
 
 // Loads and stores use the TLB fast path inline; on a miss (or a
@@ -157,7 +179,8 @@ function inBody(def: OpDef | undefined): boolean {
 
 /**
  * Whether op `op` at page offset `off` can end a block: a `jal` or a
- * conditional branch whose target stays in the page.
+ * conditional branch whose target stays in the page, or with `jumps` (the
+ * WebAssembly translator) also a `jalr` or a `jal` that leaves it.
  */
 function endsBlock(
   op: number,
@@ -165,32 +188,36 @@ function endsBlock(
   off: number,
   imm: number,
   len: number,
+  jumps: boolean,
 ): boolean {
+  if (jumps && (op === JAL || op === JALR)) return true;
   const target = off + imm;
   if (target < 0 || target >= 4096) return false;
   return op === JAL || (def?.cond !== undefined && off + len <= 4096);
 }
 
 /**
- * Compile the block that starts at `start`, or return undefined when the
- * code there does not make a block worth having.
- *
- * A first pass only measures the block, so that a start that makes no
- * block (the interpreter asks again each time its heat counter wraps)
- * costs a few table lookups and no strings.
+ * How far the block that starts at `start` goes, or undefined when the code
+ * there does not make a block worth having. This only reads the decoded
+ * slots, so that a start that makes no block (the interpreter asks again
+ * each time its heat counter wraps) costs a few table lookups and no
+ * strings.
  *
  * @param ops the page's decoded op words
  * @param imms the page's immediates
  * @param start page offset of the first instruction
  * @param decode decodes an undecoded slot in place
+ * @param jumps whether a `jalr` or a `jal` out of the page may end it
+ * @param min the fewest instructions worth a block
  */
-export function compileBlock(
+export function measureBlock(
   ops: Int32Array,
   imms: Int32Array,
   start: number,
   decode: (off: number) => void,
-): CompiledBlock | undefined {
-  // Pass 1: how far the block goes, and whether a jump ends it.
+  jumps = false,
+  min: number = MIN_BLOCK,
+): BlockExtent | undefined {
   let end = start;
   let n = 0;
   let tailAt = -1;
@@ -205,14 +232,32 @@ export function compileBlock(
       end += len;
       continue;
     }
-    if (endsBlock(op, def, end, imms[end >> 1]!, len)) {
+    if (endsBlock(op, def, end, imms[end >> 1]!, len, jumps)) {
       tailAt = end;
       n++;
       end += len;
     }
     break;
   }
-  if (n < MIN_BLOCK) return undefined;
+  return n < min ? undefined : { n, end, tailAt };
+}
+
+/**
+ * Compile the block that {@linkcode measureBlock} found at `start` to
+ * JavaScript.
+ *
+ * @param ops the page's decoded op words
+ * @param imms the page's immediates
+ * @param start page offset of the first instruction
+ * @param extent where it ends
+ */
+export function compileBlock(
+  ops: Int32Array,
+  imms: Int32Array,
+  start: number,
+  extent: BlockExtent,
+): CompiledBlock {
+  const { n, end, tailAt } = extent;
   // Pass 2: the code.
   let body = "";
   let tail = `return ${n * 8192 + end};`;
@@ -251,5 +296,7 @@ export function compileBlock(
     branch: tailAt >= 0,
     w0: ops[start >> 1]!,
     imm0: imms[start >> 1]!,
+    wasm: false,
+    run: NO_WASM,
   };
 }

@@ -90,6 +90,11 @@ export class Bus {
   readonly ram32: Int32Array;
   /** The shared buffer behind RAM. */
   readonly ramBuffer: SharedArrayBuffer;
+  /**
+   * The WebAssembly memory whose buffer is {@linkcode Bus.ramBuffer}
+   * (rounded up to 64 KiB pages), for translated code.
+   */
+  readonly ramMemory: WebAssembly.Memory;
   /** Physical base address of RAM. */
   readonly ramBase: number;
   /** RAM size in bytes. */
@@ -207,10 +212,16 @@ export class Bus {
     }
     this.ramBase = options.ramBase ?? 0x8000_0000;
     this.ramSize = ramSize;
-    this.ramBuffer = new SharedArrayBuffer(ramSize);
-    this.ram8 = new Uint8Array(this.ramBuffer);
-    this.ram16 = new Uint16Array(this.ramBuffer);
-    this.ram32 = new Int32Array(this.ramBuffer);
+    const pages = Math.ceil(ramSize / 65536);
+    this.ramMemory = new WebAssembly.Memory({
+      initial: pages,
+      maximum: pages,
+      shared: true,
+    });
+    this.ramBuffer = this.ramMemory.buffer as SharedArrayBuffer;
+    this.ram8 = new Uint8Array(this.ramBuffer, 0, ramSize);
+    this.ram16 = new Uint16Array(this.ramBuffer, 0, ramSize >>> 1);
+    this.ram32 = new Int32Array(this.ramBuffer, 0, ramSize >>> 2);
     this.dirty = new Uint8Array(ramSize >>> 12).fill(1);
   }
 

@@ -36,11 +36,13 @@ import {
   HART,
   HART64,
   HartState,
+  TLB_OFF,
 } from "./hart_state.ts";
 import { CSR, CSR_DEFS } from "./csr.ts";
-import { compileBlock } from "./_block.ts";
+import { compileBlock, measureBlock, NO_WASM } from "./_block.ts";
+import { instantiatePage, planWasmBlock, type WasmBlockPlan } from "./_wasm.ts";
 import { makeRun, type RunFn } from "./interp.ts";
-import type { CompiledBlock } from "./_block.ts";
+import type { BlockExtent, BlockFn, CompiledBlock } from "./_block.ts";
 
 /** User privilege level. */
 export const PRIV_U = 0;
@@ -121,9 +123,9 @@ export interface CpuOptions {
 /** A page of decoded instructions: one slot per 2-byte offset. */
 class DecodedPage {
   /** Packed op words; slots 2048 and 2049 are page-end sentinels. */
-  readonly ops: Int32Array = new Int32Array(2050);
+  readonly ops: Int32Array = new Int32Array(2051);
   /** Immediates. */
-  readonly imm: Int32Array = new Int32Array(2050);
+  readonly imm: Int32Array = new Int32Array(2051);
   /** Physical address of the page. */
   readonly paddr: number;
   /** RAM byte offset of the page, or -1 for ROM. */
@@ -136,6 +138,14 @@ class DecodedPage {
   readonly blocks: CompiledBlock[] = [];
   /** Slots that some compiled block covers. */
   covered: Uint8Array | undefined;
+  /** The blocks translated to WebAssembly, and their plans. */
+  wasmBlocks: CompiledBlock[] = [];
+  wasmPlans: WasmBlockPlan[] = [];
+  /**
+   * Hot block starts too short for a JavaScript block, to translate with
+   * the page's next WebAssembly translation.
+   */
+  pending: Set<number> | undefined;
   /**
    * Block starts per slot, counted by `Cpu.runCounted` (until drained);
    * slot 2048 absorbs counts for the next page.
@@ -148,6 +158,7 @@ class DecodedPage {
     this.paddr = paddr;
     this.ramOff = ramOff;
     this.ops[2048] = this.ops[2049] = 1; // PAGE_END
+    this.ops[2050] = 95; // JUMPED
   }
   /** Forget the decoded slots that bytes [off, off + len) may belong to. */
   invalidate(off: number, len: number): void {
@@ -174,10 +185,19 @@ class DecodedPage {
     }
     this.blocks.length = 0;
     this.covered = undefined;
+    this.wasmBlocks = [];
+    this.wasmPlans = [];
+    this.pending = undefined;
+    // Rewritten code starts cold.
+    this.heat.fill(0);
   }
 }
 
 const TLB_SIZE = 256;
+/** Runs of a block start that make it join its page's translation. */
+const WARM = 4;
+/** `fn` of a block made for WebAssembly only (never called). */
+const NO_JS: BlockFn = () => 0;
 const OP_ILLEGAL = OP.ILLEGAL!;
 const TLB_MASK = TLB_SIZE - 1;
 const ACC_FETCH = 0;
@@ -404,10 +424,11 @@ export class Cpu implements InterruptTarget {
   /** Debug triggers armed for loads or stores (bit i: trigger i). */
   #trigData = 0;
   // TLBs: tag per entry; RAM offset of the page for loads and stores.
-  readonly #tlbRTag = new Int32Array(TLB_SIZE);
-  readonly #tlbROff = new Int32Array(TLB_SIZE);
-  readonly #tlbWTag = new Int32Array(TLB_SIZE);
-  readonly #tlbWOff = new Int32Array(TLB_SIZE);
+  // (In the hart's memory, where translated code reads them.)
+  readonly #tlbRTag = this.#tlbView(0);
+  readonly #tlbROff = this.#tlbView(1);
+  readonly #tlbWTag = this.#tlbView(2);
+  readonly #tlbWOff = this.#tlbView(3);
   readonly #tlbXTag = new Int32Array(TLB_SIZE);
   readonly #tlbXPage: (DecodedPage | undefined)[] = new Array(TLB_SIZE);
   // Exception being raised by a slow path.
@@ -544,6 +565,51 @@ export class Cpu implements InterruptTarget {
    * Results are identical either way; turn it off to compare.
    */
   blocks = true;
+
+  /**
+   * Whether compiled blocks are translated to WebAssembly (core/_wasm.ts)
+   * rather than JavaScript, where the translator covers all of a block's
+   * instructions. Results are identical either way.
+   */
+  wasm = true;
+
+  /**
+   * Why the WebAssembly translator was turned off for this hart, if it
+   * failed to compile a page (a bug: blocks then fall back to JavaScript).
+   */
+  wasmError: string | undefined;
+
+  /**
+   * How many compiled blocks the hart holds now, in JavaScript and in
+   * WebAssembly, how many pages have a WebAssembly translation now, and
+   * how many page translations it has made since it was made (a page is
+   * translated again when it gains blocks, or after the guest rewrote it).
+   *
+   * @returns the counts
+   * @example A fresh hart has none
+   * ```ts
+   * import { Bus, Cpu, VirtualClock } from "./mod.ts";
+   * const cpu = new Cpu({ bus: new Bus(1 << 20), clock: new VirtualClock() });
+   * if (cpu.blockStats().js !== 0) throw new Error("unreachable");
+   * ```
+   */
+  blockStats(): {
+    js: number;
+    wasm: number;
+    wasmPages: number;
+    translations: number;
+  } {
+    let js = 0, wasm = 0, wasmPages = 0;
+    for (const p of [...this.#codePages, ...this.#romPages.values()]) {
+      if (p === undefined) continue;
+      wasm += p.wasmBlocks.length;
+      js += p.blocks.length - p.wasmBlocks.length;
+      if (p.wasmBlocks.length > 0) wasmPages++;
+    }
+    return { js, wasm, wasmPages, translations: this.#translations };
+  }
+
+  #translations = 0;
 
   /** Ask `run` to return at the next instruction boundary. */
   requestStop(): void {
@@ -1196,22 +1262,135 @@ export class Cpu implements InterruptTarget {
     return v < 0 ? 0 : v;
   }
 
-  /** Compile the block at `off` of `page`, if it makes one. */
+  /**
+   * Compile the block at `off` of `page` to JavaScript, if it makes one.
+   * A block that stays hot (its start's heat counter, reset here, comes
+   * round again) has its page translated to WebAssembly.
+   */
   #compile(page: DecodedPage, off: number): void {
     if (page.ramOff < 0 || page === this.#scratch) return;
-    if ((page.ops[off >> 1]! & 0xff) === 94) return;
-    const b = compileBlock(
-      page.ops,
-      page.imm,
-      off,
-      (o) => this.#decodeInto(page, o),
-    );
-    if (!b) return;
+    if ((page.ops[off >> 1]! & 0xff) === 94) {
+      if (this.wasm && !page.blocks[page.imm[off >> 1]!]!.wasm) {
+        this.#translatePage(page);
+      }
+      return;
+    }
+    const decode = (o: number) => this.#decodeInto(page, o);
+    const ext = measureBlock(page.ops, page.imm, off, decode);
+    // Hot again after as many runs more: then WebAssembly.
+    page.heat[off >> 1] = 0;
+    if (ext) {
+      this.#install(page, compileBlock(page.ops, page.imm, off, ext));
+    } else if (
+      this.wasm && measureBlock(page.ops, page.imm, off, decode, true, 1)
+    ) {
+      // A short block (a two-instruction loop, a return): WebAssembly
+      // only, where it joins the page's other blocks. The second time it
+      // comes round hot, translate the page.
+      const pending = page.pending ??= new Set();
+      if (pending.has(off)) this.#translatePage(page);
+      else pending.add(off);
+    }
+  }
+
+  /** Make `b` the block that starts at its start. */
+  #install(page: DecodedPage, b: CompiledBlock): void {
     const idx = page.blocks.push(b) - 1;
-    page.ops[off >> 1] = 94;
-    page.imm[off >> 1] = idx;
+    page.ops[b.start >> 1] = 94;
+    page.imm[b.start >> 1] = idx;
     const cov = page.covered ??= new Uint8Array(2048);
     for (let o = b.start; o < b.end; o += 2) cov[o >> 1] = 1;
+  }
+
+  /**
+   * Translate the page's JavaScript blocks to WebAssembly, with its blocks
+   * translated before, as one function (core/_wasm.ts). As WebAssembly a
+   * block may also end with a `jalr` or a `jal` that leaves the page.
+   */
+  #translatePage(page: DecodedPage): void {
+    const decode = (o: number) => this.#decodeInto(page, o);
+    const plans = [...page.wasmPlans];
+    const fresh: [CompiledBlock, BlockExtent][] = [];
+    for (const b of page.blocks) {
+      if (b.wasm) continue;
+      // Measure from the block's own first instruction (its slot holds
+      // the BLOCK op); other blocks' starts still end it.
+      const s = b.start >> 1, imm = page.imm[s]!;
+      page.ops[s] = b.w0;
+      page.imm[s] = b.imm0;
+      const ext = measureBlock(page.ops, page.imm, b.start, decode, true);
+      const plan = ext &&
+        planWasmBlock(page.ops, page.imm, b.start, ext.end, ext.tailAt >= 0);
+      page.ops[s] = 94;
+      page.imm[s] = imm;
+      if (plan) {
+        plans.push(plan);
+        fresh.push([b, ext]);
+      }
+    }
+    const short: [CompiledBlock, BlockExtent][] = [];
+    // Besides the pending short blocks, every start that has run a few
+    // times (the heat counts block starts only) joins now, so that a page
+    // is translated a few times, not once per block that gets hot.
+    const warm = [...(page.pending ?? [])];
+    for (let s = 0; s < 2048; s++) {
+      if (page.heat[s]! >= WARM && page.ops[s] !== 94) warm.push(s * 2);
+    }
+    const planned = new Set(plans.map((p) => p.start));
+    for (const off of warm) {
+      if (planned.has(off) || page.ops[off >> 1] === 94) continue;
+      planned.add(off);
+      const ext = measureBlock(page.ops, page.imm, off, decode, true, 1);
+      const plan = ext &&
+        planWasmBlock(page.ops, page.imm, off, ext.end, ext.tailAt >= 0);
+      if (!plan) continue;
+      plans.push(plan);
+      short.push([{
+        fn: NO_JS,
+        n: ext.n,
+        start: off,
+        end: ext.end,
+        branch: ext.tailAt >= 0,
+        w0: page.ops[off >> 1]!,
+        imm0: page.imm[off >> 1]!,
+        wasm: false,
+        run: NO_WASM,
+      }, ext]);
+    }
+    page.pending = undefined;
+    if (fresh.length === 0 && short.length === 0) return;
+    plans.sort((p, q) => p.start - q.start);
+    let run;
+    try {
+      run = instantiatePage(plans, this.#bus.ramMemory, this.state.memory);
+    } catch (e) {
+      this.wasm = false;
+      this.wasmError = `WebAssembly translation failed: ${
+        (e as Error).message
+      }`;
+      return;
+    }
+    this.#translations++;
+    const cov = page.covered ??= new Uint8Array(2048);
+    for (const [b] of short) this.#install(page, b);
+    for (const [b, ext] of [...fresh, ...short]) {
+      b.wasm = true;
+      b.n = ext.n;
+      b.end = ext.end;
+      b.branch = ext.tailAt >= 0;
+      for (let o = b.start; o < b.end; o += 2) cov[o >> 1] = 1;
+      page.wasmBlocks.push(b);
+    }
+    page.wasmPlans = plans;
+    for (const wb of page.wasmBlocks) wb.run = run;
+  }
+
+  #tlbView(i: number): Int32Array {
+    return new Int32Array(
+      this.state.memory.buffer,
+      TLB_OFF + i * TLB_SIZE * 4,
+      TLB_SIZE,
+    );
   }
 
   #decodeInto(page: DecodedPage, off: number): void {

@@ -159,8 +159,10 @@ const HEADER = 12;
 
 // Byte offsets of the views.
 const OFF_SCALARS = 0;
-const OFF_WORDS = OFF_SCALARS + HART_SCALARS * 8;
-const OFF_X = OFF_WORDS + HART_WORDS * 4;
+/** Byte offset of the 32-bit state (the pc first, as lo and hi words). */
+export const OFF_WORDS: number = OFF_SCALARS + HART_SCALARS * 8;
+/** Byte offset of the integer registers (little-endian 64-bit values). */
+export const OFF_X: number = OFF_WORDS + HART_WORDS * 4;
 const OFF_F = OFF_X + 68 * 4;
 const OFF_CSR64 = OFF_F + 64 * 4;
 const OFF_PMPADDR = OFF_CSR64 + 32 * 4;
@@ -168,6 +170,12 @@ const OFF_PMPCFG = OFF_PMPADDR + 32 * 4;
 
 /** Size in bytes of a hart's state (without the snapshot header). */
 export const HART_STATE_BYTES: number = OFF_PMPCFG + 16;
+
+/**
+ * Byte offset, in the hart's {@linkcode HartState.memory}, of the TLBs that
+ * compiled code reads (after the state; not part of it).
+ */
+export const TLB_OFF = 8192;
 
 /**
  * The architectural state of one hart, as typed-array views over one buffer.
@@ -184,6 +192,11 @@ export const HART_STATE_BYTES: number = OFF_PMPCFG + 16;
  * ```
  */
 export class HartState {
+  /**
+   * The memory that holds the state (at 0) and the TLBs (at
+   * {@linkcode TLB_OFF}), which WebAssembly translations import.
+   */
+  readonly memory: WebAssembly.Memory;
   /** The whole state as bytes. */
   readonly bytes: Uint8Array;
   /** State wider than 32 bits, indexed by {@linkcode HART64}. */
@@ -203,8 +216,9 @@ export class HartState {
 
   /** Make a zeroed state. */
   constructor() {
-    const buf = new ArrayBuffer(HART_STATE_BYTES);
-    this.bytes = new Uint8Array(buf);
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const buf = this.memory.buffer;
+    this.bytes = new Uint8Array(buf, 0, HART_STATE_BYTES);
     this.scalars = new Float64Array(buf, OFF_SCALARS, HART_SCALARS);
     this.words = new Int32Array(buf, OFF_WORDS, HART_WORDS);
     this.x = new Int32Array(buf, OFF_X, 68);

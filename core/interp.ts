@@ -26,6 +26,7 @@
  * @module
  */
 
+import { WASM_CAP } from "./_wasm.ts";
 import {
   div32,
   div64,
@@ -82,6 +83,9 @@ const KINDS: Record<string, string> = {
   undecoded: "budget++;P_decodeInto(self,page,pcOff);" +
     `if(ops[slot]===0){${PARK}}continue;`,
   pageEnd: `budget++;setPcOff(self,vbLo,vbHi,pcOff);${PARK}`,
+  // Slot 2050: translated code has set pc to another page (the jump is
+  // counted in its `done`).
+  jumped: `budget++;${PARK}`,
   cross: "budget++;setPcOff(self,vbLo,vbHi,pcOff);" +
     `if(!P_fetchCross(self,vbLo,vbHi,pcOff)){P_takeException(self);${PARK}}` +
     "{const sc=P_scratch(self);ops=sc.ops;imms=sc.imm;}continue;",
@@ -118,8 +122,11 @@ const KINDS: Record<string, string> = {
     // A CSR write can change translation or unmask an interrupt.
     `if(P_endAfter(self)){${PARK}}break;`,
   block: "{const bk=blocks[imm];if(budget>=bk.n-1){" +
-    "const r=bk.fn(x,vbLo,vbHi,ram8,ram16,ram32,tlbRTag,tlbROff,tlbWTag,tlbWOff);" +
+    "const r=bk.wasm?bk.run(vbLo,vbHi,pcOff,budget+1,CAP):" +
+    "bk.fn(x,vbLo,vbHi,ram8,ram16,ram32,tlbRTag,tlbROff,tlbWTag,tlbWOff);" +
     "const done=r>>>13;if(done>0){pcOff=r&8191;budget-=done-1;" +
+    // A jump out of the page: the block has set the pc itself.
+    `if(pcOff===4100){${PARK}}` +
     "if(pcOff<4096){const h=heat[pcOff>>1]+1;heat[pcOff>>1]=h;" +
     "if(h===32&&useBlocks)P_compile(self,page,pcOff);}continue;}}" +
     // Not enough budget for the whole block, or its first instruction
@@ -251,7 +258,9 @@ function runSource(counted: boolean): string {
 const x=self.x;const c=P_ctx(self);
 const ram8=c.ram8,ram16=c.ram16,ram32=c.ram32;
 const tlbRTag=c.tlbRTag,tlbROff=c.tlbROff,tlbWTag=c.tlbWTag,tlbWOff=c.tlbWOff;
-const base=self.icount;const useBlocks=self.blocks;
+const base=self.icount;const useBlocks=self.blocks;const CAP=${
+    counted ? 0 : WASM_CAP
+  };
 let budget=maxInsns;let page=P_scratch(self);
 let ops=page.ops,imms=page.imm,heat=page.heat,blocks=page.blocks;
 let vbLo=0,vbHi=0,pcOff=0;

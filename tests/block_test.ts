@@ -1,14 +1,16 @@
-// The block compiler changes speed, never results: every guest runs to the
-// same instruction count, output and state hash with blocks on and off.
+// The block compiler and the WebAssembly translator change speed, never
+// results: every guest runs to the same instruction count, output and state
+// hash with blocks off, with JavaScript blocks only, and with hot pages
+// translated to WebAssembly.
 
-import { equal } from "node:assert/strict";
+import { equal, ok } from "node:assert/strict";
 import { VirtMachine } from "../devices/virt.ts";
 import type { VirtMachineOptions } from "../devices/virt.ts";
 import { readFirmware } from "./_console.ts";
 
 async function runOnce(
   options: VirtMachineOptions,
-  blocks: boolean,
+  mode: "off" | "js" | "wasm",
   maxInsns: number,
   input?: string,
 ) {
@@ -19,7 +21,8 @@ async function runOnce(
     hostClock: () => 1_700_000_000_000_000_000n,
     output: (b) => (output += dec.decode(b, { stream: true })),
   });
-  m.cpu.blocks = blocks;
+  m.cpu.blocks = mode !== "off";
+  m.cpu.wasm = mode === "wasm";
   if (input) m.sendInput(new TextEncoder().encode(input));
   while (m.cpu.icount < maxInsns) {
     const r = m.run(Math.min(1_000_000, maxInsns - m.cpu.icount), {
@@ -27,6 +30,7 @@ async function runOnce(
     });
     if (r.kind === "exit" || r.kind === "idle") break;
   }
+  equal(m.cpu.wasmError, undefined, "WebAssembly translation failed");
   return { icount: m.cpu.icount, output, hash: await m.stateHash(), m };
 }
 
@@ -35,12 +39,17 @@ async function same(
   maxInsns: number,
   input?: string,
 ) {
-  const a = await runOnce(options, false, maxInsns, input);
-  const b = await runOnce(options, true, maxInsns, input);
-  equal(b.icount, a.icount, "instruction count");
-  equal(b.output, a.output, "serial output");
-  equal(b.hash, a.hash, "state hash");
-  return b;
+  const a = await runOnce(options, "off", maxInsns, input);
+  for (const mode of ["js", "wasm"] as const) {
+    const b = await runOnce(options, mode, maxInsns, input);
+    equal(b.icount, a.icount, `instruction count (${mode})`);
+    equal(b.output, a.output, `serial output (${mode})`);
+    equal(b.hash, a.hash, `state hash (${mode})`);
+    const stats = b.m.cpu.blockStats();
+    if (mode === "js") equal(stats.wasm, 0, "WebAssembly off, yet used");
+    if (mode === "wasm") return { ...b, stats };
+  }
+  throw new Error("unreachable");
 }
 
 // smc.S: a hot loop (compiled into a block) whose first instruction the
@@ -159,6 +168,8 @@ Deno.test("Cpu block compiler sees code that the guest rewrites", async () => {
     1e6,
   );
   equal(r.m.cpu.getX(10), 300n);
+  // The loop ran as WebAssembly before and after it was rewritten.
+  ok(r.stats.translations >= 2, JSON.stringify(r.stats));
 });
 
 Deno.test("Cpu gives identical results with and without blocks", async (t) => {
@@ -169,7 +180,7 @@ Deno.test("Cpu gives identical results with and without blocks", async (t) => {
     .sort();
   for (const name of names) {
     await t.step(name, async () => {
-      await same(
+      const r = await same(
         {
           bios: "none",
           kernel: Deno.readFileSync(new URL(name, dir)),
@@ -178,19 +189,37 @@ Deno.test("Cpu gives identical results with and without blocks", async (t) => {
         3e8,
         name === "uart.elf" ? "hello\n" : undefined,
       );
+      ok(r.stats.translations > 0, JSON.stringify(r.stats));
+    });
+  }
+  const isa = new URL("./isa/build/", import.meta.url);
+  for (
+    const e of [...Deno.readDirSync(isa)].sort((p, q) =>
+      p.name < q.name ? -1 : 1
+    )
+  ) {
+    if (!e.name.endsWith(".elf")) continue;
+    await t.step(`ISA test ${e.name}`, async () => {
+      await same({
+        bios: "none",
+        kernel: Deno.readFileSync(new URL(e.name, isa)),
+        memoryBytes: 16 << 20,
+      }, 5e7);
     });
   }
   await t.step("bench (first 50M instructions)", async () => {
-    await same({
+    const r = await same({
       bios: "none",
       kernel: Deno.readFileSync(
         new URL("../bench/guest/bench.elf", import.meta.url),
       ),
       memoryBytes: 32 << 20,
     }, 5e7);
+    // Its hot loops all run as WebAssembly.
+    ok(r.stats.wasm > 50, JSON.stringify(r.stats));
   });
   await t.step("OpenSBI and U-Boot to the prompt", async () => {
-    await same({
+    const r = await same({
       bios: readFirmware(
         "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf",
         "opensbi",
@@ -200,5 +229,7 @@ Deno.test("Cpu gives identical results with and without blocks", async (t) => {
         "u-boot-qemu",
       ),
     }, 3e8);
+    ok(r.output.includes("=> "), "no U-Boot prompt");
+    ok(r.stats.wasm > 100, JSON.stringify(r.stats));
   });
 });

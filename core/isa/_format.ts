@@ -144,6 +144,17 @@ export interface OpDef {
    */
   readonly cond?: string;
   /**
+   * The semantics for the WebAssembly translator (core/_wasm.ts), as a
+   * postfix program over 64-bit values: `a`, `b` push rs1, rs2; `i` pushes
+   * the immediate sign-extended (`i32` as a 32-bit value), `pc` the
+   * instruction's address, a number a 64-bit constant; a WebAssembly
+   * instruction name (`i64.add`, `i32.wrap_i64`, ...) or a macro of
+   * core/_wasm.ts (`sext.w`, `rv.div`, ...) works on the stack. What is
+   * left is written to rd; for a conditional branch (an op with `cond`),
+   * it is the i32 condition. Ops without it end a translated block.
+   */
+  readonly wasm?: string;
+  /**
    * For an op that is none of the above (jumps, traps, system and CSR
    * instructions, the FP unit): which of the interpreter's mechanisms runs
    * it (core/interp.ts, `KINDS`).

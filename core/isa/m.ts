@@ -11,19 +11,34 @@ const mdiv = (fn: string, extra = "") =>
 const d32 = (fn: string, rem: boolean) => w32(`H.${fn}(x[a],x[b],${rem})`);
 
 const ops: OpDef[] = [
-  { name: "MUL", code: 54, exec: mdiv("mul64") },
-  { name: "MULH", code: 55, exec: mdiv("mulh64") },
-  { name: "MULHSU", code: 56, exec: mdiv("mulhsu64") },
-  { name: "MULHU", code: 57, exec: mdiv("mulhu64") },
-  { name: "DIV", code: 58, exec: mdiv("div64", ",false") },
-  { name: "DIVU", code: 59, exec: mdiv("divu64", ",false") },
-  { name: "REM", code: 60, exec: mdiv("div64", ",true") },
-  { name: "REMU", code: 61, exec: mdiv("divu64", ",true") },
-  { name: "MULW", code: 62, exec: w32("Math.imul(x[a],x[b])") },
-  { name: "DIVW", code: 63, exec: d32("div32", false) },
-  { name: "DIVUW", code: 64, exec: d32("divu32", false) },
-  { name: "REMW", code: 65, exec: d32("div32", true) },
-  { name: "REMUW", code: 66, exec: d32("divu32", true) },
+  { name: "MUL", code: 54, wasm: "a b i64.mul", exec: mdiv("mul64") },
+  { name: "MULH", code: 55, wasm: "a b rv.mulh", exec: mdiv("mulh64") },
+  { name: "MULHSU", code: 56, wasm: "a b rv.mulhsu", exec: mdiv("mulhsu64") },
+  { name: "MULHU", code: 57, wasm: "a b rv.mulhu", exec: mdiv("mulhu64") },
+  { name: "DIV", code: 58, wasm: "a b rv.div", exec: mdiv("div64", ",false") },
+  {
+    name: "DIVU",
+    code: 59,
+    wasm: "a b rv.divu",
+    exec: mdiv("divu64", ",false"),
+  },
+  { name: "REM", code: 60, wasm: "a b rv.rem", exec: mdiv("div64", ",true") },
+  {
+    name: "REMU",
+    code: 61,
+    wasm: "a b rv.remu",
+    exec: mdiv("divu64", ",true"),
+  },
+  {
+    name: "MULW",
+    code: 62,
+    wasm: "a b i64.mul sext.w",
+    exec: w32("Math.imul(x[a],x[b])"),
+  },
+  { name: "DIVW", code: 63, wasm: "a b rv.divw", exec: d32("div32", false) },
+  { name: "DIVUW", code: 64, wasm: "a b rv.divuw", exec: d32("divu32", false) },
+  { name: "REMW", code: 65, wasm: "a b rv.remw", exec: d32("div32", true) },
+  { name: "REMUW", code: 66, wasm: "a b rv.remuw", exec: d32("divu32", true) },
 ];
 
 const def = (name: string, opcode: number, funct3: number): InsnDef => ({

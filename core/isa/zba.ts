@@ -10,12 +10,14 @@ export const ZBA: Extension = {
   name: "Zba",
   ops: [{
     name: "SH1ADD",
+    wasm: "a 1 i64.shl b i64.add",
     // rd = (rs1 << 1) + rs2
     exec: "{const l=x[a]<<1,h=(x[a+1]<<1)|(x[a]>>>31);" +
       "const s=(l>>>0)+(x[b]>>>0);" +
       "x[d+1]=(h+x[b+1]+(s>4294967295?1:0))|0;x[d]=s|0;}",
   }, {
     name: "SH2ADD",
+    wasm: "a 2 i64.shl b i64.add",
     // rd = (rs1 << 2) + rs2
     exec: "{const l=x[a]<<2,h=(x[a+1]<<2)|(x[a]>>>30);" +
       "const s=(l>>>0)+(x[b]>>>0);" +

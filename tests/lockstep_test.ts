@@ -1,6 +1,7 @@
 // The lockstep tester (tests/lockstep/): deja against QEMU on ISA binaries
-// and a random program, the GDB client's packet framing against a fake
-// stub, the state comparison, and the disassembler against objdump.
+// and random programs (one instruction at a time, and in chunks with blocks
+// on), the GDB client's packet framing against a fake stub, the state
+// comparison, and the disassembler against objdump.
 // Needs qemu-system-riscv64 and the riscv64-unknown-elf toolchain
 // (tests/setup.ts installs them).
 
@@ -16,6 +17,7 @@ import {
 } from "./lockstep/gdb_client.ts";
 import { buildRandomElf, generateProgram } from "./lockstep/gen.ts";
 import { lockstep } from "./lockstep/lockstep.ts";
+import { OFF_X } from "../core/hart_state.ts";
 import {
   diffStates,
   F0,
@@ -162,6 +164,89 @@ Deno.test("lockstep: a random FP-heavy program matches QEMU", async () => {
     const r = await lockstep(elf);
     equal(r.end, "exit", r.report);
     ok(r.steps > 2500, `only ${r.steps} steps`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lockstep --blocks: a random program with hot loops matches QEMU with blocks on", async () => {
+  const src = generateProgram({ seed: 4243, count: 600, loops: true });
+  ok(/\n4:\n/.test(src), "no loop in the program");
+  const dir = await Deno.makeTempDir({ prefix: "deja-lockstep-test-" });
+  try {
+    const elf = await buildRandomElf({
+      seed: 4243,
+      count: 600,
+      loops: true,
+      elfPath: `${dir}/r.elf`,
+    });
+    const r = await lockstep(elf, { blocks: true });
+    equal(r.end, "exit", r.report);
+    const b = r.blocks!;
+    ok(r.steps > 10_000, `only ${r.steps} steps`);
+    // Nearly everything ran in chunks, compared at each chunk's end.
+    ok(b.chunkSteps > r.steps * 0.99, r.report);
+    equal(b.chunkSteps + b.singleSteps, r.steps);
+    ok(b.chunks > 100, r.report);
+    // The loops ran as compiled blocks, in JavaScript and in WebAssembly.
+    ok(b.jsInsns + b.wasmInsns > r.steps * 0.3, r.report);
+    ok(b.jsInsns > 0, r.report);
+    ok(b.wasmInsns > r.steps * 0.1, r.report);
+    ok(b.wasmBlocks > 0 && b.wasmPages > 0 && b.translations > 0, r.report);
+    equal(b.wasmError, undefined);
+    match(
+      r.report,
+      /inside compiled blocks: \d+ instructions \(\d+ in WebAssembly/,
+    );
+
+    // A wrong state at a chunk's end is caught there.
+    let tampered = 0;
+    const bad = await lockstep(elf, {
+      blocks: true,
+      tamper: (m, steps) => {
+        if (steps >= 5000 && tampered === 0) {
+          tampered = steps;
+          m.cpu.x[2 * 12 + 1]! ^= 0x100;
+        }
+      },
+    });
+    equal(bad.end, "mismatch", bad.report);
+    equal(bad.steps, tampered);
+    deepEqual(bad.mismatch!.registers, ["x12/a2"]);
+    match(bad.report, /at the end of a chunk of \d+ instructions/);
+
+    // A wrong result from compiled WebAssembly code (simulated: t6, which
+    // the loops read nowhere, gets a bit flipped as a page's code returns)
+    // is caught at the chunk's end and blamed on the compiled code.
+    const w = WebAssembly as { Instance: typeof WebAssembly.Instance };
+    const origInstance = w.Instance;
+    let calls = 0;
+    w.Instance = new Proxy(origInstance, {
+      construct(target, args, newTarget) {
+        const inst = Reflect.construct(target, args, newTarget);
+        const hart = (args[1] as { m: { hart: WebAssembly.Memory } }).m.hart;
+        const run = inst.exports.run as (...a: number[]) => number;
+        const faulty = (...a: number[]) => {
+          const res = run(...a);
+          if (++calls === 200) {
+            new Int32Array(hart.buffer, OFF_X, 64)[2 * 31]! ^= 0x40;
+          }
+          return res;
+        };
+        return { exports: { ...inst.exports, run: faulty } };
+      },
+    });
+    let wrong;
+    try {
+      wrong = await lockstep(elf, { blocks: true });
+    } finally {
+      w.Instance = origInstance;
+    }
+    ok(calls >= 200, `only ${calls} WebAssembly calls`);
+    equal(wrong.end, "mismatch", wrong.report);
+    deepEqual(wrong.mismatch!.registers, ["x31/t6"]);
+    match(wrong.report, /at the end of a chunk of \d+ instructions/);
+    match(wrong.report, /agrees with QEMU: the compiled code is wrong/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

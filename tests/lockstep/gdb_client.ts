@@ -468,6 +468,15 @@ export class GdbClient {
   }
 
   /**
+   * Interrupt a running target (the `\x03` byte); the stop reply answers
+   * the `c` that started it.
+   */
+  async interrupt(): Promise<void> {
+    this.log?.("->", "\\x03");
+    await this.#write("\x03");
+  }
+
+  /**
    * Read target memory (`m`).
    *
    * @param addr the address

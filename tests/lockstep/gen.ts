@@ -171,6 +171,17 @@ export interface GenerateOptions {
   seed: number;
   /** About how many instructions to generate. */
   count: number;
+  /**
+   * Add counted loops whose bodies (integer ALU, M, loads and stores,
+   * forward branches, calls of a leaf function) run 33 to 120 times, or
+   * half the time 120 to 319 times, so that deja compiles them into blocks
+   * (its heat threshold is 32 arrivals) and most of them again into
+   * WebAssembly (hot once more): most of the instructions that run are
+   * then inside loops. The program of a seed differs with and without.
+   *
+   * @default {false}
+   */
+  loops?: boolean;
 }
 
 /**
@@ -431,6 +442,172 @@ export function generateProgram(options: GenerateOptions): string {
       out.push("1:");
     }],
   ];
+  // -- loops that deja compiles: counter t5, index t4 (the body writes
+  // neither), integer ALU, M, loads and stores, a forward branch now and
+  // then; closed by a backward conditional branch or by a jump. --
+  const ldests = dests.filter((r) => r !== "t4" && r !== "t5");
+  const lrd = () => rng.pick(ldests);
+  const loopBody: [number, () => void][] = [
+    [10, () => {
+      const op = rng.pick([
+        "add",
+        "sub",
+        "sll",
+        "srl",
+        "sra",
+        "slt",
+        "sltu",
+        "xor",
+        "or",
+        "and",
+        "addw",
+        "subw",
+        "sllw",
+        "srlw",
+        "sraw",
+      ]);
+      emit(`${op} ${lrd()}, ${rs()}, ${rs()}`);
+    }],
+    [4, () => {
+      const op = rng.pick([
+        "mul",
+        "mulh",
+        "mulhsu",
+        "mulhu",
+        "div",
+        "divu",
+        "rem",
+        "remu",
+        "mulw",
+        "divw",
+        "divuw",
+        "remw",
+        "remuw",
+      ]);
+      emit(`${op} ${lrd()}, ${rs()}, ${rs()}`);
+    }],
+    [6, () => {
+      const op = rng.pick([
+        "addi",
+        "slti",
+        "sltiu",
+        "xori",
+        "ori",
+        "andi",
+        "addiw",
+      ]);
+      emit(`${op} ${lrd()}, ${rs()}, ${rng.int(4096) - 2048}`);
+    }],
+    [3, () => {
+      const op = rng.pick(["slli", "srli", "srai", "slliw", "srliw", "sraiw"]);
+      const w = op.endsWith("w");
+      emit(`${op} ${lrd()}, ${rs()}, ${rng.int(w ? 32 : 64)}`);
+    }],
+    [1, () => emit(`lui ${lrd()}, ${rng.int(1 << 20)}`)],
+    [1, () => emit(`auipc ${lrd()}, ${rng.int(1 << 20)}`)],
+    [3, () => {
+      const a = rng.pick(cdests), b = rng.pick(cdests);
+      emit(
+        `${
+          rng.pick([
+            "c.add",
+            "c.sub",
+            "c.xor",
+            "c.or",
+            "c.and",
+            "c.addw",
+            "c.subw",
+            "c.mv",
+          ])
+        } ${a}, ${b}`,
+      );
+    }],
+    [2, () => emit(`c.addi ${rng.pick(cdests)}, ${rng.int(63) - 31 || 1}`)],
+    // loads and stores at a fixed offset, from the scratch and value pages
+    [3, () => {
+      const [op, size] = rng.pick(
+        [["lb", 1], ["lh", 2], ["lw", 4], ["ld", 8], ["lbu", 1], ["lhu", 2], [
+          "lwu",
+          4,
+        ]] as const,
+      );
+      const base = rng.chance(0.3) ? "s1" : "s0";
+      emit(`${op} ${lrd()}, ${sc() + size * rng.int(8 / size)}(${base})`);
+    }],
+    [3, () => {
+      const [op, size] = rng.pick(
+        [["sb", 1], ["sh", 2], ["sw", 4], ["sd", 8]] as const,
+      );
+      emit(`${op} ${rs()}, ${sc() + size * rng.int(8 / size)}(s0)`);
+    }],
+    // ... and at an address that moves with the iteration
+    [4, () => {
+      const size = rng.pick([1, 2, 4, 8]);
+      emit(`andi t4, t5, 63`);
+      emit(`slli t4, t4, 3`);
+      emit(`add t4, t4, s0`);
+      const o = size * rng.int(8 / size);
+      const sfx = { 1: "b", 2: "h", 4: "w", 8: "d" }[size]!;
+      if (rng.chance(0.5)) emit(`s${sfx} ${rs()}, ${o}(t4)`);
+      else {
+        const u = size < 8 && rng.chance(0.5) ? "u" : "";
+        emit(`l${sfx}${u} ${lrd()}, ${o}(t4)`);
+      }
+    }],
+    [2, () => {
+      const a = rng.pick(cdests);
+      const o8 = 8 * rng.int(32);
+      emit(rng.chance(0.5) ? `c.ld ${a}, ${o8}(s0)` : `c.sd ${a}, ${o8}(s0)`);
+    }],
+    [1, () => {
+      const op = rng.pick(["beq", "bne", "blt", "bge", "bltu", "bgeu"]);
+      emit(`${op} ${rs()}, ${rs()}, 1f`);
+      emit(`addi ${lrd()}, ${rs()}, 1`);
+      emit(`xor ${lrd()}, ${rs()}, ${rs()}`);
+      out.push("1:");
+    }],
+    // a call of a leaf function just past it (jal and ret): the function
+    // leaves ra alone
+    [1, () => {
+      emit("jal ra, 6f");
+      emit("j 7f");
+      out.push("6:");
+      const fdests = ldests.filter((r) => r !== "ra");
+      for (let n = 1 + rng.int(4); n > 0; n--) {
+        const op = rng.pick(["add", "sub", "xor", "mul", "addw", "sltu"]);
+        emit(`${op} ${rng.pick(fdests)}, ${rs()}, ${rs()}`);
+      }
+      emit("ret");
+      out.push("7:");
+    }],
+  ];
+  const loopTotal = loopBody.reduce((n, [w]) => n + w, 0);
+  const loop = () => {
+    emit(`li t5, ${rng.chance(0.5) ? 33 + rng.int(88) : 120 + rng.int(200)}`);
+    out.push("4:");
+    const len = 3 + rng.int(22);
+    for (let n = 0; n < len; n++) {
+      let k = rng.int(loopTotal);
+      for (const [w, g] of loopBody) {
+        if (k < w) {
+          g();
+          break;
+        }
+        k -= w;
+      }
+    }
+    emit("addi t5, t5, -1");
+    const close = rng.int(3);
+    if (close === 0) emit("bnez t5, 4b");
+    else if (close === 1) emit("bgtz t5, 4b");
+    else {
+      emit("beqz t5, 5f");
+      emit("j 4b");
+      out.push("5:");
+    }
+  };
+  if (options.loops) gens.push([6, loop]);
+
   const total = gens.reduce((n, [w]) => n + w, 0);
   const pickGen = () => {
     let k = rng.int(total);

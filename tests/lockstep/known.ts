@@ -198,8 +198,15 @@ export function explainDifferences(
   return [...new Set(used)];
 }
 
-/** Set deja's register `i` (a state index) to `v`. */
-function adopt(cpu: Cpu, i: number, v: bigint): void {
+/**
+ * Set deja's register `i` (a state index) to `v`, as a rule's adoption
+ * does.
+ *
+ * @param cpu deja's hart
+ * @param i the state index
+ * @param v the value
+ */
+export function adopt(cpu: Cpu, i: number, v: bigint): void {
   const lo = Number(BigInt.asIntN(32, v));
   const hi = Number(BigInt.asIntN(32, v >> 32n));
   if (i >= X1 && i < F0) {

@@ -8,9 +8,12 @@
  * ```
  *
  * Options: `-m MiB` (RAM, default 128), `--max-steps N`, `--keep` (keep the
- * generated random programs in /tmp), `--color`. Exit status: 0 when every
- * run ended with no mismatch, 1 on a mismatch, 2 on bad usage or a missing
- * tool.
+ * generated random programs in /tmp), `--color`, `--blocks` (run deja in
+ * chunks with its block compiler on, compared at chunk ends; random
+ * programs then hold hot loops) or `--single` (one instruction at a time,
+ * the default), `--chunk N`. Exit status:
+ * 0 when every run ended with no mismatch, 1 on a mismatch, 2 on bad usage
+ * or a missing tool.
  *
  * See docs/lockstep.md.
  *
@@ -27,16 +30,22 @@ const USAGE = `Usage:
   deno task lockstep [options] --random SEED [--count N] [--seeds K]
 
 Runs each ELF (-bios none -kernel ELF) in deja and in QEMU
-(qemu-system-riscv64 -M virt -icount shift=0,sleep=off -S -gdb ...), one
-instruction at a time, and stops at the first difference in pc, x1-x31, f0-f31, fcsr,
-the privilege level or the trap CSRs.
+(qemu-system-riscv64 -M virt -icount shift=0,sleep=off -S -gdb ...) and stops
+at the first difference in pc, x1-x31, f0-f31, fcsr, the privilege level or
+the trap CSRs: after every instruction (--single), or at the ends of chunks
+that deja runs with its block compiler on (--blocks; steps that need it are
+still single-stepped).
 
 Options:
   --random SEED   generate a random RV64GC program from SEED instead
-  --count N       instructions per random program (default 10000)
+  --count N       instructions per random program (default 10000; with
+                  --blocks it holds loops, which run many times as many)
   --seeds K       run K random programs, seeds SEED..SEED+K-1 (default 1)
   --keep          keep the generated programs (/tmp/deja-lockstep-SEED.*)
   -m MIB          RAM size in MiB for both machines (default 128)
+  --blocks        chunks with deja's block compiler (and WebAssembly) on
+  --single        one instruction at a time (the default)
+  --chunk N       most instructions in a chunk (default 64)
   --max-steps N   stop each run after N steps
   --color         highlight differences with ANSI colours
   -h, --help      this text`;
@@ -61,6 +70,9 @@ export async function main(args: string[]): Promise<number> {
         m: { type: "string", short: "m", default: "128" },
         "max-steps": { type: "string" },
         color: { type: "boolean", default: false },
+        blocks: { type: "boolean", default: false },
+        single: { type: "boolean", default: false },
+        chunk: { type: "string", default: "64" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -82,13 +94,14 @@ export async function main(args: string[]): Promise<number> {
     return n;
   };
   let memoryMiB: number, maxSteps: number | undefined;
-  let seed: number | undefined, count: number, seeds: number;
+  let seed: number | undefined, count: number, seeds: number, chunk: number;
   try {
     memoryMiB = num("m", v.m, 16)!;
     maxSteps = num("max-steps", v["max-steps"], 1);
     seed = num("random", v.random, 0);
     count = num("count", v.count, 1)!;
     seeds = num("seeds", v.seeds, 1)!;
+    chunk = num("chunk", v.chunk, 1)!;
   } catch (err) {
     console.error(`lockstep: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
@@ -100,6 +113,13 @@ export async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
+  if (v.blocks && v.single) {
+    console.error(
+      `lockstep: give --blocks or --single, not both\n\n${USAGE}`,
+    );
+    return 2;
+  }
+  const blocks = v.blocks;
   const runs: { name: string; path: () => Promise<string>; temp: boolean }[] =
     [];
   if (seed !== undefined) {
@@ -107,7 +127,7 @@ export async function main(args: string[]): Promise<number> {
       const elfPath = `/tmp/deja-lockstep-${s}.elf`;
       runs.push({
         name: `random seed ${s} (${count} instructions)`,
-        path: () => buildRandomElf({ seed: s, count, elfPath }),
+        path: () => buildRandomElf({ seed: s, count, loops: blocks, elfPath }),
         temp: !v.keep,
       });
     }
@@ -117,6 +137,16 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   let total = 0;
+  const sums = {
+    chunks: 0,
+    chunkSteps: 0,
+    singleSteps: 0,
+    jsInsns: 0,
+    wasmInsns: 0,
+    wasmBlocks: 0,
+    wasmPages: 0,
+    withWasm: 0,
+  };
   const known = new Map<string, number>();
   for (const run of runs) {
     let result: LockstepResult;
@@ -128,6 +158,8 @@ export async function main(args: string[]): Promise<number> {
         memoryMiB,
         ...(maxSteps !== undefined ? { maxSteps } : {}),
         color: v.color,
+        blocks,
+        chunk,
         onProgress: (n) => {
           if (n % 50_000 === 0) console.error(`  ... ${n} steps`);
         },
@@ -149,12 +181,35 @@ export async function main(args: string[]): Promise<number> {
     }
     for (const [k, n] of result.known) known.set(k, (known.get(k) ?? 0) + n);
     total += result.steps;
+    const b = result.blocks;
+    if (b) {
+      sums.chunks += b.chunks;
+      sums.chunkSteps += b.chunkSteps;
+      sums.singleSteps += b.singleSteps;
+      sums.jsInsns += b.jsInsns;
+      sums.wasmInsns += b.wasmInsns;
+      sums.wasmBlocks += b.wasmBlocks;
+      sums.wasmPages += b.wasmPages;
+      if (b.wasmPages > 0) sums.withWasm++;
+    }
+    if (b?.wasmError !== undefined) {
+      console.log(
+        `lockstep: ${run.name}: deja's WebAssembly translator failed: ${b.wasmError}`,
+      );
+      return 1;
+    }
     if (result.end === "mismatch") {
       if (run.temp && path) {
         console.log(
           `(reproduce with: deno task lockstep --random ${
             run.name.split(" ")[2]
-          } --count ${count} --keep)`,
+          } --count ${count}${
+            blocks ? ` --blocks --chunk ${chunk}` : ""
+          } --keep${
+            blocks
+              ? `; a smaller --chunk narrows it down, and --single on the kept ELF runs it without blocks`
+              : ""
+          })`,
         );
       }
       return 1;
@@ -166,6 +221,14 @@ export async function main(args: string[]): Promise<number> {
       k ? ` (known differences let through: ${k})` : ""
     }`,
   );
+  if (blocks) {
+    const s = sums;
+    console.log(
+      `  blocks on: ${s.chunkSteps} steps in ${s.chunks} chunks compared at their ends, ${s.singleSteps} single steps; ${
+        s.jsInsns + s.wasmInsns
+      } instructions ran inside compiled blocks (${s.wasmInsns} in WebAssembly, ${s.jsInsns} in JavaScript); ${s.wasmBlocks} WebAssembly blocks on ${s.wasmPages} pages at the runs' ends (${s.withWasm} of ${runs.length} runs used WebAssembly)`,
+    );
+  }
   return 0;
 }
 

@@ -224,6 +224,90 @@ export class QemuTarget {
     return { kind: "stopped" };
   }
 
+  /**
+   * Run to the point `occ[occ.length - 1]` instructions ahead on a path
+   * that arrives at `endPc` at the positions `occ` (ascending, counted from
+   * 1): a breakpoint there, continued once per arrival (and stepped off
+   * where the target sits on it); short runs are single-stepped.
+   *
+   * @param endPc where the run ends
+   * @param occ the positions where the path arrives at `endPc`
+   * @param startsThere whether the target sits at `endPc` now
+   * @param timeoutMs how long one continue may take before the run is
+   *   given up (the target's path left the one planned)
+   * @returns whether QEMU stopped there or the guest ended it
+   * @throws {Error} when the target did not reach `endPc` in time
+   */
+  async runTo(
+    endPc: bigint,
+    occ: readonly number[],
+    startsThere: boolean,
+    timeoutMs = 30_000,
+  ): Promise<QemuStep> {
+    const n = occ[occ.length - 1]!;
+    if (n <= 2) {
+      for (let i = 0; i < n; i++) {
+        const s = await this.step();
+        if (s.kind === "exited") return s;
+      }
+      return { kind: "stopped" };
+    }
+    await this.#gdb.insertBreakpoint(endPc);
+    let pos = 0, at = startsThere;
+    for (const t of occ) {
+      if (at) {
+        const s = await this.step();
+        if (s.kind === "exited") return s;
+        if (++pos === t) continue;
+      }
+      const s = await this.#cont(endPc, timeoutMs);
+      if (s.kind === "exited") return s;
+      pos = t;
+      at = true;
+    }
+    await this.#gdb.removeBreakpoint(endPc);
+    return { kind: "stopped" };
+  }
+
+  async #cont(endPc: bigint, timeoutMs: number): Promise<QemuStep> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let late = false;
+    const reply = this.#gdb.cont();
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        late = true;
+        resolve();
+      }, timeoutMs);
+    });
+    let r: string | void;
+    try {
+      r = await Promise.race([reply, timeout]);
+    } catch (err) {
+      if (err instanceof GdbConnectionClosedError) {
+        return { kind: "exited", code: err.exitCode ?? await this.#status() };
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (late) {
+      await this.#gdb.interrupt();
+      await reply.catch(() => "");
+      throw new Error(
+        `QEMU did not reach 0x${
+          endPc.toString(16)
+        } within ${timeoutMs} ms: its path left the one deja planned (run with --single to find where)`,
+      );
+    }
+    if (r!.startsWith("W") || r!.startsWith("X")) {
+      return { kind: "exited", code: parseInt(r!.slice(1, 3), 16) };
+    }
+    if (!r!.startsWith("T") && !r!.startsWith("S")) {
+      throw new Error(`QEMU answered a continue with ${r}`);
+    }
+    return { kind: "stopped" };
+  }
+
   async #status(): Promise<number> {
     return (await this.#child.status).code;
   }

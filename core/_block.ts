@@ -79,6 +79,11 @@ export interface CompiledBlock {
   wasm: boolean;
   /** The page's translation, entered at the block's start. */
   run: WasmRun;
+  /**
+   * The same for the counting loop: the translation with the block-start
+   * counts compiled in (made when the counting loop first needs it).
+   */
+  crun: WasmRun;
 }
 
 /** `run` of a block that is not translated. */
@@ -298,5 +303,6 @@ export function compileBlock(
     imm0: imms[start >> 1]!,
     wasm: false,
     run: NO_WASM,
+    crun: NO_WASM,
   };
 }

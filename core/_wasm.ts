@@ -86,7 +86,7 @@ const BR = 0x0c, BR_TABLE = 0x0e;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_CONST = 0x41, I64_CONST = 0x42;
 const VOID = 0x40, T_I32 = 0x7f, T_I64 = 0x7e;
-const I32_LOAD = 0x28, I64_LOAD = 0x29, I64_STORE = 0x37;
+const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
 
 // Locals of a block function: the parameters, then i32 scratch, then i64
 // scratch, then the registers the block names (see `regLocals`).
@@ -475,13 +475,27 @@ function tailCall(e: Bytes, fn: number, off: number | undefined): void {
 
 /**
  * Go on at page offset `off` (a constant): straight into the block that
- * starts there, or back to the interpreter.
+ * starts there, or back to the interpreter. With `count` (a block start, in
+ * a translation for the counting loop) count a start there first.
  */
-function goTo(e: Bytes, off: number, index: Map<number, number>): void {
+function goTo(
+  e: Bytes,
+  off: number,
+  index: Map<number, number>,
+  count = false,
+): void {
+  if (count && COUNTS !== undefined) {
+    e.i32(0).i32(0).mem(I32_LOAD, 2, 2, COUNTS + 2 * off).i32(1)
+      .op("i32.add").mem(I32_STORE, 2, 2, COUNTS + 2 * off);
+  }
   const j = index.get(off);
   if (j !== undefined) tailCall(e, F_BLOCK0 + j, off);
   else e.get(P_DONE).i32(13).op("i32.shl").i32(off).op("i32.add").u8(RETURN);
 }
+
+// Where the counting loop's block-start counts of the page being translated
+// start in memory 2 (one u32 per slot), or undefined: no counting.
+let COUNTS: number | undefined;
 
 /** The body of block `bl`'s function. */
 function blockFunction(
@@ -526,12 +540,17 @@ function blockFunction(
       f.get(L_VB).i64(ins.off + ins.len).op("i64.add").set(reg(ins.d));
       f.get(P_DONE).i32(n).op("i32.add").set(P_DONE);
       store();
-      if (ins.op === JAL && t >= 0 && t < 4096) goTo(f, t, index);
+      if (ins.op === JAL && t >= 0 && t < 4096) goTo(f, t, index, true);
       else {
         // Within the page: the block there; elsewhere: set pc and return.
         f.get(L_AD).i64(-4096).op("i64.and").get(L_VB).op("i64.eq");
         f.u8(IF, VOID).get(L_AD).op("i32.wrap_i64").i32(4095).op("i32.and")
           .set(P_OFF);
+        if (COUNTS !== undefined) {
+          f.get(P_OFF).i32(1).op("i32.shl").tee(L_E).get(L_E)
+            .mem(I32_LOAD, 2, 2, COUNTS).i32(1).op("i32.add")
+            .mem(I32_STORE, 2, 2, COUNTS);
+        }
         tailCall(f, F_DISPATCH, undefined);
         f.u8(END);
         f.i32(0).get(L_AD).mem(I64_STORE, 3, 1, OFF_WORDS);
@@ -544,9 +563,9 @@ function blockFunction(
       f.get(P_DONE).i32(n).op("i32.add").set(P_DONE);
       store();
       f.get(L_C).u8(IF, VOID);
-      goTo(f, ins.off + ins.imm, index);
+      goTo(f, ins.off + ins.imm, index, true);
       f.u8(END);
-      goTo(f, ins.off + ins.len, index);
+      goTo(f, ins.off + ins.len, index, true);
     } else if (def.mem !== undefined) {
       access(f, def.mem, ins, idx, 0);
     } else if (def.wasm !== "") {
@@ -572,11 +591,15 @@ function blockFunction(
  *
  * @param blocks the blocks
  * @param ramPages pages (64 KiB) of the RAM memory
+ * @param counts for the counting loop: the byte offset of the page's
+ *   block-start counts in the counts memory (imported as memory 2)
  */
 export function translatePage(
   blocks: readonly WasmBlockPlan[],
   ramPages: number,
+  counts?: number,
 ): Uint8Array {
+  COUNTS = counts;
   const index = new Map(blocks.map((bl, j) => [bl.start, j]));
   const bodies: Bytes[] = [];
   // run: dispatch with nothing done yet.
@@ -617,9 +640,12 @@ export function translatePage(
   );
   const name = (b: Bytes, s: string) =>
     b.uleb(s.length).u8(...[...s].map((c) => c.charCodeAt(0)));
-  const imp = new Bytes().uleb(2);
+  const imp = new Bytes().uleb(counts === undefined ? 2 : 3);
   name(name(imp, "m"), "ram").u8(0x02, 0x03).uleb(ramPages).uleb(ramPages);
   name(name(imp, "m"), "hart").u8(0x02, 0x00).uleb(1);
+  if (counts !== undefined) {
+    name(name(imp, "m"), "counts").u8(0x02, 0x03).uleb(1).uleb(COUNT_PAGES);
+  }
   section(2, imp);
   const funcs = new Bytes().uleb(bodies.length).uleb(0);
   for (let j = 1; j < bodies.length; j++) funcs.uleb(1);
@@ -643,20 +669,35 @@ export type WasmRun = (
 ) => number;
 
 /**
+ * The memory of the counting loop's block-start counts (see
+ * `translatePage`): shared, so that its buffer never moves.
+ */
+export const COUNT_PAGES = 2048;
+
+/**
  * Compile and instantiate a page's translation.
  *
  * @param blocks the page's blocks, sorted by start
  * @param ram the RAM memory
  * @param hart the hart's memory
+ * @param counts for the counting loop: the counts memory (of
+ *   {@linkcode COUNT_PAGES} pages) and the page's counts' byte offset in it
  */
 export function instantiatePage(
   blocks: readonly WasmBlockPlan[],
   ram: WebAssembly.Memory,
   hart: WebAssembly.Memory,
+  counts?: { memory: WebAssembly.Memory; base: number },
 ): WasmRun {
-  const bytes = translatePage(blocks, ram.buffer.byteLength / 65536);
+  const bytes = translatePage(
+    blocks,
+    ram.buffer.byteLength / 65536,
+    counts?.base,
+  );
   const mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-  const inst = new WebAssembly.Instance(mod, { m: { ram, hart } });
+  const m: Record<string, WebAssembly.Memory> = { ram, hart };
+  if (counts !== undefined) m.counts = counts.memory;
+  const inst = new WebAssembly.Instance(mod, { m });
   return inst.exports.run as WasmRun;
 }
 

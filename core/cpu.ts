@@ -40,7 +40,13 @@ import {
 } from "./hart_state.ts";
 import { CSR, CSR_DEFS } from "./csr.ts";
 import { compileBlock, measureBlock, NO_WASM } from "./_block.ts";
-import { instantiatePage, planWasmBlock, type WasmBlockPlan } from "./_wasm.ts";
+import {
+  COUNT_PAGES,
+  instantiatePage,
+  planWasmBlock,
+  type WasmBlockPlan,
+  type WasmRun,
+} from "./_wasm.ts";
 import { makeRun, type RunFn } from "./interp.ts";
 import type { BlockExtent, BlockFn, CompiledBlock } from "./_block.ts";
 
@@ -151,6 +157,8 @@ class DecodedPage {
    * slot 2048 absorbs counts for the next page.
    */
   counts: Uint32Array | undefined;
+  /** Byte offset of `counts` in the hart's count memory, if it is there. */
+  countsBase: number | undefined;
   /** The virtual page the counting loop last entered this page through. */
   vbLo = 0;
   vbHi = 0;
@@ -858,7 +866,55 @@ export class Cpu implements InterruptTarget {
     page.vbLo = vbLo;
     page.vbHi = vbHi;
     this.#counted.add(page);
-    return page.counts ??= new Uint32Array(2050);
+    return page.counts ??= this.#newCounts(page);
+  }
+
+  /**
+   * Memory for block-start counts that WebAssembly translations for the
+   * counting loop increment (core/_wasm.ts), allocated 8 KiB per RAM page
+   * as pages are first counted; pages past its end (or outside RAM) count
+   * in a plain array, and their blocks run in the interpreter there.
+   */
+  #countMemory: WebAssembly.Memory | undefined;
+  #countTop = 0;
+
+  #newCounts(page: DecodedPage): Uint32Array {
+    const bytes = 2050 * 4;
+    if (page.ramOff < 0 || this.#countTop + bytes > COUNT_PAGES * 65536) {
+      return new Uint32Array(2050);
+    }
+    const mem = this.#countMemory ??= new WebAssembly.Memory({
+      initial: 1,
+      maximum: COUNT_PAGES,
+      shared: true,
+    });
+    const base = this.#countTop;
+    this.#countTop += 8256; // 2050 words, rounded up to 64 bytes
+    const need = Math.ceil(this.#countTop / 65536);
+    const have = mem.buffer.byteLength / 65536;
+    if (need > have) mem.grow(need - have);
+    page.countsBase = base;
+    return new Uint32Array(mem.buffer, base, 2050);
+  }
+
+  /** `crun` of a page's blocks: the counting translation, made once. */
+  #countingTranslation(page: DecodedPage): WasmRun {
+    const base = page.countsBase;
+    if (base === undefined || this.#countMemory === undefined) return NO_WASM;
+    try {
+      return instantiatePage(
+        page.wasmPlans,
+        this.#bus.ramMemory,
+        this.state.memory,
+        { memory: this.#countMemory, base },
+      );
+    } catch (e) {
+      this.wasm = false;
+      this.wasmError = `WebAssembly translation failed: ${
+        (e as Error).message
+      }`;
+      return NO_WASM;
+    }
   }
 
   /**
@@ -1355,6 +1411,7 @@ export class Cpu implements InterruptTarget {
         imm0: page.imm[off >> 1]!,
         wasm: false,
         run: NO_WASM,
+        crun: NO_WASM,
       }, ext]);
     }
     page.pending = undefined;
@@ -1382,7 +1439,17 @@ export class Cpu implements InterruptTarget {
       page.wasmBlocks.push(b);
     }
     page.wasmPlans = plans;
-    for (const wb of page.wasmBlocks) wb.run = run;
+    // The counting loop's translation, when it first runs one of them.
+    const blocks = page.wasmBlocks;
+    const crun: WasmRun = (vbLo, vbHi, off, avail, cap) => {
+      const r = this.#countingTranslation(page);
+      for (const wb of blocks) wb.crun = r;
+      return r(vbLo, vbHi, off, avail, cap);
+    };
+    for (const wb of blocks) {
+      wb.run = run;
+      wb.crun = crun;
+    }
   }
 
   #tlbView(i: number): Int32Array {

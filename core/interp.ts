@@ -182,9 +182,11 @@ function caseBody(o: OpDef, counted: boolean): string {
     "pcOff=t;cnt[t>>1]++;const h=heat[t>>1]+1;",
   );
   if (o.kind === "block") {
-    return body.replace(
+    // A WebAssembly translation for the counting loop counts its own
+    // block starts (core/_wasm.ts).
+    return body.replace("bk.run(", "bk.crun(").replace(
       "budget-=done-1;",
-      "budget-=done-1;if(done===bk.n&&bk.branch)cnt[pcOff>>1]++;",
+      "budget-=done-1;if(!bk.wasm&&done===bk.n&&bk.branch)cnt[pcOff>>1]++;",
     );
   }
   if (o.cond !== undefined || o.kind === "csr") {
@@ -258,9 +260,7 @@ function runSource(counted: boolean): string {
 const x=self.x;const c=P_ctx(self);
 const ram8=c.ram8,ram16=c.ram16,ram32=c.ram32;
 const tlbRTag=c.tlbRTag,tlbROff=c.tlbROff,tlbWTag=c.tlbWTag,tlbWOff=c.tlbWOff;
-const base=self.icount;const useBlocks=self.blocks;const CAP=${
-    counted ? 0 : WASM_CAP
-  };
+const base=self.icount;const useBlocks=self.blocks;const CAP=${WASM_CAP};
 let budget=maxInsns;let page=P_scratch(self);
 let ops=page.ops,imms=page.imm,heat=page.heat,blocks=page.blocks;
 let vbLo=0,vbHi=0,pcOff=0;

@@ -103,3 +103,40 @@ function runLoopShort(): VirtMachine {
   m.run(1000);
   return m;
 }
+
+Deno.test("on the bench guest, with its pages translated to WebAssembly, the counting path finds the observed path's hot blocks", () => {
+  const run = (extra: InstrumentationHooks[]) => {
+    const blocks = new Map<bigint, number>();
+    const insn = load(insnPlugin);
+    const m = new VirtMachine({
+      bios: "none",
+      kernel: Deno.readFileSync(
+        new URL("../bench/guest/bench.elf", import.meta.url),
+      ),
+      memoryBytes: 32 << 20,
+      instrumentation: [insn.hooks, {
+        blockCount: (pc, _insns, execs) =>
+          blocks.set(pc, (blocks.get(pc) ?? 0) + execs),
+      }, ...extra],
+    });
+    equal(m.run(20_000_000).kind, "budget");
+    m.finishInstrumentation("poweroff");
+    const top = [...blocks].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    return { m, insn: insn.lines, top };
+  };
+  const counted = run([]);
+  const stats = counted.m.cpu.blockStats();
+  ok(stats.translations > 3 && stats.wasm > 5, JSON.stringify(stats));
+  const observed = run([{ trap: () => {} }]);
+  equal(counted.m.cpu.icount, observed.m.cpu.icount);
+  deepEqual(counted.insn, [`insns: ${counted.m.cpu.icount}`]);
+  deepEqual(observed.insn, counted.insn);
+  // The same ten hottest blocks, in the same order. Their counts may
+  // differ by a few (a block start counted or not where compiled code
+  // first takes over), as with JavaScript blocks.
+  deepEqual(counted.top.map(([pc]) => pc), observed.top.map(([pc]) => pc));
+  counted.top.forEach(([pc, execs], k) => {
+    const want = observed.top[k]![1];
+    ok(Math.abs(execs - want) <= 2, `${pc.toString(16)}: ${execs} vs ${want}`);
+  });
+});

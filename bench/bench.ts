@@ -22,15 +22,20 @@
  * `--no-time-travel` (no time-travel section: see bench/time_travel_bench.ts),
  * `--no-linux` (no Linux section: see bench/linux_bench.ts),
  * `--no-instrumentation` (no instrumentation section: see
- * bench/instrumentation_bench.ts), `--no-startup` (no startup section and
- * no U-Boot boot rows: see bench/startup_bench.ts).
+ * bench/instrumentation_bench.ts), `--no-startup` (no startup section, no
+ * U-Boot boot rows and no whole-process bench guest rows: see
+ * bench/startup_bench.ts).
  *
  * @module
  */
 
 import { debugBench } from "./debug_bench.ts";
 import { instrumentationBench } from "./instrumentation_bench.ts";
-import { startupBench, ubootBench } from "./startup_bench.ts";
+import {
+  benchGuestProcessBench,
+  startupBench,
+  ubootBench,
+} from "./startup_bench.ts";
 import { linuxBench } from "./linux_bench.ts";
 import { Runner } from "../replay/runner.ts";
 import { parseArgs } from "node:util";
@@ -558,6 +563,7 @@ if (!values["no-instrumentation"]) instrumentationBench(elfPath);
 if (!values["no-startup"]) {
   await startupBench();
   await ubootBench();
+  await benchGuestProcessBench(elfPath);
 }
 // The debugging section (bench/debug_bench.ts): gdb stepi round trips and
 // the speed with a never-hit breakpoint, against QEMU.

@@ -4,12 +4,16 @@
  * its first store (`deno run --allow-read=DIR,. mod.ts -M virt -bios none
  * -kernel poweroff.bin -nographic`), against `qemu-system-riscv64` with the
  * same options, and against `deno run` of an empty module (what Deno itself
- * costs). Best of 5 each, interleaved.
+ * costs). Median of 5 each, interleaved.
  *
  * Then OpenSBI (fw_jump) + S-mode U-Boot to its prompt, a key to stop the
  * autoboot, and `poweroff`, typed through a pipe when the prompt shows:
  * whole-process wall time of deja and QEMU, plain, `-icount
- * shift=5,rr=record` and `rr=replay` (best of 3 each, interleaved).
+ * shift=5,rr=record` and `rr=replay` (median of 3 each, interleaved).
+ *
+ * And the bench guest as a user runs it: whole-process wall time of `deja`
+ * and QEMU, `-bios none -kernel bench.elf -icount shift=0`, plain,
+ * `rr=record` and `rr=replay` (median of 3 each, interleaved).
  *
  * Run alone: `deno run -A bench/startup_bench.ts`.
  *
@@ -44,6 +48,34 @@ async function wall(cmd: string, args: string[]): Promise<number | string> {
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * Run each row `n` times, interleaved (so that machine noise and warm-up hit
+ * all rows alike), and give each row's median, or why it failed (a row that
+ * fails once is not run again).
+ */
+async function medians<R>(
+  rows: readonly R[],
+  n: number,
+  once: (row: R) => Promise<number | string>,
+): Promise<(number | string)[]> {
+  const samples: number[][] = rows.map(() => []);
+  const failed: (string | undefined)[] = rows.map(() => undefined);
+  for (let i = 0; i < n; i++) {
+    for (const [k, row] of rows.entries()) {
+      if (failed[k] !== undefined) continue;
+      const s = await once(row);
+      if (typeof s === "string") failed[k] = s;
+      else samples[k]!.push(s);
+    }
+  }
+  return samples.map((xs, k) => {
+    if (failed[k] !== undefined) return failed[k]!;
+    const v = [...xs].sort((a, b) => a - b);
+    const h = v.length >> 1;
+    return v.length % 2 === 1 ? v[h]! : (v[h - 1]! + v[h]!) / 2;
+  });
+}
+
 /** Print the section. */
 export async function startupBench(): Promise<void> {
   console.log("\n== startup ==");
@@ -70,21 +102,13 @@ export async function startupBench(): Promise<void> {
       ]],
       ["QEMU: the same", "qemu-system-riscv64", guest],
     ];
-    const best: (number | string)[] = runs.map(() => Infinity);
-    for (let i = 0; i < 5; i++) {
-      for (const [k, [, cmd, args]] of runs.entries()) {
-        const s = await wall(cmd, args);
-        const b = best[k]!;
-        if (typeof s === "string") best[k] = s;
-        else if (typeof b === "number") best[k] = Math.min(b, s);
-      }
-    }
+    const best = await medians(runs, 5, ([, cmd, args]) => wall(cmd, args));
     for (const [k, [name]] of runs.entries()) {
       const s = best[k]!;
       console.log(
         `${name}: ${
           typeof s === "number" ? `${(s * 1000).toFixed(0)} ms` : s
-        } (best of 5, whole process)`,
+        } (median of 5, whole process)`,
       );
     }
     const [d, , q] = best;
@@ -211,22 +235,17 @@ export async function ubootBench(): Promise<void> {
         false,
       ],
     ];
-    const best: (number | string)[] = rows.map(() => Infinity);
-    for (let i = 0; i < 3; i++) {
-      for (const [k, [, cmd, args, typing]] of rows.entries()) {
-        const b = best[k]!;
-        if (typeof b === "string") continue; // failed once: not again
-        const s = await ubootSession(cmd, args, typing);
-        if (typeof s === "string") best[k] = s;
-        else if (typeof b === "number") best[k] = Math.min(b, s);
-      }
-    }
+    const best = await medians(
+      rows,
+      3,
+      ([, cmd, args, typing]) => ubootSession(cmd, args, typing),
+    );
     for (const [k, [name]] of rows.entries()) {
       const s = best[k]!;
       console.log(
         `${name}: ${
           typeof s === "number" ? `${s.toFixed(2)} s` : s
-        } (best of 3, whole process)`,
+        } (median of 3, whole process)`,
       );
     }
     for (const k of [0, 1, 2]) {
@@ -244,7 +263,87 @@ export async function ubootBench(): Promise<void> {
   }
 }
 
+/** Print the bench guest's whole-process rows. */
+export async function benchGuestProcessBench(elf: string): Promise<void> {
+  console.log(
+    "\n== bench guest, whole process (deja and QEMU command lines) ==",
+  );
+  const dir = await Deno.makeTempDir({ prefix: "deja-benchguest-" });
+  try {
+    const machine = ["-M", "virt", "-bios", "none", "-kernel", elf];
+    const icount = (who: string, mode: string) => [
+      "-icount",
+      mode === "" ? "shift=0" : `shift=0,rr=${mode},rrfile=${dir}/${who}.rr`,
+    ];
+    const deja = (mode: string) => [
+      "run",
+      `--allow-read=${elf},${ROOT},${dir}`,
+      `--allow-write=${dir}`,
+      `${ROOT}/mod.ts`,
+      ...machine,
+      "-nographic",
+      ...icount("deja", mode),
+    ];
+    const qemu = (mode: string) => [
+      ...machine,
+      "-nographic",
+      "-net",
+      "none",
+      ...icount("qemu", mode),
+    ];
+    const modes = ["", "record", "replay"];
+    const rows: [string, string, string[]][] = [
+      ...modes.map((m): [string, string, string[]] => [
+        `deja ${m === "" ? "plain" : `rr=${m}`}`,
+        Deno.execPath(),
+        deja(m),
+      ]),
+      ...modes.map((m): [string, string, string[]] => [
+        `QEMU ${m === "" ? "plain" : `rr=${m}`}`,
+        "qemu-system-riscv64",
+        qemu(m),
+      ]),
+    ];
+    const med = await medians(rows, 3, ([, cmd, args]) => wall(cmd, args));
+    for (const [k, [name]] of rows.entries()) {
+      const s = med[k]!;
+      console.log(
+        `${name}: ${
+          typeof s === "number" ? `${s.toFixed(2)} s` : s
+        } (median of 3, whole process)`,
+      );
+    }
+    for (const k of [0, 1, 2]) {
+      const d = med[k]!, q = med[k + 3]!;
+      if (typeof d === "number" && typeof q === "number") {
+        console.log(
+          `ratio deja/QEMU speed, ${rows[k]![0].slice(5)}: ${
+            (q / d).toFixed(2)
+          } (QEMU's wall time over deja's)`,
+        );
+      }
+    }
+    const d = med[1]!, q = med[4]!;
+    if (typeof d === "number" && typeof q === "number") {
+      console.log(
+        `target: deja rr=record and rr=replay at least 1.0x QEMU rr=record's speed: record ${
+          (q / d).toFixed(2)
+        }x${
+          typeof med[2] === "number"
+            ? `, replay ${(q / med[2]).toFixed(2)}x`
+            : ""
+        }`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 if (import.meta.main) {
   await startupBench();
   await ubootBench();
+  await benchGuestProcessBench(
+    new URL("./guest/bench.elf", import.meta.url).pathname,
+  );
 }

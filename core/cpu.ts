@@ -594,11 +594,20 @@ export class Cpu implements InterruptTarget {
    * translated again when it gains blocks, or after the guest rewrote it).
    *
    * @returns the counts
-   * @example A fresh hart has none
+   * @example A hot loop ends up in WebAssembly
    * ```ts
    * import { Bus, Cpu, VirtualClock } from "./mod.ts";
-   * const cpu = new Cpu({ bus: new Bus(1 << 20), clock: new VirtualClock() });
-   * if (cpu.blockStats().js !== 0) throw new Error("unreachable");
+   * const bus = new Bus(1 << 20);
+   * let cpu: Cpu | undefined;
+   * const clock = new VirtualClock(() => cpu?.icount ?? 0);
+   * cpu = new Cpu({ bus, clock });
+   * // addi a0, a0, 1 ; j .-4
+   * bus.load(0x8000_0000, new Uint8Array([0x13, 0x05, 0x15, 0x00, 0x6f, 0xf0, 0xdf, 0xff]));
+   * cpu.reset(0x8000_0000);
+   * if (cpu.blockStats().translations !== 0) throw new Error("unreachable");
+   * cpu.run(10_000);
+   * const stats = cpu.blockStats();
+   * if (stats.translations === 0 || stats.wasm === 0) throw new Error("unreachable");
    * ```
    */
   blockStats(): {

@@ -82,7 +82,7 @@ const OPS: Record<string, number> = {
 };
 
 const BLOCK = 0x02, IF = 0x04, ELSE = 0x05, END = 0x0b;
-const BR = 0x0c, BR_TABLE = 0x0e;
+const BR = 0x0c;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_CONST = 0x41, I64_CONST = 0x42;
 const VOID = 0x40, T_I32 = 0x7f, T_I64 = 0x7e;
@@ -174,14 +174,30 @@ export function planWasmBlock(
 // ---- bytes ----------------------------------------------------------------
 
 class Bytes {
-  b: number[] = [];
+  #buf = new Uint8Array(256);
+  #n = 0;
+  /** The bytes so far. */
+  get b(): Uint8Array {
+    return this.#buf.subarray(0, this.#n);
+  }
+  get length(): number {
+    return this.#n;
+  }
+  push(x: number): void {
+    if (this.#n === this.#buf.length) {
+      const bigger = new Uint8Array(this.#buf.length * 2);
+      bigger.set(this.#buf);
+      this.#buf = bigger;
+    }
+    this.#buf[this.#n++] = x;
+  }
   u8(...v: number[]): this {
-    for (const x of v) this.b.push(x);
+    for (const x of v) this.push(x);
     return this;
   }
   /** Append `v`'s bytes (of any length: no spread). */
-  append(v: readonly number[]): this {
-    for (const x of v) this.b.push(x);
+  append(v: Uint8Array): this {
+    for (const x of v) this.push(x);
     return this;
   }
   uleb(v: number): this {
@@ -189,7 +205,7 @@ class Bytes {
       let byte = v & 0x7f;
       v >>>= 7;
       if (v !== 0) byte |= 0x80;
-      this.b.push(byte);
+      this.push(byte);
     } while (v !== 0);
     return this;
   }
@@ -199,10 +215,10 @@ class Bytes {
       const byte = v & 0x7f;
       v >>= 7;
       if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40))) {
-        this.b.push(byte);
+        this.push(byte);
         return this;
       }
-      this.b.push(byte | 0x80);
+      this.push(byte | 0x80);
     }
   }
   get(l: number): this {
@@ -460,22 +476,41 @@ function registersOf(bl: WasmBlockPlan): { used: number[]; written: number[] } {
   return { used: [...used].sort((a, b) => a - b), written: [...written] };
 }
 
-// Functions of a page module: 0 `run` (exported), 1 `dispatch`, then one
-// per block. Type 0 is run's (vbLo, vbHi, off, avail, cap) -> i32; type 1
-// is everyone else's, with `done` (instructions completed so far) added.
-const F_DISPATCH = 1, F_BLOCK0 = 2;
+// Functions of a module: 0 `run` (exported), then one per block (exported
+// as b0, b1, ...). Type 0 is run's (vbLo, vbHi, off, avail, cap) -> i32;
+// type 1 is the blocks', with `done` (instructions completed so far) added.
+// The page's table (imported) holds, at each slot where a translated block
+// starts, its function (from whichever of the page's modules made it), and
+// elsewhere a function that returns to the interpreter.
+const F_BLOCK0 = 1;
+const RETURN_CALL_INDIRECT = 0x13;
+/** Entries of a page's table: one per slot, and the page end's. */
+export const TABLE_SIZE = 2049;
 
 /** Pass the caller's arguments, with offset `off` and `done`, to `fn`. */
-function tailCall(e: Bytes, fn: number, off: number | undefined): void {
+function tailCall(e: Bytes, fn: number, off: number): void {
+  e.get(P_VBLO).get(P_VBHI).i32(off).get(P_AVAIL).get(P_CAP).get(P_DONE);
+  e.u8(RETURN_CALL).uleb(fn);
+}
+
+/**
+ * Pass the caller's arguments, with `done`, to the table's function at the
+ * offset: `off`, or P_OFF's value (which must be below 4098).
+ */
+function tailCallAt(e: Bytes, off: number | undefined): void {
   e.get(P_VBLO).get(P_VBHI);
   if (off === undefined) e.get(P_OFF);
   else e.i32(off);
-  e.get(P_AVAIL).get(P_CAP).get(P_DONE).u8(RETURN_CALL).uleb(fn);
+  e.get(P_AVAIL).get(P_CAP).get(P_DONE);
+  if (off === undefined) e.get(P_OFF).i32(1).op("i32.shr_u");
+  else e.i32(off >> 1);
+  e.u8(RETURN_CALL_INDIRECT).uleb(1).uleb(0);
 }
 
 /**
  * Go on at page offset `off` (a constant): straight into the block that
- * starts there, or back to the interpreter. With `count` (a block start, in
+ * starts there (in this module, or through the page's table, whose entry
+ * may return to the interpreter). With `count` (a block start, in
  * a translation for the counting loop) count a start there first.
  */
 function goTo(
@@ -490,6 +525,7 @@ function goTo(
   }
   const j = index.get(off);
   if (j !== undefined) tailCall(e, F_BLOCK0 + j, off);
+  else if (off <= 4096) tailCallAt(e, off);
   else e.get(P_DONE).i32(13).op("i32.shl").i32(off).op("i32.add").u8(RETURN);
 }
 
@@ -551,7 +587,7 @@ function blockFunction(
             .mem(I32_LOAD, 2, 2, COUNTS).i32(1).op("i32.add")
             .mem(I32_STORE, 2, 2, COUNTS);
         }
-        tailCall(f, F_DISPATCH, undefined);
+        tailCallAt(f, undefined);
         f.u8(END);
         f.i32(0).get(L_AD).mem(I64_STORE, 3, 1, OFF_WORDS);
         f.get(P_DONE).i32(13).op("i32.shl").i32(JUMPED_OFF).op("i32.add")
@@ -586,8 +622,8 @@ function blockFunction(
 }
 
 /**
- * Translate the blocks of one page into a module; returns its bytes.
- * Blocks must be sorted by start and not overlap in their starts.
+ * Translate blocks of one page into a module; returns its bytes. The blocks
+ * must start at different offsets.
  *
  * @param blocks the blocks
  * @param ramPages pages (64 KiB) of the RAM memory
@@ -602,35 +638,26 @@ export function translatePage(
   COUNTS = counts;
   const index = new Map(blocks.map((bl, j) => [bl.start, j]));
   const bodies: Bytes[] = [];
-  // run: dispatch with nothing done yet.
+  // run: the table's function at the offset, with nothing done yet.
   const run = new Bytes().uleb(0);
   run.get(P_VBLO).get(P_VBHI).get(P_OFF).get(P_AVAIL).get(P_CAP).i32(0);
-  run.u8(RETURN_CALL).uleb(F_DISPATCH).u8(END);
+  run.get(P_OFF).i32(1).op("i32.shr_u");
+  run.u8(RETURN_CALL_INDIRECT).uleb(1).uleb(0).u8(END);
   bodies.push(run);
-  // dispatch: the block that starts at the offset, or back.
-  const k = blocks.length;
-  const first = blocks[0]!.start;
-  const slots = (blocks[k - 1]!.start - first) / 2 + 1;
-  const d = new Bytes().uleb(0);
-  d.u8(BLOCK, VOID); // $back
-  for (let j = 0; j < k; j++) d.u8(BLOCK, VOID);
-  d.get(P_OFF).i32(first).op("i32.sub").i32(1).op("i32.shr_u");
-  d.u8(BR_TABLE).uleb(slots);
-  for (let s = 0; s < slots; s++) d.uleb(index.get(first + 2 * s) ?? k);
-  d.uleb(k);
-  for (let j = 0; j < k; j++) {
-    d.u8(END);
-    tailCall(d, F_BLOCK0 + j, blocks[j]!.start);
-  }
-  d.u8(END); // $back
-  d.get(P_DONE).i32(13).op("i32.shl").get(P_OFF).op("i32.add").u8(END);
-  bodies.push(d);
   for (const bl of blocks) bodies.push(blockFunction(bl, index));
+  return moduleBytes(bodies, ramPages, counts !== undefined, blocks.length);
+}
 
-  // The module around them.
+/** The module around `bodies` (run, then the blocks). */
+function moduleBytes(
+  bodies: readonly Bytes[],
+  ramPages: number,
+  counted: boolean,
+  nBlocks: number,
+): Uint8Array {
   const m = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
   const section = (id: number, body: Bytes) =>
-    m.u8(id).uleb(body.b.length).append(body.b);
+    m.u8(id).uleb(body.length).append(body.b);
   const i32s = (count: number) => Array<number>(count).fill(T_I32);
   section(
     1,
@@ -640,23 +667,63 @@ export function translatePage(
   );
   const name = (b: Bytes, s: string) =>
     b.uleb(s.length).u8(...[...s].map((c) => c.charCodeAt(0)));
-  const imp = new Bytes().uleb(counts === undefined ? 2 : 3);
+  const imp = new Bytes().uleb(counted ? 4 : 3);
   name(name(imp, "m"), "ram").u8(0x02, 0x03).uleb(ramPages).uleb(ramPages);
   name(name(imp, "m"), "hart").u8(0x02, 0x00).uleb(1);
-  if (counts !== undefined) {
+  if (counted) {
     name(name(imp, "m"), "counts").u8(0x02, 0x03).uleb(1).uleb(COUNT_PAGES);
   }
+  name(name(imp, "m"), "table").u8(0x01, 0x70, 0x00).uleb(TABLE_SIZE);
   section(2, imp);
   const funcs = new Bytes().uleb(bodies.length).uleb(0);
   for (let j = 1; j < bodies.length; j++) funcs.uleb(1);
   section(3, funcs);
-  const exp = new Bytes().uleb(1);
+  const exp = new Bytes().uleb(1 + nBlocks);
   name(exp, "run").u8(0x00).uleb(0);
+  for (let j = 0; j < nBlocks; j++) {
+    name(exp, `b${j}`).u8(0x00).uleb(F_BLOCK0 + j);
+  }
   section(7, exp);
   const code = new Bytes().uleb(bodies.length);
-  for (const b of bodies) code.uleb(b.b.length).append(b.b);
+  for (const b of bodies) code.uleb(b.length).append(b.b);
   section(10, code);
-  return new Uint8Array(m.b);
+  return m.b.slice();
+}
+
+// A module whose one function (of the blocks' type) returns to the
+// interpreter at the offset it is given: what a page's table holds where no
+// translated block starts.
+let exitFn: ((...args: number[]) => number) | undefined;
+
+/**
+ * A new table for a page's translations, every entry returning to the
+ * interpreter.
+ */
+export function newPageTable(): WebAssembly.Table {
+  if (exitFn === undefined) {
+    const body = new Bytes().uleb(0);
+    body.get(P_DONE).i32(13).op("i32.shl").get(P_OFF).op("i32.add").u8(END);
+    const m = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
+    const section = (id: number, b: Bytes) =>
+      m.u8(id).uleb(b.length).append(b.b);
+    section(
+      1,
+      new Bytes().uleb(1).u8(0x60).uleb(6).u8(...Array(6).fill(T_I32))
+        .uleb(1).u8(T_I32),
+    );
+    section(3, new Bytes().uleb(1).uleb(0));
+    section(7, new Bytes().uleb(1).uleb(1).u8(0x78).u8(0x00).uleb(0));
+    section(10, new Bytes().uleb(1).uleb(body.length).append(body.b));
+    const mod = new WebAssembly.Module(m.b.slice());
+    exitFn = new WebAssembly.Instance(mod, {}).exports.x as typeof exitFn;
+  }
+  const t = new WebAssembly.Table({
+    element: "anyfunc",
+    initial: TABLE_SIZE,
+    maximum: TABLE_SIZE,
+  });
+  for (let i = 0; i < TABLE_SIZE; i++) t.set(i, exitFn!);
+  return t;
 }
 
 /** A translated page's entry point. */
@@ -675,18 +742,23 @@ export type WasmRun = (
 export const COUNT_PAGES = 2048;
 
 /**
- * Compile and instantiate a page's translation.
+ * Compile and instantiate a translation of some of a page's blocks, and put
+ * their functions in the page's table.
  *
- * @param blocks the page's blocks, sorted by start
+ * @param blocks the blocks (at different starts)
  * @param ram the RAM memory
  * @param hart the hart's memory
+ * @param table the page's table (see {@linkcode newPageTable})
  * @param counts for the counting loop: the counts memory (of
  *   {@linkcode COUNT_PAGES} pages) and the page's counts' byte offset in it
+ * @returns an entry point (any module's `run` enters any of the page's
+ *   blocks)
  */
 export function instantiatePage(
   blocks: readonly WasmBlockPlan[],
   ram: WebAssembly.Memory,
   hart: WebAssembly.Memory,
+  table: WebAssembly.Table,
   counts?: { memory: WebAssembly.Memory; base: number },
 ): WasmRun {
   const bytes = translatePage(
@@ -695,10 +767,17 @@ export function instantiatePage(
     counts?.base,
   );
   const mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-  const m: Record<string, WebAssembly.Memory> = { ram, hart };
+  const m: Record<string, WebAssembly.Memory | WebAssembly.Table> = {
+    ram,
+    hart,
+    table,
+  };
   if (counts !== undefined) m.counts = counts.memory;
-  const inst = new WebAssembly.Instance(mod, { m });
-  return inst.exports.run as WasmRun;
+  const ex = new WebAssembly.Instance(mod, { m }).exports;
+  blocks.forEach((bl, j) =>
+    table.set(bl.start >> 1, ex[`b${j}`] as (...args: number[]) => number)
+  );
+  return ex.run as WasmRun;
 }
 
 export { CAP as WASM_CAP };

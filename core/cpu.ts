@@ -43,6 +43,7 @@ import { compileBlock, measureBlock, NO_WASM } from "./_block.ts";
 import {
   COUNT_PAGES,
   instantiatePage,
+  newPageTable,
   planWasmBlock,
   type WasmBlockPlan,
   type WasmRun,
@@ -148,6 +149,12 @@ class DecodedPage {
   wasmBlocks: CompiledBlock[] = [];
   wasmPlans: WasmBlockPlan[] = [];
   /**
+   * The translated blocks' functions by start slot, for the plain loop and
+   * for the counting loop (see core/_wasm.ts).
+   */
+  table: WebAssembly.Table | undefined;
+  countedTable: WebAssembly.Table | undefined;
+  /**
    * Hot block starts too short for a JavaScript block, to translate with
    * the page's next WebAssembly translation.
    */
@@ -195,6 +202,8 @@ class DecodedPage {
     this.covered = undefined;
     this.wasmBlocks = [];
     this.wasmPlans = [];
+    this.table = undefined;
+    this.countedTable = undefined;
     this.pending = undefined;
     // Rewritten code starts cold.
     this.heat.fill(0);
@@ -906,15 +915,21 @@ export class Cpu implements InterruptTarget {
     return new Uint32Array(mem.buffer, base, 2050);
   }
 
-  /** `crun` of a page's blocks: the counting translation, made once. */
+  /**
+   * `crun` of a page's blocks: the counting translation of all of them, in
+   * one module, made when the counting loop first runs one (and again
+   * after the page gained blocks).
+   */
   #countingTranslation(page: DecodedPage): WasmRun {
     const base = page.countsBase;
     if (base === undefined || this.#countMemory === undefined) return NO_WASM;
     try {
+      page.countedTable = newPageTable();
       return instantiatePage(
         page.wasmPlans,
         this.#bus.ramMemory,
         this.state.memory,
+        page.countedTable,
         { memory: this.#countMemory, base },
       );
     } catch (e) {
@@ -1368,13 +1383,15 @@ export class Cpu implements InterruptTarget {
   }
 
   /**
-   * Translate the page's JavaScript blocks to WebAssembly, with its blocks
-   * translated before, as one function (core/_wasm.ts). As WebAssembly a
-   * block may also end with a `jalr` or a `jal` that leaves the page.
+   * Translate the page's JavaScript blocks, its pending short blocks and
+   * its warm block starts to WebAssembly, as one more module for the page
+   * (core/_wasm.ts): blocks translated before stay as they are, and the
+   * page's table links them all. As WebAssembly a block may also end with a
+   * `jalr` or a `jal` that leaves the page.
    */
   #translatePage(page: DecodedPage): void {
     const decode = (o: number) => this.#decodeInto(page, o);
-    const plans = [...page.wasmPlans];
+    const plans: WasmBlockPlan[] = [];
     const fresh: [CompiledBlock, BlockExtent][] = [];
     for (const b of page.blocks) {
       if (b.wasm) continue;
@@ -1401,7 +1418,9 @@ export class Cpu implements InterruptTarget {
     for (let s = 0; s < 2048; s++) {
       if (page.heat[s]! >= WARM && page.ops[s] !== 94) warm.push(s * 2);
     }
-    const planned = new Set(plans.map((p) => p.start));
+    const planned = new Set(
+      [...page.wasmPlans, ...plans].map((p) => p.start),
+    );
     for (const off of warm) {
       if (planned.has(off) || page.ops[off >> 1] === 94) continue;
       planned.add(off);
@@ -1425,10 +1444,14 @@ export class Cpu implements InterruptTarget {
     }
     page.pending = undefined;
     if (fresh.length === 0 && short.length === 0) return;
-    plans.sort((p, q) => p.start - q.start);
     let run;
     try {
-      run = instantiatePage(plans, this.#bus.ramMemory, this.state.memory);
+      run = instantiatePage(
+        plans,
+        this.#bus.ramMemory,
+        this.state.memory,
+        page.table ??= newPageTable(),
+      );
     } catch (e) {
       this.wasm = false;
       this.wasmError = `WebAssembly translation failed: ${
@@ -1445,20 +1468,19 @@ export class Cpu implements InterruptTarget {
       b.end = ext.end;
       b.branch = ext.tailAt >= 0;
       for (let o = b.start; o < b.end; o += 2) cov[o >> 1] = 1;
+      b.run = run;
       page.wasmBlocks.push(b);
     }
-    page.wasmPlans = plans;
+    page.wasmPlans.push(...plans);
     // The counting loop's translation, when it first runs one of them.
     const blocks = page.wasmBlocks;
+    page.countedTable = undefined;
     const crun: WasmRun = (vbLo, vbHi, off, avail, cap) => {
       const r = this.#countingTranslation(page);
       for (const wb of blocks) wb.crun = r;
       return r(vbLo, vbHi, off, avail, cap);
     };
-    for (const wb of blocks) {
-      wb.run = run;
-      wb.crun = crun;
-    }
+    for (const wb of blocks) wb.crun = crun;
   }
 
   #tlbView(i: number): Int32Array {

@@ -1,21 +1,24 @@
-// Internal: the WebAssembly translator. The hot blocks of one guest page
-// (found and shaped as for core/_block.ts) become one WebAssembly module,
-// with one function per block. A block function loads the registers it
-// names from the hart into i64 locals, runs its instructions, stores the
-// registers it wrote, and goes on with a tail call (`return_call`): straight
-// into the block at a constant successor within the page, through the
-// module's dispatch function (a `br_table` on the page offset) for a `jalr`
-// that stays in the page, or back to the interpreter for anything else (an
-// offset with no block, a jump out of the page, a TLB miss, a budget too
-// small for the next whole block). Small functions keep V8's optimizing
-// compile fast, and a loop whose blocks all sit in the page runs without
-// leaving WebAssembly.
+// Internal: the WebAssembly translator. Hot blocks of a guest page (found
+// and shaped as for core/_block.ts) become a WebAssembly module, with one
+// function per block; a page that gains hot blocks later gets one more
+// module with the new ones. A block function loads the registers it names
+// from the hart into i64 locals, runs its instructions, stores the
+// registers it wrote, and goes on with a tail call: straight
+// (`return_call`) into the block at a constant successor that the same
+// module holds, through the page's table (`return_call_indirect` on the
+// slot) for a successor in another module or a `jalr` that stays in the
+// page, or back to the interpreter for anything else (an offset with no
+// block, where the table's entry returns; a jump out of the page; a TLB
+// miss; a budget too small for the next whole block). Small functions keep
+// V8's optimizing compile fast, and a loop whose blocks all sit in the
+// page runs without leaving WebAssembly.
 //
-// The module imports two memories: guest RAM (memory 0, the bus's shared
-// `WebAssembly.Memory`) and the hart's (memory 1: the state of
+// A module imports guest RAM (memory 0, the bus's shared
+// `WebAssembly.Memory`), the hart's memory (memory 1: the state of
 // core/hart_state.ts, with the integer registers as little-endian i64 at
 // `OFF_X`, the pc at `OFF_WORDS`, and the load and store TLBs at
-// `TLB_OFF`).
+// `TLB_OFF`), for the counting loop's translation the count memory (memory
+// 2), and the page's table.
 //
 // The export is `run(vbLo, vbHi, off, avail, cap)`: the page's virtual
 // base, the page offset to start at, how many instructions it may complete,

@@ -76,6 +76,31 @@ async function medians<R>(
   });
 }
 
+/**
+ * Print the rows' medians (three deja rows, then the same three for QEMU),
+ * and for each pair that both finished, deja against QEMU as `ratio` says.
+ */
+function printPairs(
+  names: readonly string[],
+  med: readonly (number | string)[],
+  ratio: (deja: number, qemu: number) => string,
+): void {
+  for (const [k, name] of names.entries()) {
+    const s = med[k]!;
+    console.log(
+      `${name}: ${
+        typeof s === "number" ? `${s.toFixed(2)} s` : s
+      } (median of 3, whole process)`,
+    );
+  }
+  for (const k of [0, 1, 2]) {
+    const d = med[k]!, q = med[k + 3]!;
+    if (typeof d === "number" && typeof q === "number") {
+      console.log(`ratio deja/QEMU, ${names[k]!.slice(5)}: ${ratio(d, q)}`);
+    }
+  }
+}
+
 /** Print the section. */
 export async function startupBench(): Promise<void> {
   console.log("\n== startup ==");
@@ -240,24 +265,11 @@ export async function ubootBench(): Promise<void> {
       3,
       ([, cmd, args, typing]) => ubootSession(cmd, args, typing),
     );
-    for (const [k, [name]] of rows.entries()) {
-      const s = best[k]!;
-      console.log(
-        `${name}: ${
-          typeof s === "number" ? `${s.toFixed(2)} s` : s
-        } (median of 3, whole process)`,
-      );
-    }
-    for (const k of [0, 1, 2]) {
-      const d = best[k]!, q = best[k + 3]!;
-      if (typeof d === "number" && typeof q === "number") {
-        console.log(
-          `ratio deja/QEMU, ${rows[k]![0].slice(5)}: ${
-            (d / q).toFixed(2)
-          }x the wall time`,
-        );
-      }
-    }
+    printPairs(
+      rows.map((r) => r[0]),
+      best,
+      (d, q) => `${(d / q).toFixed(2)}x the wall time`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -305,24 +317,11 @@ export async function benchGuestProcessBench(elf: string): Promise<void> {
       ]),
     ];
     const med = await medians(rows, 3, ([, cmd, args]) => wall(cmd, args));
-    for (const [k, [name]] of rows.entries()) {
-      const s = med[k]!;
-      console.log(
-        `${name}: ${
-          typeof s === "number" ? `${s.toFixed(2)} s` : s
-        } (median of 3, whole process)`,
-      );
-    }
-    for (const k of [0, 1, 2]) {
-      const d = med[k]!, q = med[k + 3]!;
-      if (typeof d === "number" && typeof q === "number") {
-        console.log(
-          `ratio deja/QEMU speed, ${rows[k]![0].slice(5)}: ${
-            (q / d).toFixed(2)
-          } (QEMU's wall time over deja's)`,
-        );
-      }
-    }
+    printPairs(
+      rows.map((r) => r[0]),
+      med,
+      (d, q) => `speed ${(q / d).toFixed(2)} (QEMU's wall time over deja's)`,
+    );
     const d = med[1]!, q = med[4]!;
     if (typeof d === "number" && typeof q === "number") {
       console.log(

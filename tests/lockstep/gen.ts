@@ -185,6 +185,87 @@ export interface GenerateOptions {
 }
 
 /**
+ * The integer ALU, M, shift, lui and auipc entries of a generator's weighted
+ * table (weights `w`, in that order), writing to `dest()`.
+ */
+function integerOps(
+  rng: Rng,
+  emit: (s: string) => void,
+  dest: () => string,
+  rs: () => string,
+  w: readonly number[],
+): [number, () => void][] {
+  return [
+    [w[0]!, () => {
+      const op = rng.pick(ALU_RR);
+      emit(`${op} ${dest()}, ${rs()}, ${rs()}`);
+    }],
+    [w[1]!, () => {
+      const op = rng.pick(MUL_DIV);
+      emit(`${op} ${dest()}, ${rs()}, ${rs()}`);
+    }],
+    [w[2]!, () => {
+      const op = rng.pick(ALU_RI);
+      emit(`${op} ${dest()}, ${rs()}, ${rng.int(4096) - 2048}`);
+    }],
+    [w[3]!, () => {
+      const op = rng.pick(["slli", "srli", "srai", "slliw", "srliw", "sraiw"]);
+      const sw = op.endsWith("w");
+      emit(`${op} ${dest()}, ${rs()}, ${rng.int(sw ? 32 : 64)}`);
+    }],
+    [w[4]!, () => emit(`lui ${dest()}, ${rng.int(1 << 20)}`)],
+    [w[5]!, () => emit(`auipc ${dest()}, ${rng.int(1 << 20)}`)],
+  ];
+}
+
+// Integer register-register, M, and register-immediate ops of the random
+// programs (straight-line code and loop bodies alike).
+const ALU_RR = [
+  "add",
+  "sub",
+  "sll",
+  "srl",
+  "sra",
+  "slt",
+  "sltu",
+  "xor",
+  "or",
+  "and",
+  "addw",
+  "subw",
+  "sllw",
+  "srlw",
+  "sraw",
+];
+const MUL_DIV = [
+  "mul",
+  "mulh",
+  "mulhsu",
+  "mulhu",
+  "div",
+  "divu",
+  "rem",
+  "remu",
+  "mulw",
+  "divw",
+  "divuw",
+  "remw",
+  "remuw",
+];
+/** Compressed register-register ops. */
+const C_RR = [
+  "c.add",
+  "c.sub",
+  "c.xor",
+  "c.or",
+  "c.and",
+  "c.addw",
+  "c.subw",
+  "c.mv",
+];
+const ALU_RI = ["addi", "slti", "sltiu", "xori", "ori", "andi", "addiw"];
+
+/**
  * Generate a random RV64GC program as GNU assembler source.
  *
  * @param options seed and length
@@ -274,63 +355,7 @@ export function generateProgram(options: GenerateOptions): string {
     [1, () => emit(`csrrci ${rd()}, fflags, ${rng.int(32)}`)],
     [1, () => emit(`frcsr ${rd()}`)],
     // -- integer and M --
-    [8, () => {
-      const op = rng.pick([
-        "add",
-        "sub",
-        "sll",
-        "srl",
-        "sra",
-        "slt",
-        "sltu",
-        "xor",
-        "or",
-        "and",
-        "addw",
-        "subw",
-        "sllw",
-        "srlw",
-        "sraw",
-      ]);
-      emit(`${op} ${rd()}, ${rs()}, ${rs()}`);
-    }],
-    [6, () => {
-      const op = rng.pick([
-        "mul",
-        "mulh",
-        "mulhsu",
-        "mulhu",
-        "div",
-        "divu",
-        "rem",
-        "remu",
-        "mulw",
-        "divw",
-        "divuw",
-        "remw",
-        "remuw",
-      ]);
-      emit(`${op} ${rd()}, ${rs()}, ${rs()}`);
-    }],
-    [4, () => {
-      const op = rng.pick([
-        "addi",
-        "slti",
-        "sltiu",
-        "xori",
-        "ori",
-        "andi",
-        "addiw",
-      ]);
-      emit(`${op} ${rd()}, ${rs()}, ${rng.int(4096) - 2048}`);
-    }],
-    [3, () => {
-      const op = rng.pick(["slli", "srli", "srai", "slliw", "srliw", "sraiw"]);
-      const w = op.endsWith("w");
-      emit(`${op} ${rd()}, ${rs()}, ${rng.int(w ? 32 : 64)}`);
-    }],
-    [2, () => emit(`lui ${rd()}, ${rng.int(1 << 20)}`)],
-    [1, () => emit(`auipc ${rd()}, ${rng.int(1 << 20)}`)],
+    ...integerOps(rng, emit, rd, rs, [8, 6, 4, 3, 2, 1]),
     // integer memory
     [3, () => {
       const [op, size] = rng.pick(
@@ -376,16 +401,7 @@ export function generateProgram(options: GenerateOptions): string {
     // -- C --
     [6, () => {
       const a = rng.pick(cdests), b = rng.pick(cdests);
-      const op = rng.pick([
-        "c.add",
-        "c.sub",
-        "c.xor",
-        "c.or",
-        "c.and",
-        "c.addw",
-        "c.subw",
-        "c.mv",
-      ]);
+      const op = rng.pick(C_RR);
       if (op === "c.add" || op === "c.mv") {
         emit(`${op} ${rd()}, ${rng.pick(srcs.filter((r) => r !== "zero"))}`);
       } else emit(`${op} ${a}, ${b}`);
@@ -448,78 +464,11 @@ export function generateProgram(options: GenerateOptions): string {
   const ldests = dests.filter((r) => r !== "t4" && r !== "t5");
   const lrd = () => rng.pick(ldests);
   const loopBody: [number, () => void][] = [
-    [10, () => {
-      const op = rng.pick([
-        "add",
-        "sub",
-        "sll",
-        "srl",
-        "sra",
-        "slt",
-        "sltu",
-        "xor",
-        "or",
-        "and",
-        "addw",
-        "subw",
-        "sllw",
-        "srlw",
-        "sraw",
-      ]);
-      emit(`${op} ${lrd()}, ${rs()}, ${rs()}`);
-    }],
-    [4, () => {
-      const op = rng.pick([
-        "mul",
-        "mulh",
-        "mulhsu",
-        "mulhu",
-        "div",
-        "divu",
-        "rem",
-        "remu",
-        "mulw",
-        "divw",
-        "divuw",
-        "remw",
-        "remuw",
-      ]);
-      emit(`${op} ${lrd()}, ${rs()}, ${rs()}`);
-    }],
-    [6, () => {
-      const op = rng.pick([
-        "addi",
-        "slti",
-        "sltiu",
-        "xori",
-        "ori",
-        "andi",
-        "addiw",
-      ]);
-      emit(`${op} ${lrd()}, ${rs()}, ${rng.int(4096) - 2048}`);
-    }],
-    [3, () => {
-      const op = rng.pick(["slli", "srli", "srai", "slliw", "srliw", "sraiw"]);
-      const w = op.endsWith("w");
-      emit(`${op} ${lrd()}, ${rs()}, ${rng.int(w ? 32 : 64)}`);
-    }],
-    [1, () => emit(`lui ${lrd()}, ${rng.int(1 << 20)}`)],
-    [1, () => emit(`auipc ${lrd()}, ${rng.int(1 << 20)}`)],
+    ...integerOps(rng, emit, lrd, rs, [10, 4, 6, 3, 1, 1]),
     [3, () => {
       const a = rng.pick(cdests), b = rng.pick(cdests);
       emit(
-        `${
-          rng.pick([
-            "c.add",
-            "c.sub",
-            "c.xor",
-            "c.or",
-            "c.and",
-            "c.addw",
-            "c.subw",
-            "c.mv",
-          ])
-        } ${a}, ${b}`,
+        `${rng.pick(C_RR)} ${a}, ${b}`,
       );
     }],
     [2, () => emit(`c.addi ${rng.pick(cdests)}, ${rng.int(63) - 31 || 1}`)],

@@ -24,18 +24,21 @@
 // base, the page offset to start at, how many instructions it may complete,
 // and the most it may have completed before it starts another block (0:
 // just the first). It returns `done * 8192 + offset`, as a JavaScript block
-// does; offset 4100 (the JUMPED slot) means the pc is already set. Each
+// does; offset `JUMPED_OFF` (4100) means the pc is already set. Each
 // instruction's semantics come from its op's `wasm` program in core/isa/
 // (see OpDef.wasm and docs/architecture.md); loads, stores and jumps are
 // generated here.
 
 import { OP, OP_DEFS, type OpDef } from "./isa/mod.ts";
-import { OFF_WORDS, OFF_X, TLB_OFF } from "./hart_state.ts";
+import { OFF_WORDS, OFF_X, TLB_ENTRIES, TLB_OFF } from "./hart_state.ts";
 
 const JAL = OP.JAL!;
 const JALR = OP.JALR!;
-/** The page offset that makes the interpreter re-enter at pc (JUMPED). */
-const JUMPED_OFF = 4100;
+/**
+ * The offset a translation returns after a jump out of the page: it has
+ * set the pc, and the interpreter re-enters there.
+ */
+export const JUMPED_OFF = 4100;
 
 // Opcodes of the WebAssembly instructions that semantics may name.
 const OPS: Record<string, number> = {
@@ -395,9 +398,9 @@ const STORES: Record<number, [number, number]> = {
 };
 
 // TLB arrays in the hart's memory (see Cpu): load tags, load offsets,
-// store tags, store offsets; 256 int32 each.
-const RT = TLB_OFF, RO = TLB_OFF + 1024, WT = TLB_OFF + 2048;
-const WO = TLB_OFF + 3072;
+// store tags, store offsets; TLB_ENTRIES int32 each.
+const RT = TLB_OFF, RO = TLB_OFF + TLB_ENTRIES * 4;
+const WT = TLB_OFF + TLB_ENTRIES * 8, WO = TLB_OFF + TLB_ENTRIES * 12;
 
 /**
  * A memory access: the TLB test (a miss, a misaligned access, an address
@@ -410,7 +413,6 @@ function access(
   m: NonNullable<OpDef["mem"]>,
   n: Insn,
   k: number,
-  exitDepth: number,
 ): void {
   e.get(reg(n.a)).i64(n.imm).op("i64.add").tee(L_AD);
   e.i64(12).op("i64.shr_u").op("i32.wrap_i64").tee(L_KEY);
@@ -426,7 +428,7 @@ function access(
       .op("i32.or");
   }
   e.u8(IF, VOID);
-  exitAt(e, k, n.off, exitDepth + 1);
+  exitAt(e, k, n.off, 1); // out of this if, to $exit
   e.u8(END);
   if (m.load) e.get(L_E).mem(I32_LOAD, 2, 1, RO);
   else e.get(L_W0);
@@ -439,6 +441,17 @@ function access(
     const [opc, al] = STORES[m.size]!;
     e.get(reg(n.b)).mem(opc, al, 0, 0);
   }
+}
+
+/**
+ * Return to the interpreter: `done * 8192` plus the page offset `off`, or
+ * P_OFF's value.
+ */
+function leave(e: Bytes, off: number | undefined): void {
+  e.get(P_DONE).i32(13).op("i32.shl");
+  if (off === undefined) e.get(P_OFF);
+  else e.i32(off);
+  e.op("i32.add").u8(RETURN);
 }
 
 /** Leave with `k` more instructions done, at page offset `off`. */
@@ -522,14 +535,24 @@ function goTo(
   index: Map<number, number>,
   count = false,
 ): void {
-  if (count && COUNTS !== undefined) {
-    e.i32(0).i32(0).mem(I32_LOAD, 2, 2, COUNTS + 2 * off).i32(1)
-      .op("i32.add").mem(I32_STORE, 2, 2, COUNTS + 2 * off);
-  }
+  if (count) countAt(e, off);
   const j = index.get(off);
   if (j !== undefined) tailCall(e, F_BLOCK0 + j, off);
   else if (off <= 4096) tailCallAt(e, off);
-  else e.get(P_DONE).i32(13).op("i32.shl").i32(off).op("i32.add").u8(RETURN);
+  else leave(e, off);
+}
+
+/**
+ * In a translation for the counting loop, count a block start at page
+ * offset `off`, or P_OFF's value (nothing otherwise).
+ */
+function countAt(e: Bytes, off: number | undefined): void {
+  if (COUNTS === undefined) return;
+  // The address: 0 plus the offset in the memarg, or (P_OFF / 2) * 4.
+  const at = off === undefined ? COUNTS : COUNTS + 2 * off;
+  if (off === undefined) e.get(P_OFF).i32(1).op("i32.shl").tee(L_E).get(L_E);
+  else e.i32(0).i32(0);
+  e.mem(I32_LOAD, 2, 2, at).i32(1).op("i32.add").mem(I32_STORE, 2, 2, at);
 }
 
 // Where the counting loop's block-start counts of the page being translated
@@ -551,8 +574,9 @@ function blockFunction(
   // interpreter, here.
   f.get(P_AVAIL).get(P_DONE).op("i32.sub").i32(n).op("i32.lt_s");
   f.get(P_DONE).get(P_CAP).op("i32.gt_s").op("i32.or");
-  f.u8(IF, VOID).get(P_DONE).i32(13).op("i32.shl").i32(bl.start)
-    .op("i32.add").u8(RETURN, END);
+  f.u8(IF, VOID);
+  leave(f, bl.start);
+  f.u8(END);
   // vb = vbLo | vbHi << 32
   f.get(P_VBLO).op("i64.extend_i32_u").get(P_VBHI).op("i64.extend_i32_u");
   f.i64(32).op("i64.shl").op("i64.or").set(L_VB);
@@ -585,16 +609,11 @@ function blockFunction(
         f.get(L_AD).i64(-4096).op("i64.and").get(L_VB).op("i64.eq");
         f.u8(IF, VOID).get(L_AD).op("i32.wrap_i64").i32(4095).op("i32.and")
           .set(P_OFF);
-        if (COUNTS !== undefined) {
-          f.get(P_OFF).i32(1).op("i32.shl").tee(L_E).get(L_E)
-            .mem(I32_LOAD, 2, 2, COUNTS).i32(1).op("i32.add")
-            .mem(I32_STORE, 2, 2, COUNTS);
-        }
+        countAt(f, undefined);
         tailCallAt(f, undefined);
         f.u8(END);
         f.i32(0).get(L_AD).mem(I64_STORE, 3, 1, OFF_WORDS);
-        f.get(P_DONE).i32(13).op("i32.shl").i32(JUMPED_OFF).op("i32.add")
-          .u8(RETURN);
+        leave(f, JUMPED_OFF);
       }
     } else if (last) {
       semantics(f, def.wasm!, ins);
@@ -606,7 +625,7 @@ function blockFunction(
       f.u8(END);
       goTo(f, ins.off + ins.len, index, true);
     } else if (def.mem !== undefined) {
-      access(f, def.mem, ins, idx, 0);
+      access(f, def.mem, ins, idx);
     } else if (def.wasm !== "") {
       semantics(f, def.wasm!, ins);
       f.set(reg(ins.d));
@@ -619,7 +638,7 @@ function blockFunction(
   }
   f.u8(END); // $exit
   store();
-  f.get(P_DONE).i32(13).op("i32.shl").get(P_OFF).op("i32.add");
+  leave(f, undefined);
   f.u8(END);
   return f;
 }
@@ -651,6 +670,29 @@ export function translatePage(
   return moduleBytes(bodies, ramPages, counts !== undefined, blocks.length);
 }
 
+/** A module's bytes from its sections, as (id, contents), in order. */
+function wasmModule(sections: readonly [number, Bytes][]): Uint8Array {
+  const m = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
+  for (const [id, body] of sections) {
+    m.u8(id).uleb(body.length).append(body.b);
+  }
+  return m.b.slice();
+}
+
+/** Append a function type of `params` i32s to one i32 to `b`. */
+function i32FuncType(b: Bytes, params: number): Bytes {
+  b.u8(0x60).uleb(params);
+  for (let k = 0; k < params; k++) b.u8(T_I32);
+  return b.uleb(1).u8(T_I32);
+}
+
+/** Append a name (ASCII) to `b`. */
+function wasmName(b: Bytes, s: string): Bytes {
+  b.uleb(s.length);
+  for (let k = 0; k < s.length; k++) b.u8(s.charCodeAt(k));
+  return b;
+}
+
 /** The module around `bodies` (run, then the blocks). */
 function moduleBytes(
   bodies: readonly Bytes[],
@@ -658,44 +700,30 @@ function moduleBytes(
   counted: boolean,
   nBlocks: number,
 ): Uint8Array {
-  const m = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
-  const section = (id: number, body: Bytes) =>
-    m.u8(id).uleb(body.length).append(body.b);
-  const i32s = (count: number) => Array<number>(count).fill(T_I32);
-  section(
-    1,
-    new Bytes().uleb(2)
-      .u8(0x60).uleb(5).u8(...i32s(5)).uleb(1).u8(T_I32)
-      .u8(0x60).uleb(6).u8(...i32s(6)).uleb(1).u8(T_I32),
-  );
-  const name = (b: Bytes, s: string) =>
-    b.uleb(s.length).u8(...[...s].map((c) => c.charCodeAt(0)));
+  const types = new Bytes().uleb(2);
+  i32FuncType(types, 5);
+  i32FuncType(types, 6);
   const imp = new Bytes().uleb(counted ? 4 : 3);
-  name(name(imp, "m"), "ram").u8(0x02, 0x03).uleb(ramPages).uleb(ramPages);
-  name(name(imp, "m"), "hart").u8(0x02, 0x00).uleb(1);
-  if (counted) {
-    name(name(imp, "m"), "counts").u8(0x02, 0x03).uleb(1).uleb(COUNT_PAGES);
-  }
-  name(name(imp, "m"), "table").u8(0x01, 0x70, 0x00).uleb(TABLE_SIZE);
-  section(2, imp);
+  const mem = (n: string) => wasmName(wasmName(imp, "m"), n);
+  mem("ram").u8(0x02, 0x03).uleb(ramPages).uleb(ramPages);
+  mem("hart").u8(0x02, 0x00).uleb(1);
+  if (counted) mem("counts").u8(0x02, 0x03).uleb(1).uleb(COUNT_PAGES);
+  mem("table").u8(0x01, 0x70, 0x00).uleb(TABLE_SIZE);
   const funcs = new Bytes().uleb(bodies.length).uleb(0);
   for (let j = 1; j < bodies.length; j++) funcs.uleb(1);
-  section(3, funcs);
   const exp = new Bytes().uleb(1 + nBlocks);
-  name(exp, "run").u8(0x00).uleb(0);
+  wasmName(exp, "run").u8(0x00).uleb(0);
   for (let j = 0; j < nBlocks; j++) {
-    name(exp, `b${j}`).u8(0x00).uleb(F_BLOCK0 + j);
+    wasmName(exp, `b${j}`).u8(0x00).uleb(F_BLOCK0 + j);
   }
-  section(7, exp);
   const code = new Bytes().uleb(bodies.length);
   for (const b of bodies) code.uleb(b.length).append(b.b);
-  section(10, code);
-  return m.b.slice();
+  return wasmModule([[1, types], [2, imp], [3, funcs], [7, exp], [10, code]]);
 }
 
-// A module whose one function (of the blocks' type) returns to the
-// interpreter at the offset it is given: what a page's table holds where no
-// translated block starts.
+// The one function (of the blocks' type) that a page's table holds where
+// no translated block starts: it returns to the interpreter at the offset
+// it is given.
 let exitFn: ((...args: number[]) => number) | undefined;
 
 /**
@@ -705,19 +733,15 @@ let exitFn: ((...args: number[]) => number) | undefined;
 export function newPageTable(): WebAssembly.Table {
   if (exitFn === undefined) {
     const body = new Bytes().uleb(0);
-    body.get(P_DONE).i32(13).op("i32.shl").get(P_OFF).op("i32.add").u8(END);
-    const m = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
-    const section = (id: number, b: Bytes) =>
-      m.u8(id).uleb(b.length).append(b.b);
-    section(
-      1,
-      new Bytes().uleb(1).u8(0x60).uleb(6).u8(...Array(6).fill(T_I32))
-        .uleb(1).u8(T_I32),
-    );
-    section(3, new Bytes().uleb(1).uleb(0));
-    section(7, new Bytes().uleb(1).uleb(1).u8(0x78).u8(0x00).uleb(0));
-    section(10, new Bytes().uleb(1).uleb(body.length).append(body.b));
-    const mod = new WebAssembly.Module(m.b.slice());
+    leave(body, undefined);
+    body.u8(END);
+    const bytes = wasmModule([
+      [1, i32FuncType(new Bytes().uleb(1), 6)],
+      [3, new Bytes().uleb(1).uleb(0)],
+      [7, wasmName(new Bytes().uleb(1), "x").u8(0x00).uleb(0)],
+      [10, new Bytes().uleb(1).uleb(body.length).append(body.b)],
+    ]);
+    const mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
     exitFn = new WebAssembly.Instance(mod, {}).exports.x as typeof exitFn;
   }
   const t = new WebAssembly.Table({

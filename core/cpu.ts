@@ -36,6 +36,7 @@ import {
   HART,
   HART64,
   HartState,
+  TLB_ENTRIES,
   TLB_OFF,
 } from "./hart_state.ts";
 import { CSR, CSR_DEFS } from "./csr.ts";
@@ -130,9 +131,9 @@ export interface CpuOptions {
 /** A page of decoded instructions: one slot per 2-byte offset. */
 class DecodedPage {
   /** Packed op words; slots 2048 and 2049 are page-end sentinels. */
-  readonly ops: Int32Array = new Int32Array(2051);
+  readonly ops: Int32Array = new Int32Array(2050);
   /** Immediates. */
-  readonly imm: Int32Array = new Int32Array(2051);
+  readonly imm: Int32Array = new Int32Array(2050);
   /** Physical address of the page. */
   readonly paddr: number;
   /** RAM byte offset of the page, or -1 for ROM. */
@@ -148,12 +149,8 @@ class DecodedPage {
   /** The blocks translated to WebAssembly, and their plans. */
   wasmBlocks: CompiledBlock[] = [];
   wasmPlans: WasmBlockPlan[] = [];
-  /**
-   * The translated blocks' functions by start slot, for the plain loop and
-   * for the counting loop (see core/_wasm.ts).
-   */
+  /** The translated blocks' functions by start slot (core/_wasm.ts). */
   table: WebAssembly.Table | undefined;
-  countedTable: WebAssembly.Table | undefined;
   /**
    * Hot block starts too short for a JavaScript block, to translate with
    * the page's next WebAssembly translation.
@@ -173,7 +170,6 @@ class DecodedPage {
     this.paddr = paddr;
     this.ramOff = ramOff;
     this.ops[2048] = this.ops[2049] = 1; // PAGE_END
-    this.ops[2050] = 95; // JUMPED
   }
   /** Forget the decoded slots that bytes [off, off + len) may belong to. */
   invalidate(off: number, len: number): void {
@@ -203,14 +199,13 @@ class DecodedPage {
     this.wasmBlocks = [];
     this.wasmPlans = [];
     this.table = undefined;
-    this.countedTable = undefined;
     this.pending = undefined;
     // Rewritten code starts cold.
     this.heat.fill(0);
   }
 }
 
-const TLB_SIZE = 256;
+const TLB_SIZE = TLB_ENTRIES;
 /** Runs of a block start that make it join its page's translation. */
 const WARM = 4;
 /** `fn` of a block made for WebAssembly only (never called). */
@@ -923,21 +918,35 @@ export class Cpu implements InterruptTarget {
   #countingTranslation(page: DecodedPage): WasmRun {
     const base = page.countsBase;
     if (base === undefined || this.#countMemory === undefined) return NO_WASM;
+    return this.#instantiate(page.wasmPlans, newPageTable(), {
+      memory: this.#countMemory,
+      base,
+    }) ?? NO_WASM;
+  }
+
+  /**
+   * {@linkcode instantiatePage}; if it fails (a translator bug), turn the
+   * translator off for this hart and say why in `wasmError`.
+   */
+  #instantiate(
+    plans: readonly WasmBlockPlan[],
+    table: WebAssembly.Table,
+    counts?: { memory: WebAssembly.Memory; base: number },
+  ): WasmRun | undefined {
     try {
-      page.countedTable = newPageTable();
       return instantiatePage(
-        page.wasmPlans,
+        plans,
         this.#bus.ramMemory,
         this.state.memory,
-        page.countedTable,
-        { memory: this.#countMemory, base },
+        table,
+        counts,
       );
     } catch (e) {
       this.wasm = false;
       this.wasmError = `WebAssembly translation failed: ${
         (e as Error).message
       }`;
-      return NO_WASM;
+      return undefined;
     }
   }
 
@@ -1444,21 +1453,8 @@ export class Cpu implements InterruptTarget {
     }
     page.pending = undefined;
     if (fresh.length === 0 && short.length === 0) return;
-    let run;
-    try {
-      run = instantiatePage(
-        plans,
-        this.#bus.ramMemory,
-        this.state.memory,
-        page.table ??= newPageTable(),
-      );
-    } catch (e) {
-      this.wasm = false;
-      this.wasmError = `WebAssembly translation failed: ${
-        (e as Error).message
-      }`;
-      return;
-    }
+    const run = this.#instantiate(plans, page.table ??= newPageTable());
+    if (run === undefined) return;
     this.#translations++;
     const cov = page.covered ??= new Uint8Array(2048);
     for (const [b] of short) this.#install(page, b);
@@ -1474,7 +1470,6 @@ export class Cpu implements InterruptTarget {
     page.wasmPlans.push(...plans);
     // The counting loop's translation, when it first runs one of them.
     const blocks = page.wasmBlocks;
-    page.countedTable = undefined;
     const crun: WasmRun = (vbLo, vbHi, off, avail, cap) => {
       const r = this.#countingTranslation(page);
       for (const wb of blocks) wb.crun = r;

@@ -178,6 +178,12 @@ export const HART_STATE_BYTES: number = OFF_PMPCFG + 16;
 export const TLB_OFF = 8192;
 
 /**
+ * Entries of each TLB there: load tags, load offsets, store tags, store
+ * offsets, as int32 arrays in that order.
+ */
+export const TLB_ENTRIES = 256;
+
+/**
  * The architectural state of one hart, as typed-array views over one buffer.
  *
  * @example Copy one hart's state into another

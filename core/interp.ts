@@ -26,7 +26,7 @@
  * @module
  */
 
-import { WASM_CAP } from "./_wasm.ts";
+import { JUMPED_OFF, WASM_CAP } from "./_wasm.ts";
 import {
   div32,
   div64,
@@ -83,9 +83,6 @@ const KINDS: Record<string, string> = {
   undecoded: "budget++;P_decodeInto(self,page,pcOff);" +
     `if(ops[slot]===0){${PARK}}continue;`,
   pageEnd: `budget++;setPcOff(self,vbLo,vbHi,pcOff);${PARK}`,
-  // Slot 2050: translated code has set pc to another page (the jump is
-  // counted in its `done`).
-  jumped: `budget++;${PARK}`,
   cross: "budget++;setPcOff(self,vbLo,vbHi,pcOff);" +
     `if(!P_fetchCross(self,vbLo,vbHi,pcOff)){P_takeException(self);${PARK}}` +
     "{const sc=P_scratch(self);ops=sc.ops;imms=sc.imm;}continue;",
@@ -126,7 +123,7 @@ const KINDS: Record<string, string> = {
     "bk.fn(x,vbLo,vbHi,ram8,ram16,ram32,tlbRTag,tlbROff,tlbWTag,tlbWOff);" +
     "const done=r>>>13;if(done>0){pcOff=r&8191;budget-=done-1;" +
     // A jump out of the page: the block has set the pc itself.
-    `if(pcOff===4100){${PARK}}` +
+    `if(pcOff===${JUMPED_OFF}){${PARK}}` +
     "if(pcOff<4096){const h=heat[pcOff>>1]+1;heat[pcOff>>1]=h;" +
     "if(h===32&&useBlocks)P_compile(self,page,pcOff);}continue;}}" +
     // Not enough budget for the whole block, or its first instruction

@@ -68,12 +68,10 @@ const INTERNAL: readonly OpDef[] = [
   { name: "LI", code: 92, wasm: "i", exec: "x[d]=i;x[d+1]=i>>31;" },
   { name: "MV", code: 93, wasm: "a", exec: "x[d]=x[a];x[d+1]=x[a+1];" },
   { name: "BLOCK", code: 94, kind: "block" },
-  // After translated code jumped to another page (pc is set).
-  { name: "JUMPED", code: 95, kind: "jumped" },
 ];
 
 /** First op number for ops that only the table defines. */
-export const FIRST_EXTRA_OP = 96;
+export const FIRST_EXTRA_OP = 95;
 
 function numberOps(): OpDef[] {
   const all = [...INTERNAL, ...EXTENSIONS.flatMap((e) => e.ops)];

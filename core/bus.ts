@@ -104,7 +104,8 @@ export class Bus {
   #dirtyClearListeners: (() => void)[] = [];
   /**
    * One byte per 4 KiB RAM page: 1 if the page may have been written since
-   * the last {@linkcode Bus.clearDirty}. Writes that do not go through a
+   * the last {@linkcode Bus.clearDirty}, or, before the first, since the bus
+   * was made with RAM all zero ({@linkcode Bus.dirtyFromZero}). Writes that do not go through a
    * hart's fast path mark it ({@linkcode Bus.ramWritten}, and a hart's
    * slow store path); the fast path costs nothing, because after a clear
    * the harts drop their write TLB entries, so the first store to each
@@ -112,6 +113,26 @@ export class Bus {
    * only what changed (`replay/time_travel.ts`).
    */
   readonly dirty: Uint8Array;
+  #fromZero = true;
+
+  /**
+   * True until the first {@linkcode Bus.clearDirty}: the pages that
+   * {@linkcode Bus.dirty} leaves unmarked still hold zeros, as the bus made
+   * them (a first snapshot needs to look at the marked pages only).
+   *
+   * @example A new bus
+   * ```ts
+   * import { Bus } from "./bus.ts";
+   * const bus = new Bus(2 * 4096);
+   * bus.load(0x8000_1000, new Uint8Array([1]));
+   * console.log(bus.dirtyFromZero, [...bus.dirty]); // true [ 0, 1 ]
+   * bus.clearDirty();
+   * console.log(bus.dirtyFromZero); // false
+   * ```
+   */
+  get dirtyFromZero(): boolean {
+    return this.#fromZero;
+  }
 
   /**
    * Start a new dirty period: clear the page map and tell the harts to drop
@@ -127,6 +148,7 @@ export class Bus {
    * ```
    */
   clearDirty(): void {
+    this.#fromZero = false;
     this.dirty.fill(0);
     const ls = this.#dirtyClearListeners;
     for (let i = 0; i < ls.length; i++) ls[i]!();
@@ -222,7 +244,7 @@ export class Bus {
     this.ram8 = new Uint8Array(this.ramBuffer, 0, ramSize);
     this.ram16 = new Uint16Array(this.ramBuffer, 0, ramSize >>> 1);
     this.ram32 = new Int32Array(this.ramBuffer, 0, ramSize >>> 2);
-    this.dirty = new Uint8Array(ramSize >>> 12).fill(1);
+    this.dirty = new Uint8Array(ramSize >>> 12);
   }
 
   /** The registered regions, sorted by base address. */

@@ -290,21 +290,25 @@ export class TimeTravel {
     // Dirty pages (bus.dirty): a page not written since the snapshot RAM
     // last equalled (at or before prev, on this run forward) holds what
     // prev holds; only the others are compared.
+    // Or, for a first snapshot, a page never written since the bus was
+    // made holds zeros.
     const base = this.#base;
-    const dirty = prev && base && base.icount <= prev.icount
+    const dirty = prev
+      ? base && base.icount <= prev.icount ? m.bus.dirty : undefined
+      : m.bus.dirtyFromZero
       ? m.bus.dirty
       : undefined;
     let pages: Int32Array[];
     let owned = 0;
-    if (dirty && prev) {
-      pages = prev.pages.slice();
+    if (dirty) {
+      pages = prev ? prev.pages.slice() : new Array<Int32Array>(n).fill(ZERO);
       for (
         let p = dirty.indexOf(1);
         p >= 0 && p < n;
         p = dirty.indexOf(1, p + 1)
       ) {
         const at = p * words;
-        if (samePage(prev.pages[p]!, ram, at)) continue;
+        if (prev && samePage(prev.pages[p]!, ram, at)) continue;
         if (zeroPage(ram, at)) pages[p] = ZERO;
         else {
           pages[p] = ram.slice(at, at + words);

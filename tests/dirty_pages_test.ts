@@ -194,11 +194,15 @@ function checkSnapshots(
 
 Deno.test("Bus.dirty: writes that do not go through a hart mark their pages; clearDirty clears them", () => {
   const bus = new Bus(4 * 4096);
-  deepEqual([...bus.dirty], [1, 1, 1, 1], "everything is new at first");
+  deepEqual([...bus.dirty], [0, 0, 0, 0], "all zero, as made");
+  equal(bus.dirtyFromZero, true);
+  bus.write(0x8000_2000, 1, 7);
+  deepEqual([...bus.dirty], [0, 0, 1, 0]);
   let dropped = 0;
   bus.addDirtyClearListener(() => dropped++);
   bus.clearDirty();
   equal(dropped, 1);
+  equal(bus.dirtyFromZero, false);
   deepEqual([...bus.dirty], [0, 0, 0, 0]);
   bus.write(0x8000_0ffe, 4, 1); // two pages
   bus.load(0x8000_3000, new Uint8Array(10));

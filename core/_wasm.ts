@@ -102,7 +102,7 @@ const N_I32 = 5; // L_KEY .. L_C
 const L_VB = 11, L_AD = 12, L_T = 13; // L_T .. L_T+5: i64 temporaries
 const N_TMP64 = 6;
 const L_REG = L_T + N_TMP64; // the first register local
-const RETURN_CALL = 0x12, RETURN = 0x0f;
+const RETURN_CALL = 0x12, RETURN = 0x0f, CALL = 0x10;
 
 /** The most a run completes before it starts another block. */
 const CAP = 262_000;
@@ -403,10 +403,13 @@ const RT = TLB_OFF, RO = TLB_OFF + TLB_ENTRIES * 4;
 const WT = TLB_OFF + TLB_ENTRIES * 8, WO = TLB_OFF + TLB_ENTRIES * 12;
 
 /**
- * A memory access: the TLB test (a miss, a misaligned access, an address
- * that is not a sign-extended 44-bit one, or a store to a page that holds
- * decoded code, exits before the instruction with `k` instructions done),
- * then the access.
+ * A memory access: the TLB test (a miss, a misaligned access or an address
+ * that is not a sign-extended 44-bit one exits before the instruction with
+ * `k` instructions done), then the access. A store to a page that holds
+ * decoded code (bit 0 of its TLB offset) then tells the hart (the imported
+ * `inv`, which forgets what the bytes held), and if they held decoded code
+ * leaves after the store: this block, or one it goes on to, may be what
+ * changed.
  */
 function access(
   e: Bytes,
@@ -423,24 +426,26 @@ function access(
   if (m.size > 1) {
     e.get(L_AD).op("i32.wrap_i64").i32(m.size - 1).op("i32.and").op("i32.or");
   }
-  if (!m.load) {
-    e.get(L_E).mem(I32_LOAD, 2, 1, WO).tee(L_W0).i32(1).op("i32.and")
-      .op("i32.or");
-  }
   e.u8(IF, VOID);
   exitAt(e, k, n.off, 1); // out of this if, to $exit
   e.u8(END);
   if (m.load) e.get(L_E).mem(I32_LOAD, 2, 1, RO);
-  else e.get(L_W0);
+  else e.get(L_E).mem(I32_LOAD, 2, 1, WO).tee(L_W0).i32(-2).op("i32.and");
   e.get(L_AD).op("i32.wrap_i64").i32(4095).op("i32.and").op("i32.add");
   if (m.load) {
     const [opc, al] =
       LOADS[`${m.size}${m.signed || m.size === 8 ? "s" : "u"}`]!;
     e.mem(opc, al, 0, 0).set(reg(n.d));
-  } else {
-    const [opc, al] = STORES[m.size]!;
-    e.get(reg(n.b)).mem(opc, al, 0, 0);
+    return;
   }
+  const [opc, al] = STORES[m.size]!;
+  e.get(reg(n.b)).mem(opc, al, 0, 0);
+  e.get(L_W0).i32(1).op("i32.and").u8(IF, VOID);
+  e.get(L_W0).get(L_AD).op("i32.wrap_i64").i32(4095).op("i32.and")
+    .i32(m.size).u8(CALL).uleb(F_INV);
+  e.u8(IF, VOID);
+  exitAt(e, k + 1, n.off + n.len, 2); // out of both ifs, to $exit
+  e.u8(END, END);
 }
 
 /**
@@ -492,13 +497,15 @@ function registersOf(bl: WasmBlockPlan): { used: number[]; written: number[] } {
   return { used: [...used].sort((a, b) => a - b), written: [...written] };
 }
 
-// Functions of a module: 0 `run` (exported), then one per block (exported
-// as b0, b1, ...). Type 0 is run's (vbLo, vbHi, off, avail, cap) -> i32;
-// type 1 is the blocks', with `done` (instructions completed so far) added.
+// Functions of a module: 0 the imported `inv(tlbOffset, pageOffset, size)`
+// (a store hit a page with decoded code: 1 if the bytes held some), 1 `run`
+// (exported), then one per block (exported as b0, b1, ...). Type 0 is run's
+// (vbLo, vbHi, off, avail, cap) -> i32; type 1 is the blocks', with `done`
+// (instructions completed so far) added; type 2 is inv's.
 // The page's table (imported) holds, at each slot where a translated block
 // starts, its function (from whichever of the page's modules made it), and
 // elsewhere a function that returns to the interpreter.
-const F_BLOCK0 = 1;
+const F_INV = 0, F_RUN = 1, F_BLOCK0 = 2;
 const RETURN_CALL_INDIRECT = 0x13;
 /** Entries of a page's table: one per slot, and the page end's. */
 export const TABLE_SIZE = 2049;
@@ -700,11 +707,13 @@ function moduleBytes(
   counted: boolean,
   nBlocks: number,
 ): Uint8Array {
-  const types = new Bytes().uleb(2);
+  const types = new Bytes().uleb(3);
   i32FuncType(types, 5);
   i32FuncType(types, 6);
-  const imp = new Bytes().uleb(counted ? 4 : 3);
+  i32FuncType(types, 3);
+  const imp = new Bytes().uleb(counted ? 5 : 4);
   const mem = (n: string) => wasmName(wasmName(imp, "m"), n);
+  mem("inv").u8(0x00).uleb(2);
   mem("ram").u8(0x02, 0x03).uleb(ramPages).uleb(ramPages);
   mem("hart").u8(0x02, 0x00).uleb(1);
   if (counted) mem("counts").u8(0x02, 0x03).uleb(1).uleb(COUNT_PAGES);
@@ -712,7 +721,7 @@ function moduleBytes(
   const funcs = new Bytes().uleb(bodies.length).uleb(0);
   for (let j = 1; j < bodies.length; j++) funcs.uleb(1);
   const exp = new Bytes().uleb(1 + nBlocks);
-  wasmName(exp, "run").u8(0x00).uleb(0);
+  wasmName(exp, "run").u8(0x00).uleb(F_RUN);
   for (let j = 0; j < nBlocks; j++) {
     wasmName(exp, `b${j}`).u8(0x00).uleb(F_BLOCK0 + j);
   }
@@ -776,6 +785,9 @@ export const COUNT_PAGES = 2048;
  * @param ram the RAM memory
  * @param hart the hart's memory
  * @param table the page's table (see {@linkcode newPageTable})
+ * @param inv a store hit a page that holds decoded code: forget what the
+ *   bytes held (the page by its TLB offset, `off` and `size` in it), and
+ *   return 1 if that was decoded code
  * @param counts for the counting loop: the counts memory (of
  *   {@linkcode COUNT_PAGES} pages) and the page's counts' byte offset in it
  * @returns an entry point (any module's `run` enters any of the page's
@@ -786,6 +798,7 @@ export function instantiatePage(
   ram: WebAssembly.Memory,
   hart: WebAssembly.Memory,
   table: WebAssembly.Table,
+  inv: (tlbOff: number, off: number, size: number) => number,
   counts?: { memory: WebAssembly.Memory; base: number },
 ): WasmRun {
   const bytes = translatePage(
@@ -794,11 +807,7 @@ export function instantiatePage(
     counts?.base,
   );
   const mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-  const m: Record<string, WebAssembly.Memory | WebAssembly.Table> = {
-    ram,
-    hart,
-    table,
-  };
+  const m: Record<string, WebAssembly.ImportValue> = { ram, hart, table, inv };
   if (counts !== undefined) m.counts = counts.memory;
   const ex = new WebAssembly.Instance(mod, { m }).exports;
   blocks.forEach((bl, j) =>

@@ -171,20 +171,31 @@ class DecodedPage {
     this.ramOff = ramOff;
     this.ops[2048] = this.ops[2049] = 1; // PAGE_END
   }
-  /** Forget the decoded slots that bytes [off, off + len) may belong to. */
-  invalidate(off: number, len: number): void {
+  /**
+   * Forget the decoded slots that bytes [off, off + len) may belong to.
+   * Returns whether any was decoded (or in a compiled block).
+   */
+  invalidate(off: number, len: number): boolean {
     const first = off > 0 ? (off - 2) >> 1 : 0; // a 32-bit insn may start 2 before
     const last = Math.min(2047, (off + len - 1) >> 1);
     const cov = this.covered;
+    let hit = false;
     if (cov !== undefined) {
       for (let i = first; i <= last; i++) {
         if (cov[i] !== 0) {
           this.dropBlocks();
+          hit = true;
           break;
         }
       }
     }
-    for (let i = first; i <= last; i++) this.ops[i] = 0;
+    for (let i = first; i <= last; i++) {
+      if (this.ops[i] !== 0) {
+        this.ops[i] = 0;
+        hit = true;
+      }
+    }
+    return hit;
   }
   /** Put back the interpreted ops where blocks started. */
   dropBlocks(): void {
@@ -928,6 +939,10 @@ export class Cpu implements InterruptTarget {
    * {@linkcode instantiatePage}; if it fails (a translator bug), turn the
    * translator off for this hart and say why in `wasmError`.
    */
+  /** For translated stores to a page that holds decoded code (`inv`). */
+  readonly #invalidateFromWasm = (o: number, off: number, len: number) =>
+    this.#codePages[o >>> 12]!.invalidate(off, len) ? 1 : 0;
+
   #instantiate(
     plans: readonly WasmBlockPlan[],
     table: WebAssembly.Table,
@@ -939,6 +954,7 @@ export class Cpu implements InterruptTarget {
         this.#bus.ramMemory,
         this.state.memory,
         table,
+        this.#invalidateFromWasm,
         counts,
       );
     } catch (e) {

@@ -30,8 +30,8 @@
  * @module
  */
 
-import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { createHash } from "node:crypto";
+import type * as NodeZlib from "node:zlib";
+import type * as NodeCrypto from "node:crypto";
 import type { MachineSnapshot } from "../devices/snapshot.ts";
 import { ReplayLogReader } from "./log.ts";
 
@@ -99,13 +99,44 @@ export function crc32(b: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-// Synchronous, so that the vCPU worker can save and load while paused.
+// zlib and SHA-256 come from the runtime's node:zlib and node:crypto,
+// synchronous (the vCPU worker saves and loads while paused). They are
+// loaded on first use, through process.getBuiltinModule, not imported:
+// the first Node module a thread loads costs it about 15 ms of setup,
+// and every run of deja would pay that twice (main thread and vCPU worker)
+// for snapshots that most runs never take.
+const nodeModules = new Map<string, unknown>();
+function nodeModule<T>(id: "node:zlib" | "node:crypto"): T {
+  let m = nodeModules.get(id);
+  if (m === undefined) {
+    const p = (globalThis as {
+      process?: { getBuiltinModule?: (id: string) => unknown };
+    }).process;
+    m = p?.getBuiltinModule?.(id);
+    if (m === undefined) {
+      throw new Error(
+        `Cannot load ${id}: this runtime lacks process.getBuiltinModule; run deja with Deno 2.9 or later`,
+      );
+    }
+    nodeModules.set(id, m);
+  }
+  return m as T;
+}
+
+function sha256(): NodeCrypto.Hash {
+  return nodeModule<typeof NodeCrypto>("node:crypto").createHash("sha256");
+}
+
 function deflate(b: Uint8Array): Uint8Array {
-  return new Uint8Array(deflateRawSync(b));
+  return new Uint8Array(
+    nodeModule<typeof NodeZlib>("node:zlib").deflateRawSync(b),
+  );
 }
 
 function inflate(b: Uint8Array): Uint8Array {
-  return new Uint8Array(inflateRawSync(b));
+  return new Uint8Array(
+    nodeModule<typeof NodeZlib>("node:zlib").inflateRawSync(b),
+  );
 }
 
 /**
@@ -131,7 +162,7 @@ export function logIdentity(log: Uint8Array): string {
       })`,
     );
   }
-  return createHash("sha256").update(log.subarray(0, end)).digest("hex");
+  return sha256().update(log.subarray(0, end)).digest("hex");
 }
 
 /**
@@ -154,7 +185,7 @@ export function logIdentity(log: Uint8Array): string {
  * ```
  */
 export function snapshotDigest(s: MachineSnapshot): string {
-  const h = createHash("sha256");
+  const h = sha256();
   const len = new Uint8Array(4);
   const lv = new DataView(len.buffer);
   const part = (b: Uint8Array) => {

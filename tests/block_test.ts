@@ -171,6 +171,43 @@ Deno.test("Cpu block compiler sees code that the guest rewrites", async () => {
   ok(r.stats.translations >= 2, JSON.stringify(r.stats));
 });
 
+// A translated store that rewrites code: a loop, translated to WebAssembly,
+// stores to data on its own code's page every iteration (and stays in
+// WebAssembly), and once, when t1 is 1000, over its own next instruction
+// (`addi a0, a0, 1` becomes `addi a0, a0, 2`), which must run rewritten at
+// once. a0 ends as 1000 * 1 + 1000 * 2.
+//   li a0, 0 ; li t1, 2000 ; li t3, 1000
+//   la a2, data ; la s0, patch ; sub s0, s0, a2 ; lw t5, 0(a2)
+// loop:
+//   sub t2, t1, t3 ; seqz t2, t2 ; mul t2, t2, s0 ; add t2, t2, a2
+//   sw t5, 0(t2)             to data; once over `patch`
+// patch:
+//   addi a0, a0, 1
+//   sw t1, 4(a2)             data on the code's page
+//   addi t1, t1, -1 ; bnez t1, loop
+//   (power off through sifive_test) ; j . ; nop
+// data:
+//   addi a0, a0, 2 ; .word 0
+const SMC_STORE = Uint8Array.from(
+  (
+    "130500001303007d130e803e170600001306460517040000130444023304c440" +
+    "032f0600b303c34193b31300b3838302b383c30023a0e3011305150023226600" +
+    "1303f3ffe31003feb7021000375300001b03535523a062006f00000013000000" +
+    "1305250000000000"
+  ).match(/../g)!,
+  (h) => parseInt(h, 16),
+);
+
+Deno.test("a store in WebAssembly that rewrites the code it runs takes effect at the next instruction", async () => {
+  const r = await same(
+    { bios: "none", kernel: SMC_STORE, memoryBytes: 1 << 20 },
+    1e6,
+  );
+  equal(r.m.cpu.getX(10), 3000n);
+  // Translated before the rewrite, and again after it.
+  ok(r.stats.translations >= 2, JSON.stringify(r.stats));
+});
+
 Deno.test("Cpu gives identical results with and without blocks", async (t) => {
   const dir = new URL("./guest/build/", import.meta.url);
   const names = [...Deno.readDirSync(dir)]

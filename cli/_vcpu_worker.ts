@@ -238,6 +238,9 @@ function run(
       ...(progress ? { onProgress: progress } : {}),
     })
     : undefined;
+  // The log's identity (a hash) only when a snapshot is first saved or
+  // loaded: most runs take none.
+  const log = msg.rr?.mode === "replay" ? msg.rr.log : undefined;
   const agent = msg.debugBuffer
     ? new DebugAgent(
       {
@@ -252,13 +255,13 @@ function run(
       // savevm: in a replay (loadvm too), and while recording.
       msg.rr?.mode === "replay"
         ? new NamedSnapshots(m, msg.rr.path, {
-          identity: logIdentity(msg.rr.log),
+          identity: () => logIdentity(log!),
           config: replayer!.config,
           ...(travel ? { travel } : {}),
         })
         : msg.rr?.mode === "record"
         ? new NamedSnapshots(m, msg.rr.path, {
-          identity: logIdentity(head!),
+          identity: () => logIdentity(head!),
           config: msg.rr.config,
         })
         : undefined,
@@ -289,7 +292,7 @@ function run(
         agent.setTimeTravel(
           undefined,
           new NamedSnapshots(m, rrfile, {
-            identity: logIdentity(branch.head),
+            identity: () => logIdentity(branch.head),
             config: branch.config,
           }),
         );

@@ -105,7 +105,7 @@ export class NamedSnapshots {
   readonly #travel: TimeTravel | undefined;
   readonly #logPath: string;
   readonly #config: ReplayConfig;
-  readonly #log: string;
+  #log: string | (() => string);
 
   /**
    * Named snapshots for a replay or a recording.
@@ -113,19 +113,30 @@ export class NamedSnapshots {
    * @param machine the machine
    * @param logPath the log's path (the files go beside it)
    * @param options the log's identity (`logIdentity` of its bytes, or of a
-   *   recording's first bytes), the machine configuration the log records,
-   *   and in a replay its time travel (`loadvm` needs it)
+   *   recording's first bytes; or a function that computes it, called when
+   *   a snapshot is first saved or loaded), the machine configuration the
+   *   log records, and in a replay its time travel (`loadvm` needs it)
    */
   constructor(
     machine: SnapshotMachine,
     logPath: string,
-    options: { identity: string; config: ReplayConfig; travel?: TimeTravel },
+    options: {
+      identity: string | (() => string);
+      config: ReplayConfig;
+      travel?: TimeTravel;
+    },
   ) {
     this.#machine = machine;
     this.#travel = options.travel;
     this.#logPath = logPath;
     this.#config = options.config;
     this.#log = options.identity;
+  }
+
+  /** The log's identity, computed once. */
+  #identity(): string {
+    if (typeof this.#log === "function") this.#log = this.#log();
+    return this.#log;
   }
 
   /**
@@ -141,7 +152,7 @@ export class NamedSnapshots {
       name,
       icount: m.cpu.icount,
       config: this.#config,
-      log: this.#log,
+      log: this.#identity(),
     });
     Deno.mkdirSync(`${this.#logPath}.snapshots`, { recursive: true });
     Deno.writeFileSync(path, bytes);
@@ -177,7 +188,7 @@ export class NamedSnapshots {
     }
     const { info, snapshot } = decodeSnapshotFile(bytes, {
       config: this.#config,
-      log: this.#log,
+      log: this.#identity(),
       path,
     });
     const r = travel.seek(info.icount);
@@ -227,7 +238,7 @@ export class NamedSnapshots {
       let icount = "?", note = "";
       const bytes = Deno.readFileSync(path);
       try {
-        const { info } = decodeSnapshotFile(bytes, { log: this.#log });
+        const { info } = decodeSnapshotFile(bytes, { log: this.#identity() });
         icount = String(info.icount);
       } catch (err) {
         note = ` (${

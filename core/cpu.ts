@@ -436,6 +436,7 @@ export class Cpu implements InterruptTarget {
   #stop = false;
   /** Decoded RAM pages by RAM page index. */
   #codePages: (DecodedPage | undefined)[] = [];
+  #codePagesMade = 0;
   #romPages = new Map<number, DecodedPage>();
   #scratch = new DecodedPage(0, -1);
   #tmp = new Int32Array(2);
@@ -797,6 +798,24 @@ export class Cpu implements InterruptTarget {
   // =====================================================================
   // The interpreter loop
   // =====================================================================
+
+  /**
+   * How many times this hart has started decoding code from a RAM page: a
+   * measure of how much code the guest runs (a page decoded again after a
+   * snapshot restore or a rewrite of all its code counts again).
+   *
+   * @example A hart that has run nothing yet
+   * ```ts
+   * import { Bus } from "./bus.ts";
+   * import { VirtualClock } from "./clock.ts";
+   * import { Cpu } from "./cpu.ts";
+   * const cpu = new Cpu({ bus: new Bus(4096), clock: new VirtualClock(() => 0) });
+   * console.log(cpu.codePagesDecoded); // 0
+   * ```
+   */
+  get codePagesDecoded(): number {
+    return this.#codePagesMade;
+  }
 
   /**
    * Execute up to `maxInsns` instructions.
@@ -1340,6 +1359,7 @@ export class Cpu implements InterruptTarget {
       if (!page) {
         page = new DecodedPage(ppage, ppage - bus.ramBase);
         this.#codePages[idx] = page;
+        this.#codePagesMade++;
       }
     } else {
       const region = bus.find(ppage);

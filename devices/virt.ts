@@ -219,6 +219,12 @@ export type RunResult =
 const MIB = 1024 * 1024;
 /** Instructions a machine runs before the interpreter warm-up (core/warmup.ts). */
 const WARM_UP_AT = 1_000_000;
+/**
+ * RAM pages of code a guest has decoded before the interpreter warm-up: a
+ * guest that runs little code spends its time in translated blocks, and
+ * the little it interprets does not need every case of the loop.
+ */
+const WARM_UP_PAGES = 32;
 
 /**
  * The devices of the `virt` board, by plugin name, in the order the board
@@ -816,8 +822,11 @@ export class VirtMachine {
   ): RunResult {
     const cpu = this.cpu, clock = this.clock, htif = this.htif;
     // Type feedback for every case of the interpreter loop, once per process,
-    // once a guest has run long enough to need it (short runs pay nothing).
-    if (cpu.icount >= WARM_UP_AT) warmUpInterpreter();
+    // once a guest has run long enough and broadly enough to need it (short
+    // runs and small programs pay nothing).
+    if (cpu.icount >= WARM_UP_AT && cpu.codePagesDecoded >= WARM_UP_PAGES) {
+      warmUpInterpreter();
+    }
     let left = maxInsns;
     try {
       while (left > 0) {

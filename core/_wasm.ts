@@ -1,24 +1,27 @@
 // Internal: the WebAssembly translator. Hot blocks of a guest page (found
 // and shaped as for core/_block.ts) become a WebAssembly module, with one
-// function per block; a page that gains hot blocks later gets one more
-// module with the new ones. A block function loads the registers it names
-// from the hart into i64 locals, runs its instructions, stores the
-// registers it wrote, and goes on with a tail call: straight
-// (`return_call`) into the block at a constant successor that the same
-// module holds, through the page's table (`return_call_indirect` on the
-// slot) for a successor in another module or a `jalr` that stays in the
-// page, or back to the interpreter for anything else (an offset with no
-// block, where the table's entry returns; a jump out of the page; a TLB
-// miss; a budget too small for the next whole block). Small functions keep
-// V8's optimizing compile fast, and a loop whose blocks all sit in the
-// page runs without leaving WebAssembly.
+// function per region: the blocks of a loop (a strongly connected component
+// of the page's blocks, see `wasmRegions`), or a single block. A region
+// loads the registers its blocks name from the hart into i64 locals once,
+// dispatches on the page offset to the block there, and runs from block to
+// block inside the function (a jump to a later block of the region is a
+// `br`, to an earlier one a `br` round the dispatch loop) while the budget
+// lasts; a jump anywhere else stores the registers it wrote and goes on
+// with a tail call: straight (`return_call`) to the region of the same
+// module that has the block there, or through the page's table
+// (`return_call_indirect` on the slot) to the region of another module, or
+// back to the interpreter (an offset with no block, where the table's entry
+// returns; a jump out of the page; a TLB miss; a budget too small for the
+// next whole block). A page that gains hot blocks gets one more module,
+// with the new blocks and the old ones whose region they join.
 //
 // A module imports guest RAM (memory 0, the bus's shared
 // `WebAssembly.Memory`), the hart's memory (memory 1: the state of
 // core/hart_state.ts, with the integer registers as little-endian i64 at
 // `OFF_X`, the pc at `OFF_WORDS`, and the load and store TLBs at
 // `TLB_OFF`), for the counting loop's translation the count memory (memory
-// 2), and the page's table.
+// 2), the page's table, and `inv`, the hart's function that a translated
+// store to a page holding decoded code calls (see `access`).
 //
 // The export is `run(vbLo, vbHi, off, avail, cap)`: the page's virtual
 // base, the page offset to start at, how many instructions it may complete,
@@ -48,6 +51,8 @@ const OPS: Record<string, number> = {
   "i32.lt_s": 0x48,
   "i32.lt_u": 0x49,
   "i32.gt_s": 0x4a,
+  "i32.le_s": 0x4c,
+  "i32.ge_s": 0x4e,
   "i32.ge_u": 0x4f,
   "i64.eqz": 0x50,
   "i64.eq": 0x51,
@@ -87,15 +92,16 @@ const OPS: Record<string, number> = {
   "i64.extend_i32_u": 0xad,
 };
 
-const BLOCK = 0x02, IF = 0x04, ELSE = 0x05, END = 0x0b;
+const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, ELSE = 0x05, END = 0x0b;
+const UNREACHABLE = 0x00;
 const BR = 0x0c;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_CONST = 0x41, I64_CONST = 0x42;
 const VOID = 0x40, T_I32 = 0x7f, T_I64 = 0x7e;
 const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
 
-// Locals of a block function: the parameters, then i32 scratch, then i64
-// scratch, then the registers the block names (see `regLocals`).
+// Locals of a region's function: the parameters, then i32 scratch, then i64
+// scratch, then the registers its blocks name (see `REGS`).
 const P_VBLO = 0, P_VBHI = 1, P_OFF = 2, P_AVAIL = 3, P_CAP = 4, P_DONE = 5;
 const L_KEY = 6, L_E = 7, L_W0 = 8, L_W1 = 9, L_C = 10;
 const N_I32 = 5; // L_KEY .. L_C
@@ -189,21 +195,30 @@ class Bytes {
   get length(): number {
     return this.#n;
   }
+  /** Make room for `k` more bytes. */
+  #room(k: number): void {
+    if (this.#n + k <= this.#buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.#buf.length * 2, this.#n + k));
+    bigger.set(this.#buf);
+    this.#buf = bigger;
+  }
   push(x: number): void {
-    if (this.#n === this.#buf.length) {
-      const bigger = new Uint8Array(this.#buf.length * 2);
-      bigger.set(this.#buf);
-      this.#buf = bigger;
-    }
+    if (this.#n === this.#buf.length) this.#room(1);
     this.#buf[this.#n++] = x;
   }
-  u8(...v: number[]): this {
-    for (const x of v) this.push(x);
+  /** Append one to four bytes (no rest array: this runs per opcode). */
+  u8(a: number, b = -1, c = -1, d = -1): this {
+    this.push(a);
+    if (b >= 0) this.push(b);
+    if (c >= 0) this.push(c);
+    if (d >= 0) this.push(d);
     return this;
   }
-  /** Append `v`'s bytes (of any length: no spread). */
+  /** Append `v`'s bytes. */
   append(v: Uint8Array): this {
-    for (const x of v) this.push(x);
+    this.#room(v.length);
+    this.#buf.set(v, this.#n);
+    this.#n += v.length;
     return this;
   }
   uleb(v: number): this {
@@ -259,7 +274,18 @@ class Bytes {
 }
 
 /** -2^63 as an i64.const immediate. */
-const I64_MIN = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f];
+const I64_MIN = new Uint8Array([
+  0x80,
+  0x80,
+  0x80,
+  0x80,
+  0x80,
+  0x80,
+  0x80,
+  0x80,
+  0x80,
+  0x7f,
+]);
 
 // ---- macros: RISC-V arithmetic that WebAssembly lacks or traps on -------
 
@@ -318,7 +344,7 @@ const MACROS: Record<string, (e: Bytes) => void> = {
   "rv.div": (e) => {
     e.set(T1).set(T0);
     e.get(T1).op("i64.eqz").u8(IF, T_I64).i64(-1).u8(ELSE);
-    e.get(T0).u8(I64_CONST, ...I64_MIN).op("i64.eq");
+    e.get(T0).u8(I64_CONST).append(I64_MIN).op("i64.eq");
     e.get(T1).i64(-1).op("i64.eq").op("i32.and");
     e.u8(IF, T_I64).get(T0).u8(ELSE).get(T0).get(T1).op("i64.div_s");
     e.u8(END, END);
@@ -367,17 +393,28 @@ const MACROS: Record<string, (e: Bytes) => void> = {
 
 /** Emit op `def`'s `wasm` program for instruction `n`. */
 function semantics(e: Bytes, program: string, n: Insn): void {
-  for (const tok of program.split(" ")) {
-    if (tok === "") continue;
-    if (tok === "a") e.get(reg(n.a));
+  for (const tok of tokens(program)) {
+    if (typeof tok === "number") e.i64(tok);
+    else if (tok === "a") e.get(reg(n.a));
     else if (tok === "b") e.get(reg(n.b));
     else if (tok === "i") e.i64(n.imm);
     else if (tok === "i32") e.i32(n.imm);
     else if (tok === "pc") e.get(L_VB).i64(n.off).op("i64.add");
-    else if (/^-?\d+$/.test(tok)) e.i64(Number(tok));
     else if (MACROS[tok] !== undefined) MACROS[tok]!(e);
     else e.op(tok);
   }
+}
+
+// Programs split into words (numbers parsed), once each.
+const TOKENS = new Map<string, (string | number)[]>();
+function tokens(program: string): (string | number)[] {
+  let t = TOKENS.get(program);
+  if (t === undefined) {
+    t = program.split(" ").filter((w) => w !== "")
+      .map((w) => /^-?\d+$/.test(w) ? Number(w) : w);
+    TOKENS.set(program, t);
+  }
+  return t;
 }
 
 // Loads: [opcode, log2 alignment] by size and signedness.
@@ -459,10 +496,13 @@ function leave(e: Bytes, off: number | undefined): void {
   e.op("i32.add").u8(RETURN);
 }
 
-/** Leave with `k` more instructions done, at page offset `off`. */
-function exitAt(e: Bytes, k: number, off: number, depth: number): void {
+/**
+ * Leave with `k` more instructions done, at page offset `off`, from inside
+ * `ifs` nested ifs of the case being emitted.
+ */
+function exitAt(e: Bytes, k: number, off: number, ifs: number): void {
   if (k > 0) e.get(P_DONE).i32(k).op("i32.add").set(P_DONE);
-  e.i32(off).set(P_OFF).u8(BR).uleb(depth);
+  e.i32(off).set(P_OFF).u8(BR).uleb(ifs + EXIT_DEPTH);
 }
 
 // The register locals of the function being emitted: register r lives in
@@ -499,22 +539,16 @@ function registersOf(bl: WasmBlockPlan): { used: number[]; written: number[] } {
 
 // Functions of a module: 0 the imported `inv(tlbOffset, pageOffset, size)`
 // (a store hit a page with decoded code: 1 if the bytes held some), 1 `run`
-// (exported), then one per block (exported as b0, b1, ...). Type 0 is run's
-// (vbLo, vbHi, off, avail, cap) -> i32; type 1 is the blocks', with `done`
-// (instructions completed so far) added; type 2 is inv's.
-// The page's table (imported) holds, at each slot where a translated block
-// starts, its function (from whichever of the page's modules made it), and
-// elsewhere a function that returns to the interpreter.
-const F_INV = 0, F_RUN = 1, F_BLOCK0 = 2;
-const RETURN_CALL_INDIRECT = 0x13;
+// (exported), then one per region (exported as r0, r1, ...). Type 0 is
+// run's (vbLo, vbHi, off, avail, cap) -> i32; type 1 is the regions', with
+// `done` (instructions completed so far) added; type 2 is inv's. The page's
+// table (imported) holds, at each slot where a translated block starts, the
+// region that has it, and elsewhere a function that returns to the
+// interpreter.
+const F_INV = 0, F_RUN = 1, F_REGION0 = 2;
+const RETURN_CALL_INDIRECT = 0x13, BR_TABLE = 0x0e;
 /** Entries of a page's table: one per slot, and the page end's. */
 export const TABLE_SIZE = 2049;
-
-/** Pass the caller's arguments, with offset `off` and `done`, to `fn`. */
-function tailCall(e: Bytes, fn: number, off: number): void {
-  e.get(P_VBLO).get(P_VBHI).i32(off).get(P_AVAIL).get(P_CAP).get(P_DONE);
-  e.u8(RETURN_CALL).uleb(fn);
-}
 
 /**
  * Pass the caller's arguments, with `done`, to the table's function at the
@@ -530,23 +564,48 @@ function tailCallAt(e: Bytes, off: number | undefined): void {
   e.u8(RETURN_CALL_INDIRECT).uleb(1).uleb(0);
 }
 
+// The region being emitted: its blocks' cases by start offset, the case
+// being emitted, and the depth from that case's own level to $exit (the
+// cases after it, then $other); $top is one further.
+let CASES = new Map<number, number>();
+let CASE = 0;
+let EXIT_DEPTH = 0;
+// The module's other regions: the function index of each block start.
+let REGION_OF = new Map<number, number>();
+// Whether the region being emitted has $top (a loop of blocks, or several).
+let HAS_TOP = true;
+
 /**
- * Go on at page offset `off` (a constant): straight into the block that
- * starts there (in this module, or through the page's table, whose entry
- * may return to the interpreter). With `count` (a block start, in
- * a translation for the counting loop) count a start there first.
+ * Go on at page offset `off` (a constant), from inside `ifs` nested ifs of
+ * the case being emitted: within the region, to the case of the block that
+ * starts there (straight on to a later case, else round $top); elsewhere,
+ * with the registers stored, by a tail call: to the region of the module
+ * that has it, or through the page's table (whose entry may return to the
+ * interpreter). With `count` (a block start, in a
+ * translation for the counting loop) count a start there first.
  */
 function goTo(
   e: Bytes,
   off: number,
-  index: Map<number, number>,
+  ifs: number,
+  store: () => void,
   count = false,
 ): void {
   if (count) countAt(e, off);
-  const j = index.get(off);
-  if (j !== undefined) tailCall(e, F_BLOCK0 + j, off);
-  else if (off <= 4096) tailCallAt(e, off);
-  else leave(e, off);
+  const j = CASES.get(off);
+  if (j !== undefined && j > CASE) {
+    e.u8(BR).uleb(ifs + j - CASE - 1);
+  } else if (j !== undefined) {
+    e.i32(off).set(P_OFF).u8(BR).uleb(ifs + EXIT_DEPTH + 1);
+  } else {
+    store();
+    const fn = REGION_OF.get(off);
+    if (fn !== undefined) {
+      e.get(P_VBLO).get(P_VBHI).i32(off).get(P_AVAIL).get(P_CAP).get(P_DONE);
+      e.u8(RETURN_CALL).uleb(fn);
+    } else if (off <= 4096) tailCallAt(e, off);
+    else leave(e, off);
+  }
 }
 
 /**
@@ -566,36 +625,20 @@ function countAt(e: Bytes, off: number | undefined): void {
 // start in memory 2 (one u32 per slot), or undefined: no counting.
 let COUNTS: number | undefined;
 
-/** The body of block `bl`'s function. */
-function blockFunction(
-  bl: WasmBlockPlan,
-  index: Map<number, number>,
-): Bytes {
-  const { used, written } = registersOf(bl);
-  REGS = [];
-  used.forEach((r, k) => (REGS[r] = L_REG + k));
-  const f = new Bytes();
-  f.uleb(2).uleb(N_I32).u8(T_I32).uleb(L_REG - L_VB + used.length).u8(T_I64);
+/**
+ * The code of block `bl`, case `CASE` of the region, which `store` leaves
+ * by (storing the registers the region writes).
+ */
+function blockCase(f: Bytes, bl: WasmBlockPlan, store: () => void): void {
   const n = bl.insns.length;
   // Room for the whole block, and not past the cap? Else back to the
   // interpreter, here.
   f.get(P_AVAIL).get(P_DONE).op("i32.sub").i32(n).op("i32.lt_s");
   f.get(P_DONE).get(P_CAP).op("i32.gt_s").op("i32.or");
   f.u8(IF, VOID);
+  store();
   leave(f, bl.start);
   f.u8(END);
-  // vb = vbLo | vbHi << 32
-  f.get(P_VBLO).op("i64.extend_i32_u").get(P_VBHI).op("i64.extend_i32_u");
-  f.i64(32).op("i64.shl").op("i64.or").set(L_VB);
-  for (const r of used) {
-    f.i32(0).mem(I64_LOAD, 3, 1, OFF_X + 8 * r).set(reg(r));
-  }
-  const store = () => {
-    for (const r of written) {
-      f.i32(0).get(reg(r)).mem(I64_STORE, 3, 1, OFF_X + 8 * r);
-    }
-  };
-  f.u8(BLOCK, VOID); // $exit: leave before an instruction (a TLB miss)
   bl.insns.forEach((ins, idx) => {
     const def = OP_DEFS[ins.op]!;
     const last = idx === n - 1 && bl.branch;
@@ -609,16 +652,21 @@ function blockFunction(
       }
       f.get(L_VB).i64(ins.off + ins.len).op("i64.add").set(reg(ins.d));
       f.get(P_DONE).i32(n).op("i32.add").set(P_DONE);
-      store();
-      if (ins.op === JAL && t >= 0 && t < 4096) goTo(f, t, index, true);
+      if (ins.op === JAL && t >= 0 && t < 4096) goTo(f, t, 0, store, true);
       else {
-        // Within the page: the block there; elsewhere: set pc and return.
+        // Within the page: the block there, through $top; elsewhere: set
+        // pc and return.
         f.get(L_AD).i64(-4096).op("i64.and").get(L_VB).op("i64.eq");
         f.u8(IF, VOID).get(L_AD).op("i32.wrap_i64").i32(4095).op("i32.and")
           .set(P_OFF);
         countAt(f, undefined);
-        tailCallAt(f, undefined);
+        if (HAS_TOP) f.u8(BR).uleb(1 + EXIT_DEPTH + 1);
+        else {
+          store();
+          tailCallAt(f, undefined);
+        }
         f.u8(END);
+        store();
         f.i32(0).get(L_AD).mem(I64_STORE, 3, 1, OFF_WORDS);
         leave(f, JUMPED_OFF);
       }
@@ -626,11 +674,10 @@ function blockFunction(
       semantics(f, def.wasm!, ins);
       f.set(L_C);
       f.get(P_DONE).i32(n).op("i32.add").set(P_DONE);
-      store();
       f.get(L_C).u8(IF, VOID);
-      goTo(f, ins.off + ins.imm, index, true);
+      goTo(f, ins.off + ins.imm, 1, store, true);
       f.u8(END);
-      goTo(f, ins.off + ins.len, index, true);
+      goTo(f, ins.off + ins.len, 0, store, true);
     } else if (def.mem !== undefined) {
       access(f, def.mem, ins, idx);
     } else if (def.wasm !== "") {
@@ -640,46 +687,240 @@ function blockFunction(
   });
   if (!bl.branch) {
     f.get(P_DONE).i32(n).op("i32.add").set(P_DONE);
-    store();
-    goTo(f, bl.end, index);
+    goTo(f, bl.end, 0, store);
   }
+}
+
+/** Whether block `bl` may go straight back to its own start. */
+function loops(bl: WasmBlockPlan): boolean {
+  const last = bl.insns[bl.insns.length - 1]!;
+  return bl.branch && last.op !== JALR && last.off + last.imm === bl.start;
+}
+
+/**
+ * A region's function (see {@linkcode wasmRegions}). It loads the
+ * registers they name, then dispatches on the offset to the block there;
+ * a jump to a block of the region goes on to it with the registers still in
+ * locals; anything else stores the registers it writes and leaves, through
+ * the page's table or back to the interpreter.
+ *
+ *     loop $top
+ *       block $exit
+ *         block $other
+ *           block $case[K-1] ... block $case[0]
+ *             br_table (off / 2) -> $case[j] of the block there, or $other
+ *           end  ;; block 0's code
+ *           ...
+ *         end    ;; block K-1's code
+ *         end    ;; another offset: the table's function there
+ *       end      ;; leave at P_OFF
+ *     end
+ *
+ * A region of one block that does not loop is just `block $exit`, the
+ * block's code, and the leaving.
+ */
+function regionFunction(blocks: readonly WasmBlockPlan[]): Bytes {
+  const used = new Set<number>();
+  const written = new Set<number>();
+  for (const bl of blocks) {
+    const r = registersOf(bl);
+    for (const x of r.used) used.add(x);
+    for (const x of r.written) written.add(x);
+  }
+  const regs = [...used].sort((a, b) => a - b);
+  REGS = [];
+  regs.forEach((r, k) => (REGS[r] = L_REG + k));
+  const f = new Bytes();
+  f.uleb(2).uleb(N_I32).u8(T_I32).uleb(L_REG - L_VB + regs.length).u8(T_I64);
+  // vb = vbLo | vbHi << 32
+  f.get(P_VBLO).op("i64.extend_i32_u").get(P_VBHI).op("i64.extend_i32_u");
+  f.i64(32).op("i64.shl").op("i64.or").set(L_VB);
+  for (const r of regs) {
+    f.i32(0).mem(I64_LOAD, 3, 1, OFF_X + 8 * r).set(reg(r));
+  }
+  const store = () => {
+    for (const r of written) {
+      f.i32(0).get(reg(r)).mem(I64_STORE, 3, 1, OFF_X + 8 * r);
+    }
+  };
+  const K = blocks.length;
+  CASES = new Map(blocks.map((bl, j) => [bl.start, j]));
+  if (K === 1 && !loops(blocks[0]!)) {
+    // One block that does not loop: no $top, no dispatch.
+    HAS_TOP = false;
+    CASE = 0;
+    EXIT_DEPTH = 0;
+    f.u8(BLOCK, VOID); // $exit
+    blockCase(f, blocks[0]!, store);
+    f.u8(END);
+    store();
+    leave(f, undefined);
+    f.u8(END);
+    return f;
+  }
+  HAS_TOP = true;
+  f.u8(LOOP, VOID, BLOCK, VOID).u8(BLOCK, VOID); // $top, $exit, $other
+  for (let j = 0; j < K; j++) f.u8(BLOCK, VOID);
+  // The dispatch: slots from the first block's to the last's.
+  const slots = blocks.map((bl) => bl.start >> 1);
+  const lo = Math.min(...slots), hi = Math.max(...slots);
+  f.get(P_OFF).i32(1).op("i32.shr_u").i32(lo).op("i32.sub");
+  f.u8(BR_TABLE).uleb(hi - lo + 1);
+  for (let s = lo; s <= hi; s++) f.uleb(CASES.get(s * 2) ?? K);
+  f.uleb(K);
+  blocks.forEach((bl, j) => {
+    f.u8(END); // $case[j]
+    CASE = j;
+    EXIT_DEPTH = K - j;
+    blockCase(f, bl, store);
+  });
+  f.u8(END); // $other
+  store();
+  tailCallAt(f, undefined);
   f.u8(END); // $exit
   store();
   leave(f, undefined);
+  f.u8(END, UNREACHABLE); // $top, which no path leaves by its end
   f.u8(END);
   return f;
 }
 
 /**
- * Translate blocks of one page into a module; returns its bytes. The blocks
- * must start at different offsets.
+ * Translate blocks of one page into a module, a function per region;
+ * returns its bytes. The blocks must start at different offsets.
  *
- * @param blocks the blocks
+ * @param regions the blocks, by region
  * @param ramPages pages (64 KiB) of the RAM memory
  * @param counts for the counting loop: the byte offset of the page's
  *   block-start counts in the counts memory (imported as memory 2)
  */
 export function translatePage(
-  blocks: readonly WasmBlockPlan[],
+  regions: readonly (readonly WasmBlockPlan[])[],
   ramPages: number,
   counts?: number,
 ): Uint8Array {
   COUNTS = counts;
-  const index = new Map(blocks.map((bl, j) => [bl.start, j]));
-  const bodies: Bytes[] = [];
+  REGION_OF = new Map();
+  regions.forEach((blocks, k) => {
+    for (const bl of blocks) REGION_OF.set(bl.start, F_REGION0 + k);
+  });
   // run: the table's function at the offset, with nothing done yet.
   const run = new Bytes().uleb(0);
   run.get(P_VBLO).get(P_VBHI).get(P_OFF).get(P_AVAIL).get(P_CAP).i32(0);
   run.get(P_OFF).i32(1).op("i32.shr_u");
   run.u8(RETURN_CALL_INDIRECT).uleb(1).uleb(0).u8(END);
-  bodies.push(run);
-  for (const bl of blocks) bodies.push(blockFunction(bl, index));
-  return moduleBytes(bodies, ramPages, counts !== undefined, blocks.length);
+  return moduleBytes(
+    [run, ...regions.map(regionFunction)],
+    ramPages,
+    counts !== undefined,
+  );
+}
+
+/**
+ * Group a page's translated blocks into regions, each one function: the
+ * blocks of a loop belong together, so that the loop runs with its
+ * registers in locals; code that runs once on its way through gets a
+ * region per block, which loads and stores only its own registers. The
+ * regions are the strongly connected components of the graph whose edges
+ * are a block's constant successors in the page (branch targets, the
+ * fall-through, a `jump` target, the next block), and for a call (`jal` or
+ * `jalr` that links in ra or t0) the instruction after it, not the callee:
+ * a loop that calls a function stays one region, without the function. A
+ * return (`jalr` through ra or t0 that does not link) has no edges; an
+ * other `jalr` (a switch's jump table) may go to each block that nothing
+ * else leads to.
+ *
+ * @param blocks the page's translated blocks (at different starts)
+ * @returns the regions, as lists of indices into `blocks`
+ * @example A two-block loop and a block after it
+ * ```ts
+ * import { planWasmBlock, wasmRegions } from "./_wasm.ts";
+ * import { decode32 } from "./isa/mod.ts";
+ * const ops = new Int32Array(2050), imm = new Int32Array(2050);
+ * const t = new Int32Array(2);
+ * // 0: addi a0, a0, 1 ; 4: bnez a1, 12 ; 8: j 0 ; 12: addi a0, a0, 2
+ * // 16: bnez a0, 20 (a block that ends at a branch, then the next)
+ * [0x00150513, 0x00059463, 0xff9ff06f, 0x00250513, 0x00051263]
+ *   .forEach((w, k) => {
+ *     decode32(w, t);
+ *     ops[k * 2] = t[0]!;
+ *     imm[k * 2] = t[1]!;
+ *   });
+ * const blocks = [
+ *   planWasmBlock(ops, imm, 0, 8, true)!,
+ *   planWasmBlock(ops, imm, 8, 12, true)!,
+ *   planWasmBlock(ops, imm, 12, 20, true)!,
+ * ];
+ * console.log(wasmRegions(blocks)); // [ [ 2 ], [ 1, 0 ] ]
+ * ```
+ */
+export function wasmRegions(blocks: readonly WasmBlockPlan[]): number[][] {
+  const at = new Map(blocks.map((bl, i) => [bl.start, i]));
+  const succ: number[][] = blocks.map(() => []);
+  const reached = new Set<number>(); // starts that some edge or call reaches
+  const switches: number[] = []; // blocks that end with a switch's jalr
+  const edge = (i: number, off: number) => {
+    reached.add(off);
+    const j = at.get(off);
+    if (j !== undefined) succ[i]!.push(j);
+  };
+  blocks.forEach((bl, i) => {
+    const last = bl.insns[bl.insns.length - 1]!;
+    const links = last.d === 1 || last.d === 5;
+    if (!bl.branch) edge(i, bl.end);
+    else if (last.op === JAL) {
+      if (links) {
+        reached.add(last.off + last.imm);
+        edge(i, bl.end);
+      } else edge(i, last.off + last.imm);
+    } else if (last.op === JALR) {
+      if (links) edge(i, bl.end);
+      else if (last.a !== 1 && last.a !== 5) switches.push(i);
+    } else {
+      edge(i, last.off + last.imm);
+      edge(i, bl.end);
+    }
+  });
+  for (const i of switches) {
+    blocks.forEach((bl, j) => {
+      if (!reached.has(bl.start)) succ[i]!.push(j);
+    });
+  }
+  // Tarjan's algorithm.
+  const index = new Array<number>(blocks.length).fill(-1);
+  const low = new Array<number>(blocks.length).fill(0);
+  const stack: number[] = [];
+  const onStack = new Array<boolean>(blocks.length).fill(false);
+  const out: number[][] = [];
+  let next = 0;
+  const visit = (v: number) => {
+    index[v] = low[v] = next++;
+    stack.push(v);
+    onStack[v] = true;
+    for (const w of succ[v]!) {
+      if (index[w] === -1) {
+        visit(w);
+        low[v] = Math.min(low[v]!, low[w]!);
+      } else if (onStack[w]) low[v] = Math.min(low[v]!, index[w]!);
+    }
+    if (low[v] === index[v]) {
+      const scc: number[] = [];
+      let w: number;
+      do {
+        w = stack.pop()!;
+        onStack[w] = false;
+        scc.push(w);
+      } while (w !== v);
+      out.push(scc);
+    }
+  };
+  for (let v = 0; v < blocks.length; v++) if (index[v] === -1) visit(v);
+  return out;
 }
 
 /** A module's bytes from its sections, as (id, contents), in order. */
 function wasmModule(sections: readonly [number, Bytes][]): Uint8Array {
-  const m = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
+  const m = new Bytes().u8(0x00, 0x61, 0x73, 0x6d).u8(0x01, 0x00, 0x00, 0x00);
   for (const [id, body] of sections) {
     m.u8(id).uleb(body.length).append(body.b);
   }
@@ -700,12 +941,11 @@ function wasmName(b: Bytes, s: string): Bytes {
   return b;
 }
 
-/** The module around `bodies` (run, then the blocks). */
+/** The module around `bodies` (run, then the regions). */
 function moduleBytes(
   bodies: readonly Bytes[],
   ramPages: number,
   counted: boolean,
-  nBlocks: number,
 ): Uint8Array {
   const types = new Bytes().uleb(3);
   i32FuncType(types, 5);
@@ -720,10 +960,10 @@ function moduleBytes(
   mem("table").u8(0x01, 0x70, 0x00).uleb(TABLE_SIZE);
   const funcs = new Bytes().uleb(bodies.length).uleb(0);
   for (let j = 1; j < bodies.length; j++) funcs.uleb(1);
-  const exp = new Bytes().uleb(1 + nBlocks);
+  const exp = new Bytes().uleb(bodies.length);
   wasmName(exp, "run").u8(0x00).uleb(F_RUN);
-  for (let j = 0; j < nBlocks; j++) {
-    wasmName(exp, `b${j}`).u8(0x00).uleb(F_BLOCK0 + j);
+  for (let k = 0; k + 1 < bodies.length; k++) {
+    wasmName(exp, `r${k}`).u8(0x00).uleb(F_REGION0 + k);
   }
   const code = new Bytes().uleb(bodies.length);
   for (const b of bodies) code.uleb(b.length).append(b.b);
@@ -779,9 +1019,10 @@ export const COUNT_PAGES = 2048;
 
 /**
  * Compile and instantiate a translation of some of a page's blocks, and put
- * their functions in the page's table.
+ * their regions' functions in the page's table.
  *
- * @param blocks the blocks (at different starts)
+ * @param regions the blocks (at different starts), by region
+ *   ({@linkcode wasmRegions})
  * @param ram the RAM memory
  * @param hart the hart's memory
  * @param table the page's table (see {@linkcode newPageTable})
@@ -794,7 +1035,7 @@ export const COUNT_PAGES = 2048;
  *   blocks)
  */
 export function instantiatePage(
-  blocks: readonly WasmBlockPlan[],
+  regions: readonly (readonly WasmBlockPlan[])[],
   ram: WebAssembly.Memory,
   hart: WebAssembly.Memory,
   table: WebAssembly.Table,
@@ -802,7 +1043,7 @@ export function instantiatePage(
   counts?: { memory: WebAssembly.Memory; base: number },
 ): WasmRun {
   const bytes = translatePage(
-    blocks,
+    regions,
     ram.buffer.byteLength / 65536,
     counts?.base,
   );
@@ -810,9 +1051,10 @@ export function instantiatePage(
   const m: Record<string, WebAssembly.ImportValue> = { ram, hart, table, inv };
   if (counts !== undefined) m.counts = counts.memory;
   const ex = new WebAssembly.Instance(mod, { m }).exports;
-  blocks.forEach((bl, j) =>
-    table.set(bl.start >> 1, ex[`b${j}`] as (...args: number[]) => number)
-  );
+  regions.forEach((blocks, k) => {
+    const region = ex[`r${k}`] as (...args: number[]) => number;
+    for (const bl of blocks) table.set(bl.start >> 1, region);
+  });
   return ex.run as WasmRun;
 }
 

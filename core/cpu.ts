@@ -47,6 +47,7 @@ import {
   newPageTable,
   planWasmBlock,
   type WasmBlockPlan,
+  wasmRegions,
   type WasmRun,
 } from "./_wasm.ts";
 import { makeRun, type RunFn } from "./interp.ts";
@@ -948,28 +949,31 @@ export class Cpu implements InterruptTarget {
   #countingTranslation(page: DecodedPage): WasmRun {
     const base = page.countsBase;
     if (base === undefined || this.#countMemory === undefined) return NO_WASM;
-    return this.#instantiate(page.wasmPlans, newPageTable(), {
+    const plans = page.wasmPlans;
+    const regions = wasmRegions(plans).map((g) => g.map((i) => plans[i]!));
+    return this.#instantiate(regions, newPageTable(), {
       memory: this.#countMemory,
       base,
     }) ?? NO_WASM;
   }
 
-  /**
-   * {@linkcode instantiatePage}; if it fails (a translator bug), turn the
-   * translator off for this hart and say why in `wasmError`.
-   */
   /** For translated stores to a page that holds decoded code (`inv`). */
   readonly #invalidateFromWasm = (o: number, off: number, len: number) =>
     this.#codePages[o >>> 12]!.invalidate(off, len) ? 1 : 0;
 
+  /**
+   * {@linkcode instantiatePage}; if it fails (a translator bug), turn the
+   * translator off for this hart and say why in `wasmError`.
+   */
+
   #instantiate(
-    plans: readonly WasmBlockPlan[],
+    regions: readonly (readonly WasmBlockPlan[])[],
     table: WebAssembly.Table,
     counts?: { memory: WebAssembly.Memory; base: number },
   ): WasmRun | undefined {
     try {
       return instantiatePage(
-        plans,
+        regions,
         this.#bus.ramMemory,
         this.state.memory,
         table,
@@ -1489,8 +1493,16 @@ export class Cpu implements InterruptTarget {
     }
     page.pending = undefined;
     if (fresh.length === 0 && short.length === 0) return;
-    const run = this.#instantiate(plans, page.table ??= newPageTable());
+    // Regions (wasmRegions): those that gain a new block are translated
+    // again, with their old blocks; the others stay as they are.
+    const all = [...page.wasmPlans, ...plans];
+    const old = page.wasmPlans.length;
+    const regions = wasmRegions(all)
+      .filter((g) => g.some((i) => i >= old))
+      .map((g) => g.map((i) => all[i]!));
+    const run = this.#instantiate(regions, page.table ??= newPageTable());
     if (run === undefined) return;
+    for (const wb of page.wasmBlocks) wb.run = run; // any module's run will do
     this.#translations++;
     const cov = page.covered ??= new Uint8Array(2048);
     for (const [b] of short) this.#install(page, b);

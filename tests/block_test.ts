@@ -208,6 +208,43 @@ Deno.test("a store in WebAssembly that rewrites the code it runs takes effect at
   ok(r.stats.translations >= 2, JSON.stringify(r.stats));
 });
 
+// The M extension in a hot loop, translated: div, divu, rem, remu, their W
+// forms, mulh, mulhsu, mulhu, mul and mulw over every pair of 0, 1, -1,
+// INT64_MIN, INT64_MAX, 7, -7 and 0xffffffff80000000 (division by zero and
+// INT64_MIN / -1 included), folded into s5 (320 iterations):
+//   li s0, 320 ; li s7, 0 ; la s1, vals ; li s5, 0
+// loop:
+//   a0 = vals[s7 & 7] ; a1 = vals[(s7 >> 3) & 7]
+//   div a2 ; divu a3 ; rem a4 ; remu a5 ; divw a6 ; divuw a7 ; remw t3
+//   remuw t4 ; mulh t5 ; mulhsu t6 ; mulhu s2 ; mul s3 ; mulw s4
+//   s5 = fold of them all (xor, add, rotate by 7)
+//   addi s7, s7, 1 ; addi s0, s0, -1 ; bnez s0, loop
+//   (power off through sifive_test) ; j .
+// vals: .dword 0, 1, -1, INT64_MIN, INT64_MAX, 7, -7, 0xffffffff80000000
+const MULDIV = Uint8Array.from(
+  (
+    "13040014930b0000970400009384840c930a000093f27b0093923200b3829200" +
+    "03b5020013d33b00137373001313330033039300833503003346b502b356b502" +
+    "3367b502b377b5023b48b502bb58b5023b6eb502bb7eb502331fb502b32fb502" +
+    "3339b502b309b5023b0ab502b3caca00139b7a0093da9a03b3ea6a01b38ada00" +
+    "b3caea00b38afa00b3ca0a01b38a1a01b3caca01b38ada01b3caea01b38afa01" +
+    "b3ca2a01b38a3a01b3ca4a01938b1b001304f4ffe31004f6b702100037530000" +
+    "1b03535523a062006f0000001300000000000000000000000100000000000000" +
+    "ffffffffffffffff0000000000000080ffffffffffffff7f0700000000000000" +
+    "f9ffffffffffffff00000080ffffffff"
+  ).match(/../g)!,
+  (h) => parseInt(h, 16),
+);
+
+Deno.test("multiply and divide, edge values included, give the same results translated", async () => {
+  const r = await same(
+    { bios: "none", kernel: MULDIV, memoryBytes: 1 << 20 },
+    1e6,
+  );
+  ok(r.stats.wasm > 0, JSON.stringify(r.stats));
+  equal(r.m.cpu.getX(23), 320n); // every iteration ran
+});
+
 Deno.test("Cpu gives identical results with and without blocks", async (t) => {
   const dir = new URL("./guest/build/", import.meta.url);
   const names = [...Deno.readDirSync(dir)]

@@ -229,56 +229,71 @@ export async function qemuReverse(options: {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    // Whatever happens below (a step that times out throws), the recording
+    // process goes: left running, it would hold the bench open and take a
+    // core from everything after.
+    const recording = async <T>(body: () => Promise<T>): Promise<T> => {
+      try {
+        return await body();
+      } finally {
+        try {
+          rec.kill("SIGKILL");
+        } catch { /* exited */ }
+        await rec.status;
+      }
+    };
     const out = reader({ readable: rec.stdout });
     const w = rec.stdin.getWriter();
-    const qmp = new Qmp(await connect(qmpPort));
-    await qmp.line(["QMP"], 10_000);
-    await qmp.cmd("qmp_capabilities");
-    let icount = 0;
-    const todo = [...options.typed];
-    let prompts = 0;
-    while (todo.length > 0) {
-      const count = () =>
-        (out.text.match(/=> /g)?.length ?? 0) +
-        (out.text.includes("Hit any key") ? 1 : 0);
-      await until(out, () => count() > prompts, 60_000, "QEMU's U-Boot")
-        .catch((e) => {
-          throw new Error(
-            `${e.message}: ${JSON.stringify(out.text.slice(-300))}`,
-          );
-        });
-      prompts = count();
-      const line = todo.shift()!;
-      if (line === "poweroff\n") {
-        const r = await qmp.cmd("query-replay") as { icount: number };
-        icount = r.icount;
+    const { icount, recordMs } = await recording(async () => {
+      const qmp = new Qmp(await connect(qmpPort));
+      await qmp.line(["QMP"], 10_000);
+      await qmp.cmd("qmp_capabilities");
+      let icount = 0;
+      const todo = [...options.typed];
+      let prompts = 0;
+      while (todo.length > 0) {
+        const count = () =>
+          (out.text.match(/=> /g)?.length ?? 0) +
+          (out.text.includes("Hit any key") ? 1 : 0);
+        await until(out, () => count() > prompts, 60_000, "QEMU's U-Boot")
+          .catch((e) => {
+            throw new Error(
+              `${e.message}: ${JSON.stringify(out.text.slice(-300))}`,
+            );
+          });
+        prompts = count();
+        const line = todo.shift()!;
+        if (line === "poweroff\n") {
+          const r = await qmp.cmd("query-replay") as { icount: number };
+          icount = r.icount;
+        }
+        // A few characters at a time, each chunk once U-Boot echoed the one
+        // before: QEMU 7.2 drops serial input beyond its UART's FIFO while
+        // recording.
+        for (let i = 0; i < line.length; i += 8) {
+          const chunk = line.slice(i, i + 8);
+          const seen = out.text.length;
+          await w.write(enc.encode(chunk));
+          await until(
+            out,
+            () => out.text.length >= seen + chunk.replace("\n", "").length,
+            5_000,
+            "QEMU's echo",
+          ).catch(() => {});
+        }
       }
-      // A few characters at a time, each chunk once U-Boot echoed the one
-      // before: QEMU 7.2 drops serial input beyond its UART's FIFO while
-      // recording.
-      for (let i = 0; i < line.length; i += 8) {
-        const chunk = line.slice(i, i + 8);
-        const seen = out.text.length;
-        await w.write(enc.encode(chunk));
-        await until(
-          out,
-          () => out.text.length >= seen + chunk.replace("\n", "").length,
-          5_000,
-          "QEMU's echo",
-        ).catch(() => {});
+      await w.close().catch(() => {});
+      qmp.close();
+      if (!/crc32 for 80200000/i.test(out.text)) {
+        notes.push(
+          `QEMU's U-Boot did not run the crc32 command (typed input lost?): ${
+            JSON.stringify(out.text.slice(-300))
+          }`,
+        );
       }
-    }
-    await w.close().catch(() => {});
-    qmp.close();
-    if (!/crc32 for 80200000/i.test(out.text)) {
-      notes.push(
-        `QEMU's U-Boot did not run the crc32 command (typed input lost?): ${
-          JSON.stringify(out.text.slice(-300))
-        }`,
-      );
-    }
-    await deadline(rec.status, 60_000, "QEMU's recording");
-    const recordMs = performance.now() - t0;
+      await deadline(rec.status, 60_000, "QEMU's recording");
+      return { icount, recordMs: performance.now() - t0 };
+    });
 
     // Replay under gdb and QMP, stopped at the start.
     const gdbPort = freePort(), qPort = freePort();

@@ -993,13 +993,16 @@ export function newPageTable(): WebAssembly.Table {
     const mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
     exitFn = new WebAssembly.Instance(mod, {}).exports.x as typeof exitFn;
   }
-  const t = new WebAssembly.Table({
-    element: "anyfunc",
-    initial: TABLE_SIZE,
-    maximum: TABLE_SIZE,
-  });
-  for (let i = 0; i < TABLE_SIZE; i++) t.set(i, exitFn!);
-  return t;
+  // Every entry the exit function, filled by the constructor (its second
+  // argument, which the bundled type definitions do not declare).
+  const Table = WebAssembly.Table as unknown as new (
+    d: WebAssembly.TableDescriptor,
+    value: unknown,
+  ) => WebAssembly.Table;
+  return new Table(
+    { element: "anyfunc", initial: TABLE_SIZE, maximum: TABLE_SIZE },
+    exitFn,
+  );
 }
 
 /** A translated page's entry point. */

@@ -1392,9 +1392,11 @@ export class Cpu implements InterruptTarget {
   }
 
   /**
-   * Compile the block at `off` of `page` to JavaScript, if it makes one.
-   * A block that stays hot (its start's heat counter, reset here, comes
-   * round again) has its page translated to WebAssembly.
+   * The block at `off` of `page` came round hot (its start's heat counter,
+   * reset here): compile it to JavaScript, or (with WebAssembly on) mark it
+   * for its page's next translation, made when it comes round hot again.
+   * A JavaScript block that comes round hot again makes that translation
+   * too.
    */
   #compile(page: DecodedPage, off: number): void {
     if (page.ramOff < 0 || page === this.#scratch) return;
@@ -1405,21 +1407,24 @@ export class Cpu implements InterruptTarget {
       return;
     }
     const decode = (o: number) => this.#decodeInto(page, o);
-    const ext = measureBlock(page.ops, page.imm, off, decode);
-    // Hot again after as many runs more: then WebAssembly.
-    page.heat[off >> 1] = 0;
-    if (ext) {
-      this.#install(page, compileBlock(page.ops, page.imm, off, ext));
-    } else if (
-      this.wasm && measureBlock(page.ops, page.imm, off, decode, true, 1)
-    ) {
-      // A short block (a two-instruction loop, a return): WebAssembly
-      // only, where it joins the page's other blocks. The second time it
-      // comes round hot, translate the page.
-      const pending = page.pending ??= new Set();
-      if (pending.has(off)) this.#translatePage(page);
-      else pending.add(off);
+    page.heat[off >> 1] = 0; // counts to the next time it comes round hot
+    if (this.wasm) {
+      // A block that WebAssembly can take goes there, with no JavaScript
+      // stage (whose compile a short-lived hot block would not pay back):
+      // it joins the page's next translation, which its coming round hot
+      // a second time makes.
+      const w = measureBlock(page.ops, page.imm, off, decode, true, 1);
+      if (w && planWasmBlock(page.ops, page.imm, off, w.end, w.tailAt >= 0)) {
+        const pending = page.pending ??= new Set();
+        if (pending.has(off)) this.#translatePage(page);
+        else pending.add(off);
+        return;
+      }
     }
+    // Else JavaScript (a block with an op that WebAssembly does not take
+    // yet, FP or atomics, or with WebAssembly off).
+    const ext = measureBlock(page.ops, page.imm, off, decode);
+    if (ext) this.#install(page, compileBlock(page.ops, page.imm, off, ext));
   }
 
   /** Make `b` the block that starts at its start. */

@@ -86,6 +86,13 @@ export interface LockstepOptions {
    */
   blocks?: boolean;
   /**
+   * Block mode: with WebAssembly (false: JavaScript blocks only, for the
+   * ops the translator takes too).
+   *
+   * @default {true}
+   */
+  wasm?: boolean;
+  /**
    * Block mode: the most instructions in one chunk.
    *
    * @default {64}
@@ -153,7 +160,7 @@ export async function lockstep(
   const maxSteps = options.maxSteps ?? Infinity;
   const blockMode = options.blocks ?? false;
   const elf = await Deno.readFile(elfPath);
-  const m = dejaMachine(elf, memoryMiB, blockMode);
+  const m = dejaMachine(elf, memoryMiB, blockMode, options.wasm ?? true);
   const cpu = m.cpu;
   // A step ends at a trap: QEMU's single step stops at the handler's
   // first instruction, so deja must too (but not within a chunk).
@@ -516,6 +523,7 @@ function dejaMachine(
   elf: Uint8Array,
   memoryMiB: number,
   blocks: boolean,
+  wasm = true,
 ): VirtMachine {
   const m = new VirtMachine({
     bios: "none",
@@ -526,7 +534,7 @@ function dejaMachine(
   });
   const cpu = m.cpu as { blocks: boolean; wasm?: boolean };
   cpu.blocks = blocks;
-  if ("wasm" in cpu) cpu.wasm = blocks;
+  if ("wasm" in cpu) cpu.wasm = blocks && wasm;
   return m;
 }
 

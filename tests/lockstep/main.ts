@@ -44,6 +44,7 @@ Options:
   --keep          keep the generated programs (/tmp/deja-lockstep-SEED.*)
   -m MIB          RAM size in MiB for both machines (default 128)
   --blocks        chunks with deja's block compiler (and WebAssembly) on
+  --js-blocks     with --blocks: JavaScript blocks only, WebAssembly off
   --single        one instruction at a time (the default)
   --chunk N       most instructions in a chunk (default 64)
   --max-steps N   stop each run after N steps
@@ -71,6 +72,7 @@ export async function main(args: string[]): Promise<number> {
         "max-steps": { type: "string" },
         color: { type: "boolean", default: false },
         blocks: { type: "boolean", default: false },
+        "js-blocks": { type: "boolean", default: false },
         single: { type: "boolean", default: false },
         chunk: { type: "string", default: "64" },
         help: { type: "boolean", short: "h", default: false },
@@ -159,6 +161,7 @@ export async function main(args: string[]): Promise<number> {
         ...(maxSteps !== undefined ? { maxSteps } : {}),
         color: v.color,
         blocks,
+        wasm: !v["js-blocks"],
         chunk,
         onProgress: (n) => {
           if (n % 50_000 === 0) console.error(`  ... ${n} steps`);

@@ -171,6 +171,11 @@ Deno.test("Cpu block compiler sees code that the guest rewrites", async () => {
   ok(r.stats.translations >= 2, JSON.stringify(r.stats));
 });
 
+/** Bytes from hex digits. */
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
+}
+
 // A translated store that rewrites code: a loop, translated to WebAssembly,
 // stores to data on its own code's page every iteration (and stays in
 // WebAssembly), and once, when t1 is 1000, over its own next instruction
@@ -188,14 +193,11 @@ Deno.test("Cpu block compiler sees code that the guest rewrites", async () => {
 //   (power off through sifive_test) ; j . ; nop
 // data:
 //   addi a0, a0, 2 ; .word 0
-const SMC_STORE = Uint8Array.from(
-  (
-    "130500001303007d130e803e170600001306460517040000130444023304c440" +
+const SMC_STORE = fromHex(
+  "130500001303007d130e803e170600001306460517040000130444023304c440" +
     "032f0600b303c34193b31300b3838302b383c30023a0e3011305150023226600" +
     "1303f3ffe31003feb7021000375300001b03535523a062006f00000013000000" +
-    "1305250000000000"
-  ).match(/../g)!,
-  (h) => parseInt(h, 16),
+    "1305250000000000",
 );
 
 Deno.test("a store in WebAssembly that rewrites the code it runs takes effect at the next instruction", async () => {
@@ -221,9 +223,8 @@ Deno.test("a store in WebAssembly that rewrites the code it runs takes effect at
 //   addi s7, s7, 1 ; addi s0, s0, -1 ; bnez s0, loop
 //   (power off through sifive_test) ; j .
 // vals: .dword 0, 1, -1, INT64_MIN, INT64_MAX, 7, -7, 0xffffffff80000000
-const MULDIV = Uint8Array.from(
-  (
-    "13040014930b0000970400009384840c930a000093f27b0093923200b3829200" +
+const MULDIV = fromHex(
+  "13040014930b0000970400009384840c930a000093f27b0093923200b3829200" +
     "03b5020013d33b00137373001313330033039300833503003346b502b356b502" +
     "3367b502b377b5023b48b502bb58b5023b6eb502bb7eb502331fb502b32fb502" +
     "3339b502b309b5023b0ab502b3caca00139b7a0093da9a03b3ea6a01b38ada00" +
@@ -231,9 +232,7 @@ const MULDIV = Uint8Array.from(
     "b3ca2a01b38a3a01b3ca4a01938b1b001304f4ffe31004f6b702100037530000" +
     "1b03535523a062006f0000001300000000000000000000000100000000000000" +
     "ffffffffffffffff0000000000000080ffffffffffffff7f0700000000000000" +
-    "f9ffffffffffffff00000080ffffffff"
-  ).match(/../g)!,
-  (h) => parseInt(h, 16),
+    "f9ffffffffffffff00000080ffffffff",
 );
 
 Deno.test("multiply and divide, edge values included, give the same results translated", async () => {

@@ -965,7 +965,6 @@ export class Cpu implements InterruptTarget {
    * {@linkcode instantiatePage}; if it fails (a translator bug), turn the
    * translator off for this hart and say why in `wasmError`.
    */
-
   #instantiate(
     regions: readonly (readonly WasmBlockPlan[])[],
     table: WebAssembly.Table,

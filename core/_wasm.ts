@@ -297,8 +297,9 @@ function mulhu(e: Bytes): void {
   // a = T0, b = T1; 32-bit halves; partial products.
   e.set(T1).set(T0);
   // ll = aL*bL (T2), lh = aL*bH (T3), hl = aH*bL (T4)
-  const aL = () => e.get(T0).u8(0xa7).u8(0xad); // zero-extended low half
-  const bL = () => e.get(T1).u8(0xa7).u8(0xad);
+  const low = (l: number) => e.get(l).op("i32.wrap_i64").op("i64.extend_i32_u"); // zero-extended
+  const aL = () => low(T0);
+  const bL = () => low(T1);
   const aH = () => e.get(T0).i64(32).op("i64.shr_u");
   const bH = () => e.get(T1).i64(32).op("i64.shr_u");
   aL();
@@ -317,9 +318,43 @@ function mulhu(e: Bytes): void {
   e.get(T3).i64(32).op("i64.shr_u").op("i64.add");
   e.get(T4).i64(32).op("i64.shr_u").op("i64.add");
   e.get(T2).i64(32).op("i64.shr_u");
-  e.get(T3).u8(0xa7).u8(0xad).op("i64.add");
-  e.get(T4).u8(0xa7).u8(0xad).op("i64.add");
+  low(T3).op("i64.add");
+  low(T4).op("i64.add");
   e.i64(32).op("i64.shr_u").op("i64.add");
+}
+
+/**
+ * RISC-V's division or remainder of the two values on the stack, a and b,
+ * by `op`: an i64 op, or with `w` an i32 op on their low halves, the result
+ * sign-extended. By zero it gives `zero` (-1 or a); with `overflow` (a
+ * signed division), MIN / -1 gives a (MIN), where WebAssembly traps.
+ */
+function divide(
+  e: Bytes,
+  w: boolean,
+  op: string,
+  zero: -1 | "a",
+  overflow = false,
+): void {
+  const [A, B, T] = w ? [L_W0, L_W1, T_I32] : [T0, T1, T_I64];
+  const minus1 = () => w ? e.i32(-1) : e.i64(-1);
+  const eq = w ? "i32.eq" : "i64.eq";
+  if (w) e.op("i32.wrap_i64").set(B).op("i32.wrap_i64").set(A);
+  else e.set(B).set(A);
+  e.get(B).op(w ? "i32.eqz" : "i64.eqz").u8(IF, T);
+  if (zero === "a") e.get(A);
+  else minus1();
+  e.u8(ELSE);
+  if (overflow) {
+    e.get(A);
+    if (w) e.i32(-0x80000000);
+    else e.u8(I64_CONST).append(I64_MIN);
+    e.op(eq).get(B);
+    minus1().op(eq).op("i32.and").u8(IF, T).get(A).u8(ELSE);
+  }
+  e.get(A).get(B).op(op).u8(END);
+  if (overflow) e.u8(END);
+  if (w) e.op("i64.extend_i32_s");
 }
 
 const MACROS: Record<string, (e: Bytes) => void> = {
@@ -340,55 +375,15 @@ const MACROS: Record<string, (e: Bytes) => void> = {
     mulhu(e);
     e.get(L_AD).i64(63).op("i64.shr_s").get(T5).op("i64.and").op("i64.sub");
   },
-  // b == 0 ? -1 : a == MIN && b == -1 ? MIN : a / b
-  "rv.div": (e) => {
-    e.set(T1).set(T0);
-    e.get(T1).op("i64.eqz").u8(IF, T_I64).i64(-1).u8(ELSE);
-    e.get(T0).u8(I64_CONST).append(I64_MIN).op("i64.eq");
-    e.get(T1).i64(-1).op("i64.eq").op("i32.and");
-    e.u8(IF, T_I64).get(T0).u8(ELSE).get(T0).get(T1).op("i64.div_s");
-    e.u8(END, END);
-  },
-  "rv.divu": (e) => {
-    e.set(T1).set(T0);
-    e.get(T1).op("i64.eqz").u8(IF, T_I64).i64(-1).u8(ELSE);
-    e.get(T0).get(T1).op("i64.div_u").u8(END);
-  },
-  // b == 0 ? a : a % b (rem_s gives 0 for MIN % -1, as RISC-V does)
-  "rv.rem": (e) => {
-    e.set(T1).set(T0);
-    e.get(T1).op("i64.eqz").u8(IF, T_I64).get(T0).u8(ELSE);
-    e.get(T0).get(T1).op("i64.rem_s").u8(END);
-  },
-  "rv.remu": (e) => {
-    e.set(T1).set(T0);
-    e.get(T1).op("i64.eqz").u8(IF, T_I64).get(T0).u8(ELSE);
-    e.get(T0).get(T1).op("i64.rem_u").u8(END);
-  },
-  // The W forms on the low 32 bits, results sign-extended.
-  "rv.divw": (e) => {
-    e.op("i32.wrap_i64").set(L_W1).op("i32.wrap_i64").set(L_W0);
-    e.get(L_W1).op("i32.eqz").u8(IF, T_I32).i32(-1).u8(ELSE);
-    e.get(L_W0).i32(-0x80000000).op("i32.eq");
-    e.get(L_W1).i32(-1).op("i32.eq").op("i32.and");
-    e.u8(IF, T_I32).get(L_W0).u8(ELSE).get(L_W0).get(L_W1).op("i32.div_s");
-    e.u8(END, END).op("i64.extend_i32_s");
-  },
-  "rv.divuw": (e) => {
-    e.op("i32.wrap_i64").set(L_W1).op("i32.wrap_i64").set(L_W0);
-    e.get(L_W1).op("i32.eqz").u8(IF, T_I32).i32(-1).u8(ELSE);
-    e.get(L_W0).get(L_W1).op("i32.div_u").u8(END).op("i64.extend_i32_s");
-  },
-  "rv.remw": (e) => {
-    e.op("i32.wrap_i64").set(L_W1).op("i32.wrap_i64").set(L_W0);
-    e.get(L_W1).op("i32.eqz").u8(IF, T_I32).get(L_W0).u8(ELSE);
-    e.get(L_W0).get(L_W1).op("i32.rem_s").u8(END).op("i64.extend_i32_s");
-  },
-  "rv.remuw": (e) => {
-    e.op("i32.wrap_i64").set(L_W1).op("i32.wrap_i64").set(L_W0);
-    e.get(L_W1).op("i32.eqz").u8(IF, T_I32).get(L_W0).u8(ELSE);
-    e.get(L_W0).get(L_W1).op("i32.rem_u").u8(END).op("i64.extend_i32_s");
-  },
+  "rv.div": (e) => divide(e, false, "i64.div_s", -1, true),
+  "rv.divu": (e) => divide(e, false, "i64.div_u", -1),
+  // (rem_s gives 0 for MIN % -1, as RISC-V does: no overflow case)
+  "rv.rem": (e) => divide(e, false, "i64.rem_s", "a"),
+  "rv.remu": (e) => divide(e, false, "i64.rem_u", "a"),
+  "rv.divw": (e) => divide(e, true, "i32.div_s", -1, true),
+  "rv.divuw": (e) => divide(e, true, "i32.div_u", -1),
+  "rv.remw": (e) => divide(e, true, "i32.rem_s", "a"),
+  "rv.remuw": (e) => divide(e, true, "i32.rem_u", "a"),
 };
 
 /** Emit op `def`'s `wasm` program for instruction `n`. */
@@ -516,17 +511,19 @@ const reg = (r: number): number => {
   return l;
 };
 
-/** Which registers block `bl` reads and writes. */
-function registersOf(bl: WasmBlockPlan): { used: number[]; written: number[] } {
-  const used = new Set<number>();
-  const written = new Set<number>();
+/** Add the registers block `bl` reads and writes to `used` and `written`. */
+function registersOf(
+  bl: WasmBlockPlan,
+  used: Set<number>,
+  written: Set<number>,
+): void {
   for (const n of bl.insns) {
     const def = OP_DEFS[n.op]!;
-    const w = def.wasm ?? "";
-    if (/\ba\b/.test(w) || def.mem !== undefined || n.op === JALR) {
+    const w = tokens(def.wasm ?? "");
+    if (w.includes("a") || def.mem !== undefined || n.op === JALR) {
       used.add(n.a);
     }
-    if (/\bb\b/.test(w) || def.mem?.store) used.add(n.b);
+    if (w.includes("b") || def.mem?.store) used.add(n.b);
     const writes = def.mem?.load || n.op === JAL || n.op === JALR ||
       (def.cond === undefined && def.wasm !== undefined && def.wasm !== "");
     if (writes) {
@@ -534,7 +531,6 @@ function registersOf(bl: WasmBlockPlan): { used: number[]; written: number[] } {
       written.add(n.d);
     }
   }
-  return { used: [...used].sort((a, b) => a - b), written: [...written] };
 }
 
 // Functions of a module: 0 the imported `inv(tlbOffset, pageOffset, size)`
@@ -551,14 +547,22 @@ const RETURN_CALL_INDIRECT = 0x13, BR_TABLE = 0x0e;
 export const TABLE_SIZE = 2049;
 
 /**
- * Pass the caller's arguments, with `done`, to the table's function at the
- * offset: `off`, or P_OFF's value (which must be below 4098).
+ * Push a region's arguments for a tail call that goes on at page offset
+ * `off`, or P_OFF's value.
  */
-function tailCallAt(e: Bytes, off: number | undefined): void {
+function regionArgs(e: Bytes, off: number | undefined): void {
   e.get(P_VBLO).get(P_VBHI);
   if (off === undefined) e.get(P_OFF);
   else e.i32(off);
   e.get(P_AVAIL).get(P_CAP).get(P_DONE);
+}
+
+/**
+ * Pass the caller's arguments, with `done`, to the table's function at the
+ * offset: `off`, or P_OFF's value (which must be below 4098).
+ */
+function tailCallAt(e: Bytes, off: number | undefined): void {
+  regionArgs(e, off);
   if (off === undefined) e.get(P_OFF).i32(1).op("i32.shr_u");
   else e.i32(off >> 1);
   e.u8(RETURN_CALL_INDIRECT).uleb(1).uleb(0);
@@ -601,7 +605,7 @@ function goTo(
     store();
     const fn = REGION_OF.get(off);
     if (fn !== undefined) {
-      e.get(P_VBLO).get(P_VBHI).i32(off).get(P_AVAIL).get(P_CAP).get(P_DONE);
+      regionArgs(e, off);
       e.u8(RETURN_CALL).uleb(fn);
     } else if (off <= 4096) tailCallAt(e, off);
     else leave(e, off);
@@ -722,11 +726,7 @@ function loops(bl: WasmBlockPlan): boolean {
 function regionFunction(blocks: readonly WasmBlockPlan[]): Bytes {
   const used = new Set<number>();
   const written = new Set<number>();
-  for (const bl of blocks) {
-    const r = registersOf(bl);
-    for (const x of r.used) used.add(x);
-    for (const x of r.written) written.add(x);
-  }
+  for (const bl of blocks) registersOf(bl, used, written);
   const regs = [...used].sort((a, b) => a - b);
   REGS = [];
   regs.forEach((r, k) => (REGS[r] = L_REG + k));

@@ -104,13 +104,14 @@ export class Bus {
   #dirtyClearListeners: (() => void)[] = [];
   /**
    * One byte per 4 KiB RAM page: 1 if the page may have been written since
-   * the last {@linkcode Bus.clearDirty}, or, before the first, since the bus
-   * was made with RAM all zero ({@linkcode Bus.dirtyFromZero}). Writes that do not go through a
-   * hart's fast path mark it ({@linkcode Bus.ramWritten}, and a hart's
-   * slow store path); the fast path costs nothing, because after a clear
-   * the harts drop their write TLB entries, so the first store to each
-   * page takes the slow path again and marks it. For snapshots that copy
-   * only what changed (`replay/time_travel.ts`).
+   * the last {@linkcode Bus.clearDirty}, or, before the first, since the
+   * bus was made with RAM all zero ({@linkcode Bus.dirtyFromZero}). Writes
+   * that do not go through a hart's fast path mark it
+   * ({@linkcode Bus.ramWritten}, and a hart's slow store path); the fast
+   * path costs nothing, because after a clear the harts drop their write
+   * TLB entries, so the first store to each page takes the slow path
+   * again and marks it. For snapshots that copy only what changed
+   * (`replay/time_travel.ts`).
    */
   readonly dirty: Uint8Array;
   #fromZero = true;

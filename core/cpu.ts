@@ -1506,7 +1506,6 @@ export class Cpu implements InterruptTarget {
       .map((g) => g.map((i) => all[i]!));
     const run = this.#instantiate(regions, page.table ??= newPageTable());
     if (run === undefined) return;
-    for (const wb of page.wasmBlocks) wb.run = run; // any module's run will do
     this.#translations++;
     const cov = page.covered ??= new Uint8Array(2048);
     for (const [b] of short) this.#install(page, b);
@@ -1516,18 +1515,21 @@ export class Cpu implements InterruptTarget {
       b.end = ext.end;
       b.branch = ext.tailAt >= 0;
       for (let o = b.start; o < b.end; o += 2) cov[o >> 1] = 1;
-      b.run = run;
       page.wasmBlocks.push(b);
     }
     page.wasmPlans.push(...plans);
-    // The counting loop's translation, when it first runs one of them.
+    // Any module's run enters any block of the page (through its table);
+    // the counting loop's translation is made when it first runs one.
     const blocks = page.wasmBlocks;
     const crun: WasmRun = (vbLo, vbHi, off, avail, cap) => {
       const r = this.#countingTranslation(page);
       for (const wb of blocks) wb.crun = r;
       return r(vbLo, vbHi, off, avail, cap);
     };
-    for (const wb of blocks) wb.crun = crun;
+    for (const wb of blocks) {
+      wb.run = run;
+      wb.crun = crun;
+    }
   }
 
   #tlbView(i: number): Int32Array {
